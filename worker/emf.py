@@ -1,0 +1,79 @@
+"""CloudWatch metrics carried in the summary log line (Embedded Metric Format).
+
+The names here are the contract with the CloudWatch alarms in `deploy/terraform`: the Terraform tests read
+them from this module, so rename here and there together.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+NAMESPACE = "BackupValidator"
+
+# metric name -> CloudWatch unit
+METRICS: Mapping[str, str] = {
+    "ValidationPassed": "Count",
+    "ValidationFailed": "Count",
+    "RestoreFailed": "Count",
+    "ValidationError": "Count",
+    "RestoreDurationMinutes": "None",
+    "DataGapMinutes": "None",
+    "AgeLatestDbTxMinutes": "None",
+    "RpoTargetMissed": "Count",
+    "RtoTargetMissed": "Count",
+    "CleanupFailed": "Count",
+}
+
+# One dimensionless set (what the alarms watch) and one per resource type and engine (for dashboards).
+DIMENSION_SETS: tuple[tuple[str, ...], ...] = ((), ("ResourceType", "Engine"))
+
+_STATUS_METRIC = {
+    "PASSED": "ValidationPassed",
+    "FAILED": "ValidationFailed",
+    "RESTORE_FAILED": "RestoreFailed",
+    "ERROR": "ValidationError",
+}
+
+
+def metric_values(record: Mapping[str, Any]) -> dict[str, float]:
+    """The EMF metric values that one summary record contributes."""
+    values: dict[str, float] = {name: 0.0 for name in _STATUS_METRIC.values()}
+    status_metric = _STATUS_METRIC.get(str(record.get("status")))
+    if status_metric is None:
+        return {}
+    values[status_metric] = 1.0
+    for field, name in (
+        ("restore_duration", "RestoreDurationMinutes"),
+        ("data_gap_minutes", "DataGapMinutes"),
+        ("age_latest_db_tx", "AgeLatestDbTxMinutes"),
+    ):
+        value = record.get(field)
+        if isinstance(value, int | float):
+            values[name] = float(value)
+    if record.get("rpo_target_met") is False:
+        values["RpoTargetMissed"] = 1.0
+    if record.get("rto_target_met") is False:
+        values["RtoTargetMissed"] = 1.0
+    values["CleanupFailed"] = 1.0 if record.get("cleanup_status") == "FAILED" else 0.0
+    return values
+
+
+def emf_document(record: Mapping[str, Any], timestamp_ms: int) -> dict[str, Any]:
+    """The record plus the `_aws` block that makes CloudWatch Logs extract metrics from it."""
+    values = metric_values(record)
+    document: dict[str, Any] = dict(record)
+    document["ResourceType"] = str(record.get("resource_type") or "unknown")
+    document["Engine"] = str(record.get("engine") or "unknown")
+    document.update(values)
+    document["_aws"] = {
+        "Timestamp": timestamp_ms,
+        "CloudWatchMetrics": [
+            {
+                "Namespace": NAMESPACE,
+                "Dimensions": [list(dims) for dims in DIMENSION_SETS],
+                "Metrics": [{"Name": name, "Unit": METRICS[name]} for name in values],
+            }
+        ],
+    }
+    return document
