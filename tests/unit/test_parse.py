@@ -1,0 +1,116 @@
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from worker.errors import MalformedMessage
+from worker.stages.parse import (
+    Irrelevant,
+    RecoveryPointReady,
+    RestoreStatus,
+    account_of,
+    parse_body,
+    vault_name_from_arn,
+)
+
+EVENTS = Path(__file__).parent.parent / "fixtures" / "events"
+
+
+def load(name: str) -> str:
+    return (EVENTS / name).read_text()
+
+
+def test_copy_job_completed_gives_destination_recovery_point_and_vault():
+    event = parse_body(load("copy_job_completed.json"))
+    assert isinstance(event, RecoveryPointReady)
+    assert event.recovery_point_arn.endswith("copyjob-a8f5b9c5-4e2f-4b9a-8c3d-2e1f0a9b8c7d")
+    assert event.vault_name == "central"
+    assert event.origin == "copy"
+    assert event.source_resource_arn == "arn:aws:rds:us-east-1:111111111111:db:orders-prod-1"
+
+
+def test_envelope_without_account_as_moto_delivers_it_parses_the_same():
+    assert parse_body(load("copy_job_completed_no_account.json")) == parse_body(load("copy_job_completed.json"))
+
+
+def test_failed_copy_is_irrelevant_not_an_error():
+    event = parse_body(load("copy_job_failed.json"))
+    assert isinstance(event, Irrelevant)
+    assert "FAILED" in event.reason
+
+
+def test_backup_job_completed_takes_recovery_point_from_resources():
+    event = parse_body(load("backup_job_completed.json"))
+    assert isinstance(event, RecoveryPointReady)
+    assert event.recovery_point_arn == json.loads(load("backup_job_completed.json"))["resources"][0]
+    assert event.vault_name == "central"
+    assert event.origin == "backup"
+
+
+def test_restore_job_event_reads_status_not_state():
+    event = parse_body(load("restore_job_completed.json"))
+    assert event == RestoreStatus(
+        "9C4E3B2A-1D0F-4E5A-8B7C-6D5E4F3A2B1C",
+        "COMPLETED",
+        "arn:aws:rds:us-east-1:123456789012:db:bv-0f1e2d3c4b5a69788796",
+    )
+
+
+def test_restore_event_with_state_instead_of_status_is_malformed():
+    document = json.loads(load("restore_job_completed.json"))
+    document["detail"]["state"] = document["detail"].pop("status")
+    with pytest.raises(MalformedMessage, match="detail.status"):
+        parse_body(json.dumps(document))
+
+
+def test_on_demand_request():
+    arn = "arn:aws:rds:us-east-1:123456789012:snapshot:awsbackup:job-1"
+    event = parse_body(json.dumps({"recoveryPointArn": arn, "backupVaultName": "central"}))
+    assert event == RecoveryPointReady(arn, "central", "on_demand")
+
+
+@pytest.mark.parametrize(
+    "body, problem",
+    [
+        ("not json", "not JSON"),
+        ("[1, 2]", "not a JSON object"),
+        ('{"hello": 1}', "neither"),
+        ('{"recoveryPointArn": 5}', "non-empty string"),
+        ('{"recoveryPointArn": "not-an-arn"}', "not an ARN"),
+        ('{"source": "aws.backup", "detail-type": "Copy Job State Change", "detail": []}', "detail"),
+        ("x" * (300 * 1024), "256 KiB"),
+    ],
+)
+def test_malformed_bodies_say_why(body, problem):
+    with pytest.raises(MalformedMessage, match=problem):
+        parse_body(body)
+
+
+def test_other_sources_and_kinds_are_irrelevant():
+    assert isinstance(parse_body(json.dumps({"source": "aws.ec2", "detail-type": "x", "detail": {}})), Irrelevant)
+    vault_event = {"source": "aws.backup", "detail-type": "Backup Vault State Change", "detail": {}}
+    assert isinstance(parse_body(json.dumps(vault_event)), Irrelevant)
+
+
+@given(st.text(max_size=2000))
+def test_any_text_either_parses_or_raises_malformed(body):
+    try:
+        parse_body(body)
+    except MalformedMessage:
+        pass
+
+
+@given(st.recursive(st.none() | st.booleans() | st.integers() | st.text(), lambda c: st.lists(c) | st.dictionaries(st.text(), c)))
+def test_any_json_either_parses_or_raises_malformed(document):
+    try:
+        parse_body(json.dumps(document))
+    except MalformedMessage:
+        pass
+
+
+def test_arn_helpers():
+    assert vault_name_from_arn("arn:aws:backup:us-east-1:123456789012:backup-vault:central") == "central"
+    assert vault_name_from_arn(None) is None
+    assert account_of("arn:aws:rds:us-east-1:111111111111:db:orders") == "111111111111"

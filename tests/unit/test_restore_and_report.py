@@ -1,0 +1,92 @@
+import json
+from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
+
+from worker.emf import METRICS, NAMESPACE, emf_document
+from worker.stages.report import Validation, build_record, overall_status, record_key
+from worker.stages.restore import build_metadata, idempotency_token, restored_identifier, validation_id
+
+ARN = "arn:aws:rds:us-east-1:123456789012:snapshot:awsbackup:copyjob-1"
+
+
+def overrides(**kw):
+    base = dict(db_instance_class="db.t4g.micro", db_subnet_group="bv-restores", vpc_security_group_ids=("sg-1",),
+                parameters={})
+    base.update(kw)
+    return SimpleNamespace(**base)
+
+
+def test_identifier_is_a_valid_stable_rds_name():
+    identifier = restored_identifier(ARN)
+    assert identifier == restored_identifier(ARN)
+    assert identifier.startswith("bv-") and len(identifier) <= 63
+    assert identifier != restored_identifier(ARN + "2")
+    assert identifier.replace("-", "").isalnum()
+
+
+def test_tokens_are_stable_and_distinct_per_recovery_point():
+    assert idempotency_token(ARN) == idempotency_token(ARN)
+    assert idempotency_token(ARN) != idempotency_token(ARN + "x")
+    assert validation_id(ARN) == validation_id(ARN)
+
+
+def test_metadata_forces_private_small_single_az_deletable():
+    recorded = {
+        "DBInstanceIdentifier": "orders-prod-1",
+        "DBInstanceClass": "db.r6g.4xlarge",
+        "MultiAZ": "true",
+        "PubliclyAccessible": "true",
+        "DeletionProtection": "true",
+        "AvailabilityZone": "us-east-1a",
+        "Engine": "postgres",
+    }
+    metadata = build_metadata(recorded, "bv-abc", overrides(parameters={"PubliclyAccessible": "true"}))
+    assert metadata["DBInstanceIdentifier"] == "bv-abc"
+    assert metadata["DBInstanceClass"] == "db.t4g.micro"
+    assert metadata["MultiAZ"] == metadata["PubliclyAccessible"] == metadata["DeletionProtection"] == "false"
+    assert "AvailabilityZone" not in metadata
+    assert json.loads(metadata["VpcSecurityGroupIds"]) == ["sg-1"]
+    assert metadata["DBSubnetGroupName"] == "bv-restores"
+    assert metadata["Engine"] == "postgres"
+
+
+def test_overall_status_prefers_failed_over_error():
+    assert overall_status(["PASSED", "ERROR", "FAILED"]) == "FAILED"
+    assert overall_status(["PASSED", "ERROR"]) == "ERROR"
+    assert overall_status(["PASSED"]) == "PASSED"
+
+
+def test_record_has_seed_fields_in_minutes_and_targets():
+    start = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)
+    validation = Validation(
+        validation_id=validation_id(ARN),
+        recovery_point_arn=ARN,
+        restore_start_time=start,
+        restore_end_time=start + timedelta(minutes=42, seconds=30),
+        data_gap_minutes=95.0,
+        age_latest_db_tx=120.0,
+        rpo_target=timedelta(minutes=80),
+        rto_target=timedelta(hours=1),
+        status="PASSED",
+    )
+    record = build_record(validation, start + timedelta(hours=1))
+    assert record["restore_duration"] == 42.5
+    assert record["restore_start_time"] == "2026-11-24T02:00:00Z"
+    assert record["rpo_target_met"] is False
+    assert record["rto_target_met"] is True
+    key = record_key("validations/", record, start)
+    assert key == f"validations/dt=2026-11-24/{validation.validation_id}.json"
+
+
+def test_emf_document_declares_every_metric_it_carries():
+    record = {"status": "FAILED", "restore_duration": 3.0, "data_gap_minutes": 5.0, "rpo_target_met": False,
+              "cleanup_status": "FAILED", "resource_type": "RDS", "engine": "postgres"}
+    document = emf_document(record, 1_700_000_000_000)
+    declared = document["_aws"]["CloudWatchMetrics"][0]
+    assert declared["Namespace"] == NAMESPACE
+    for metric in declared["Metrics"]:
+        assert metric["Name"] in METRICS
+        assert metric["Name"] in document
+    assert document["ValidationFailed"] == 1.0 and document["ValidationPassed"] == 0.0
+    assert document["RpoTargetMissed"] == 1.0 and document["CleanupFailed"] == 1.0
+    assert ["ResourceType", "Engine"] in declared["Dimensions"]

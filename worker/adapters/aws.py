@@ -1,0 +1,93 @@
+"""aiobotocore clients, created once per worker and shared by every job.
+
+Endpoints come only from the standard AWS variables (AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_<SERVICE>), which
+botocore honours by itself: there is no local mode here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+from aiobotocore.config import AioConfig
+from aiobotocore.session import get_session
+from botocore.exceptions import ClientError
+
+from worker.metrics import Metrics
+
+SERVICES = ("sqs", "s3", "dynamodb", "logs", "backup", "rds", "ec2")
+THROTTLING_CODES = frozenset(
+    {
+        "Throttling",
+        "ThrottlingException",
+        "TooManyRequestsException",
+        "RequestLimitExceeded",
+        "ProvisionedThroughputExceededException",
+        "SlowDown",
+        "RequestThrottled",
+    }
+)
+
+
+@dataclass(frozen=True)
+class AwsClients:
+    sqs: Any
+    s3: Any
+    dynamodb: Any
+    logs: Any
+    backup: Any
+    rds: Any
+    ec2: Any
+
+
+def error_code(exc: BaseException) -> str | None:
+    """The AWS error code of a botocore ClientError, else None."""
+    if isinstance(exc, ClientError):
+        return str(exc.response.get("Error", {}).get("Code", "")) or None
+    return None
+
+
+def _count_calls(metrics: Metrics, service: str) -> Any:
+    def before_send(**kwargs: Any) -> None:
+        operation = kwargs.get("event_name", "").rsplit(".", 1)[-1]
+        metrics.aws_api_calls.labels(service, operation).inc()
+
+    return before_send
+
+
+def _count_errors(metrics: Metrics, service: str) -> Any:
+    def needs_retry(**kwargs: Any) -> None:
+        response = kwargs.get("response")
+        operation = kwargs.get("operation")
+        if response is None or operation is None:
+            if kwargs.get("caught_exception") is not None and operation is not None:
+                metrics.aws_api_errors.labels(service, operation.name, "ConnectionError").inc()
+            return
+        parsed = response[1] if isinstance(response, tuple) and len(response) > 1 else {}
+        code = parsed.get("Error", {}).get("Code") if isinstance(parsed, dict) else None
+        if code:
+            metrics.aws_api_errors.labels(service, operation.name, str(code)).inc()
+
+    return needs_retry
+
+
+@contextlib.asynccontextmanager
+async def open_clients(metrics: Metrics, *, max_pool: int = 100) -> AsyncIterator[AwsClients]:
+    """One client per service for the life of the worker; every HTTP attempt and error is counted."""
+    session = get_session()
+    config = AioConfig(
+        retries={"mode": "standard", "max_attempts": 10},
+        max_pool_connections=max_pool,
+        connect_timeout=10,
+        read_timeout=40,  # above SQS's 20 s long poll
+    )
+    async with contextlib.AsyncExitStack() as stack:
+        clients: dict[str, Any] = {}
+        for service in SERVICES:
+            client = await stack.enter_async_context(session.create_client(service, config=config))
+            client.meta.events.register("before-send", _count_calls(metrics, service))
+            client.meta.events.register("needs-retry", _count_errors(metrics, service))
+            clients[service] = client
+        yield AwsClients(**clients)

@@ -1,0 +1,119 @@
+"""AWS Backup: recovery points, restore jobs and validation results."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from worker.adapters.aws import error_code
+from worker.errors import NotFound
+
+
+@dataclass(frozen=True)
+class RecoveryPoint:
+    arn: str
+    vault_name: str
+    source_resource_arn: str
+    resource_type: str
+    created_at: datetime | None
+    status: str
+
+
+@dataclass(frozen=True)
+class RestoreJob:
+    job_id: str
+    status: str
+    status_message: str
+    created_resource_arn: str | None
+    created_at: datetime | None
+    completed_at: datetime | None
+    from_restore_testing: bool
+
+
+def _restore_job(raw: Mapping[str, Any]) -> RestoreJob:
+    return RestoreJob(
+        job_id=raw["RestoreJobId"],
+        status=raw.get("Status", "PENDING"),
+        status_message=raw.get("StatusMessage", ""),
+        created_resource_arn=raw.get("CreatedResourceArn") or None,
+        created_at=raw.get("CreationDate"),
+        completed_at=raw.get("CompletionDate"),
+        from_restore_testing=bool(raw.get("CreatedBy", {}).get("RestoreTestingPlanArn")),
+    )
+
+
+class Backup:
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    async def describe_recovery_point(self, vault_name: str, arn: str) -> RecoveryPoint:
+        try:
+            raw = await self._client.describe_recovery_point(BackupVaultName=vault_name, RecoveryPointArn=arn)
+        except ClientError as exc:
+            if error_code(exc) in {"ResourceNotFoundException", "AccessDeniedException"}:
+                raise NotFound(f"recovery point not found in vault {vault_name}") from None
+            raise
+        return RecoveryPoint(
+            arn=arn,
+            vault_name=raw.get("BackupVaultName", vault_name),
+            source_resource_arn=raw.get("ResourceArn", ""),
+            resource_type=raw.get("ResourceType", ""),
+            created_at=raw.get("CreationDate"),
+            status=raw.get("Status", ""),
+        )
+
+    async def find_vault(self, arn: str) -> str:
+        """The vault holding a recovery point, for on-demand requests that name only the ARN."""
+        paginator = self._client.get_paginator("list_backup_vaults")
+        async for page in paginator.paginate():
+            for vault in page.get("BackupVaultList", []):
+                name = vault["BackupVaultName"]
+                points = self._client.get_paginator("list_recovery_points_by_backup_vault")
+                async for points_page in points.paginate(BackupVaultName=name):
+                    if any(p["RecoveryPointArn"] == arn for p in points_page.get("RecoveryPoints", [])):
+                        return str(name)
+        raise NotFound("recovery point is in no backup vault of this account")
+
+    async def restore_metadata(self, vault_name: str, arn: str) -> dict[str, str]:
+        raw = await self._client.get_recovery_point_restore_metadata(BackupVaultName=vault_name, RecoveryPointArn=arn)
+        return dict(raw.get("RestoreMetadata", {}))
+
+    async def start_restore(
+        self, arn: str, metadata: Mapping[str, str], token: str, role_arn: str | None, resource_type: str
+    ) -> str:
+        params: dict[str, Any] = {
+            "RecoveryPointArn": arn,
+            "Metadata": dict(metadata),
+            "IdempotencyToken": token,
+            "ResourceType": resource_type,
+        }
+        if role_arn:
+            params["IamRoleArn"] = role_arn
+        response = await self._client.start_restore_job(**params)
+        return str(response["RestoreJobId"])
+
+    async def describe_restore_job(self, job_id: str) -> RestoreJob:
+        try:
+            raw = await self._client.describe_restore_job(RestoreJobId=job_id)
+        except ClientError as exc:
+            if error_code(exc) == "ResourceNotFoundException":
+                raise NotFound(f"restore job {job_id} not found") from None
+            raise
+        return _restore_job(raw)
+
+    async def list_restore_jobs(self, created_after: datetime) -> list[RestoreJob]:
+        """Every restore job created since a moment: one sweep covers all jobs in flight, 1,000 a page."""
+        paginator = self._client.get_paginator("list_restore_jobs")
+        jobs: list[RestoreJob] = []
+        async for page in paginator.paginate(ByCreatedAfter=created_after, PaginationConfig={"PageSize": 1000}):
+            jobs.extend(_restore_job(raw) for raw in page.get("RestoreJobs", []))
+        return jobs
+
+    async def put_validation_result(self, job_id: str, status: str, message: str) -> None:
+        await self._client.put_restore_validation_result(
+            RestoreJobId=job_id, ValidationStatus=status, ValidationStatusMessage=message[:1000]
+        )

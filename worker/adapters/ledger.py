@@ -1,0 +1,174 @@
+"""The DynamoDB ledger: one item per recovery point, claimed with a single conditional write.
+
+Items (partition key `pk`, TTL attribute `expires_at`):
+  rp#<recovery point arn>   state, owner, message_id, lease_expires_at, validation_id, restore_job_id, ...
+  res#<db identifier>       the recovery point a restored resource belongs to (the sweeper's proof of ours)
+  src#<source arn>          last_started_at, last_row_counts: sampling and row-count history per source
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import ClientError
+
+from worker.adapters.aws import error_code
+
+_serialize = TypeSerializer().serialize
+_deserialize = TypeDeserializer().deserialize
+
+DONE = "DONE"
+
+
+def _to_attr(value: Any) -> dict[str, Any]:
+    if isinstance(value, float):
+        value = Decimal(str(value))
+    return dict(_serialize(value))
+
+
+def _from_item(item: dict[str, Any]) -> dict[str, Any]:
+    plain = {key: _deserialize(value) for key, value in item.items()}
+    return {key: int(value) if isinstance(value, Decimal) else value for key, value in plain.items()}
+
+
+@dataclass(frozen=True)
+class ClaimResult:
+    outcome: str  # "claimed" | "done" | "held"
+    item: dict[str, Any]
+
+    @property
+    def lease_remaining(self) -> int:
+        return max(0, int(self.item.get("lease_expires_at", 0)) - int(time.time()))
+
+
+class Ledger:
+    def __init__(self, client: Any, table: str, owner: str, lease_seconds: int, ttl_days: int) -> None:
+        self._client = client
+        self.table = table
+        self.owner = owner
+        self.lease_seconds = lease_seconds
+        self._ttl_seconds = ttl_days * 86400
+
+    async def claim(self, recovery_point_arn: str, message_id: str, validation_id: str) -> ClaimResult:
+        """Take the recovery point unless it is done or another worker's lease is alive."""
+        now = int(time.time())
+        key = {"pk": {"S": f"rp#{recovery_point_arn}"}}
+        try:
+            response = await self._client.update_item(
+                TableName=self.table,
+                Key=key,
+                UpdateExpression=(
+                    "SET #owner = :me, message_id = :mid, lease_expires_at = :lease, updated_at = :now,"
+                    " claimed_at = if_not_exists(claimed_at, :now),"
+                    " validation_id = if_not_exists(validation_id, :vid),"
+                    " #state = if_not_exists(#state, :claimed), expires_at = :ttl"
+                ),
+                ConditionExpression=(
+                    "attribute_not_exists(pk) OR (#state <> :done AND (lease_expires_at < :now OR #owner = :me))"
+                ),
+                ExpressionAttributeNames={"#owner": "owner", "#state": "state"},
+                ExpressionAttributeValues={
+                    ":me": {"S": self.owner},
+                    ":mid": {"S": message_id},
+                    ":lease": {"N": str(now + self.lease_seconds)},
+                    ":now": {"N": str(now)},
+                    ":vid": {"S": validation_id},
+                    ":claimed": {"S": "CLAIMED"},
+                    ":done": {"S": DONE},
+                    ":ttl": {"N": str(now + self._ttl_seconds)},
+                },
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as exc:
+            if error_code(exc) != "ConditionalCheckFailedException":
+                raise
+            current = await self.get(f"rp#{recovery_point_arn}") or {}
+            return ClaimResult("done" if current.get("state") == DONE else "held", current)
+        return ClaimResult("claimed", _from_item(response["Attributes"]))
+
+    async def get(self, pk: str) -> dict[str, Any] | None:
+        response = await self._client.get_item(TableName=self.table, Key={"pk": {"S": pk}}, ConsistentRead=True)
+        item = response.get("Item")
+        return _from_item(item) if item else None
+
+    async def update(self, recovery_point_arn: str, **fields: Any) -> None:
+        """Record progress; only the current owner may write (a stale worker gets ConditionalCheckFailed)."""
+        fields["updated_at"] = int(time.time())
+        names = {f"#f{index}": name for index, name in enumerate(fields)}
+        values = {f":v{index}": _to_attr(value) for index, value in enumerate(fields.values())}
+        values[":me"] = {"S": self.owner}
+        await self._client.update_item(
+            TableName=self.table,
+            Key={"pk": {"S": f"rp#{recovery_point_arn}"}},
+            UpdateExpression="SET " + ", ".join(f"{n} = :v{i}" for i, n in enumerate(names)),
+            ConditionExpression="#owner = :me",
+            ExpressionAttributeNames={**names, "#owner": "owner"},
+            ExpressionAttributeValues=values,
+        )
+
+    async def renew(self, recovery_point_arn: str) -> None:
+        await self.update(recovery_point_arn, lease_expires_at=int(time.time()) + self.lease_seconds)
+
+    async def release(self, recovery_point_arn: str) -> None:
+        """Let another worker resume at once (shutdown): the lease ends now, progress is kept."""
+        await self.update(recovery_point_arn, lease_expires_at=0)
+
+    async def record_resource(self, identifier: str, recovery_point_arn: str) -> None:
+        now = int(time.time())
+        await self._client.put_item(
+            TableName=self.table,
+            Item={
+                "pk": {"S": f"res#{identifier}"},
+                "recovery_point_arn": {"S": recovery_point_arn},
+                "created_at": {"N": str(now)},
+                "expires_at": {"N": str(now + self._ttl_seconds)},
+            },
+        )
+
+    async def admit_sample(self, source_arn: str, recovery_point_arn: str, min_interval_seconds: int) -> bool:
+        """At most one validation per source per interval; the same recovery point is always re-admitted."""
+        now = int(time.time())
+        try:
+            await self._client.update_item(
+                TableName=self.table,
+                Key={"pk": {"S": f"src#{source_arn}"}},
+                UpdateExpression="SET last_started_at = :now, last_rp = :rp, expires_at = :ttl",
+                ConditionExpression=("attribute_not_exists(pk) OR last_started_at <= :cutoff OR last_rp = :rp"),
+                ExpressionAttributeValues={
+                    ":now": {"N": str(now)},
+                    ":cutoff": {"N": str(now - min_interval_seconds)},
+                    ":rp": {"S": recovery_point_arn},
+                    ":ttl": {"N": str(now + self._ttl_seconds)},
+                },
+            )
+        except ClientError as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    async def source_history(self, source_arn: str) -> dict[str, int]:
+        item = await self.get(f"src#{source_arn}") or {}
+        raw = item.get("last_row_counts")
+        return {str(k): int(v) for k, v in json.loads(raw).items()} if isinstance(raw, str) else {}
+
+    async def save_source_history(self, source_arn: str, row_counts: dict[str, int], passed: bool) -> None:
+        expression = "SET last_row_counts = :counts"
+        values: dict[str, Any] = {":counts": {"S": json.dumps(row_counts, sort_keys=True)}}
+        if passed:
+            expression += ", last_passed_at = :now"
+            values[":now"] = {"N": str(int(time.time()))}
+        await self._client.update_item(
+            TableName=self.table,
+            Key={"pk": {"S": f"src#{source_arn}"}},
+            UpdateExpression=expression,
+            ExpressionAttributeValues=values,
+        )
+
+    async def ping(self) -> None:
+        await self._client.describe_table(TableName=self.table)

@@ -1,0 +1,152 @@
+"""The receive loop: long-poll only while there is capacity, one task per message, heartbeats, drain.
+
+Shutdown follows arq: stop receiving, let in-flight jobs finish for `drain_seconds`, then cancel the rest;
+a cancelled job hands its recovery point over (ledger lease released, message visible again at once).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import time
+from typing import Any
+
+import structlog
+
+from worker.adapters.sqs import Message
+from worker.errors import Retryable
+from worker.pipeline import Outcome, Pipeline
+from worker.runtime import Runtime
+
+LONG_POLL_SECONDS = 20
+MAX_RETRY_DELAY = 900
+
+
+def retry_delay(receive_count: int) -> int:
+    """Growing visibility delay for retryable failures, with jitter so retries don't arrive in lockstep."""
+    base = min(MAX_RETRY_DELAY, 15 * 2 ** max(0, receive_count - 1))
+    return int(base * random.uniform(0.8, 1.2))
+
+
+class Consumer:
+    def __init__(self, rt: Runtime, pipeline: Pipeline, max_in_flight: int) -> None:
+        self.rt = rt
+        self.pipeline = pipeline
+        self.max_in_flight = max_in_flight
+        self.in_flight: dict[asyncio.Task[None], Message] = {}
+        self.last_loop_at = time.monotonic()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        stop_waiter: asyncio.Future[Any] = asyncio.ensure_future(stop.wait())
+        try:
+            while not stop.is_set():
+                self.last_loop_at = time.monotonic()
+                capacity = self.max_in_flight - len(self.in_flight)
+                if capacity <= 0:
+                    waitables: list[asyncio.Future[Any]] = [stop_waiter, *self.in_flight]
+                    await asyncio.wait(waitables, return_when=asyncio.FIRST_COMPLETED)
+                    continue
+                messages = await self._receive(capacity, stop_waiter)
+                for message in messages:
+                    task = asyncio.create_task(self._process(message))
+                    self.in_flight[task] = message
+                    task.add_done_callback(self._forget)
+        finally:
+            stop_waiter.cancel()
+        await self.drain()
+
+    async def _receive(self, capacity: int, stop_waiter: asyncio.Future[Any]) -> list[Message]:
+        receive = asyncio.ensure_future(
+            self.rt.queue.receive(capacity, LONG_POLL_SECONDS, self.rt.settings.visibility_seconds)
+        )
+        await asyncio.wait([receive, stop_waiter], return_when=asyncio.FIRST_COMPLETED)
+        if not receive.done():
+            # Stopping: a long poll in progress may still hand us messages; SQS re-delivers them later.
+            receive.cancel()
+            return []
+        try:
+            return receive.result()
+        except Exception as exc:  # noqa: BLE001 - an unreachable queue must not kill the loop
+            self.rt.log.warning("queue.receive_failed", error=type(exc).__name__)
+            await asyncio.sleep(2)
+            return []
+
+    def _forget(self, task: asyncio.Task[None]) -> None:
+        self.in_flight.pop(task, None)
+
+    async def drain(self) -> None:
+        if not self.in_flight:
+            return
+        self.rt.log.info("worker.draining", in_flight=len(self.in_flight))
+        _, pending = await asyncio.wait(list(self.in_flight), timeout=self.rt.settings.drain_seconds)
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.wait(pending, timeout=5)
+
+    async def _process(self, message: Message) -> None:
+        structlog.contextvars.clear_contextvars()
+        structlog.contextvars.bind_contextvars(message_id=message.message_id)
+        self.rt.metrics.jobs_in_flight.inc()
+        try:
+            outcome = await self._outcome(message)
+            await self._apply(message, outcome)
+        except asyncio.CancelledError:
+            await asyncio.shield(self._hand_over(message))
+            raise
+        finally:
+            self.rt.metrics.jobs_in_flight.dec()
+
+    async def _outcome(self, message: Message) -> Outcome:
+        try:
+            return await self.pipeline.handle(message)
+        except Retryable as exc:
+            delay = exc.delay_seconds if exc.delay_seconds is not None else retry_delay(message.receive_count)
+            self.rt.log.info("message.retry", reason=str(exc), delay=delay)
+            return Outcome("retry", "retried", delay)
+        except Exception as exc:
+            transient = self.rt.is_retryable(exc)
+            self.rt.log.error(
+                "message.error",
+                error=type(exc).__name__,
+                detail=str(exc)[:300],
+                transient=transient,
+                exc_info=not transient,
+            )
+            return Outcome("retry", "retried" if transient else "error", retry_delay(message.receive_count))
+
+    async def _apply(self, message: Message, outcome: Outcome) -> None:
+        self.rt.metrics.sqs_messages.labels(outcome.reason).inc()
+        try:
+            if outcome.action == "ack":
+                await self.rt.queue.delete(message.receipt_handle)
+            elif outcome.action == "retry":
+                await self.rt.queue.set_visibility(message.receipt_handle, outcome.delay_seconds)
+            else:
+                # Back at once: each receive counts towards the redrive policy's maxReceiveCount.
+                await self.rt.queue.set_visibility(message.receipt_handle, 0)
+        except Exception as exc:  # noqa: BLE001 - the message comes back by itself when visibility lapses
+            self.rt.log.warning("message.settle_failed", action=outcome.action, error=type(exc).__name__)
+
+    async def _hand_over(self, message: Message) -> None:
+        self.rt.metrics.sqs_messages.labels("handed_over").inc()
+        with contextlib.suppress(Exception):
+            await self.rt.queue.set_visibility(message.receipt_handle, 0)
+
+    async def heartbeat(self) -> None:
+        """Keep every in-flight message invisible and every held lease alive, in batches."""
+        interval = max(5.0, self.rt.settings.visibility_seconds / 3)
+        lease_every = max(interval, self.rt.settings.lease_seconds / 3)
+        last_lease = time.monotonic()
+        while True:
+            await asyncio.sleep(interval)
+            handles = [message.receipt_handle for message in self.in_flight.values()]
+            try:
+                await self.rt.queue.extend_many(handles, self.rt.settings.visibility_seconds)
+                if time.monotonic() - last_lease >= lease_every:
+                    last_lease = time.monotonic()
+                    for arn in list(self.rt.held):
+                        await self.rt.ledger.renew(arn)
+            except Exception as exc:  # noqa: BLE001 - the next beat tries again
+                self.rt.log.warning("heartbeat.failed", error=type(exc).__name__)

@@ -1,0 +1,47 @@
+"""The worker's error tree. The consumer decides what to do with a message from the class alone."""
+
+from __future__ import annotations
+
+
+class ValidatorError(Exception):
+    """Base of every error the worker raises on purpose."""
+
+
+class MalformedMessage(ValidatorError):
+    """The body is not JSON or not an event we can read; it is left for the DLQ."""
+
+
+class Retryable(ValidatorError):
+    """May pass on a later attempt (throttling, a network blip, a lease held by a dead worker)."""
+
+    def __init__(self, message: str, *, delay_seconds: int | None = None) -> None:
+        super().__init__(message)
+        self.delay_seconds = delay_seconds
+
+
+class LeaseHeld(Retryable):
+    """Another worker holds this recovery point; try again after its lease."""
+
+
+class Permanent(ValidatorError):
+    """Will not pass by retrying; reported and acknowledged."""
+
+
+class NotFound(Permanent):
+    """The recovery point, vault or restore job does not exist (any more)."""
+
+
+class RestoreFailed(Permanent):
+    """AWS Backup reported the restore job FAILED or ABORTED."""
+
+
+class DeadlineExceeded(Permanent):
+    """The restore or the restored instance did not become usable within the policy's restore_timeout."""
+
+
+class PreflightFailed(Permanent):
+    """A prerequisite of the restore is missing (subnet group, security group)."""
+
+
+class NotOurs(Permanent):
+    """Refused to modify or delete a resource the ledger, name prefix and tag do not prove is ours."""

@@ -1,0 +1,80 @@
+"""Ship a finished record everywhere it belongs. S3 first: it is the durable copy the ack waits for."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from worker.emf import emf_document
+from worker.metrics import Metrics
+from worker.stages.report import PASSED
+
+
+class JsonStore(Protocol):
+    async def put_json(self, key: str, document: dict[str, Any]) -> None: ...
+
+
+class JsonSink(Protocol):
+    async def put(self, document: dict[str, Any]) -> None: ...
+
+
+class ValidationResultPort(Protocol):
+    async def put_validation_result(self, job_id: str, status: str, message: str) -> None: ...
+
+
+class Reporter:
+    def __init__(
+        self,
+        store: JsonStore,
+        sink: JsonSink | None,
+        backup: ValidationResultPort,
+        metrics: Metrics,
+        log: Any,
+    ) -> None:
+        self._store = store
+        self._sink = sink
+        self._backup = backup
+        self._metrics = metrics
+        self._log = log
+
+    async def publish(self, key: str, record: dict[str, Any], from_restore_testing: bool) -> None:
+        """Raises only when the durable copy could not be written (then the message must not be acked)."""
+        await self._store.put_json(key, record)
+        self.observe(record)
+        if self._sink is not None:
+            try:
+                await self._sink.put(emf_document(record, int(time.time() * 1000)))
+            except Exception as exc:  # noqa: BLE001 - S3 holds the record; a lost log line is not worth a redo
+                self._log.warning("report.logs_failed", error=type(exc).__name__)
+        if from_restore_testing and record.get("restore_job_id"):
+            await self._put_validation_result(record)
+
+    async def _put_validation_result(self, record: dict[str, Any]) -> None:
+        status = "SUCCESSFUL" if record["status"] == PASSED else "FAILED"
+        try:
+            await self._backup.put_validation_result(
+                record["restore_job_id"], status, f"Backup Validator: {record['status']}"
+            )
+        except Exception as exc:  # noqa: BLE001 - the result is immutable once set; a retry may find it set
+            self._log.warning("report.validation_result_failed", error=type(exc).__name__)
+
+    def observe(self, record: dict[str, Any]) -> None:
+        resource_type = str(record.get("resource_type") or "unknown")
+        engine = str(record.get("engine") or "unknown")
+        status = str(record["status"])
+        self._metrics.validations.labels(resource_type, engine, status).inc()
+        if isinstance(record.get("restore_duration"), int | float):
+            self._metrics.restore_duration.labels(resource_type, engine).observe(record["restore_duration"] * 60)
+        if isinstance(record.get("data_gap_minutes"), int | float):
+            self._metrics.data_gap.labels(resource_type, engine).observe(max(0.0, record["data_gap_minutes"] * 60))
+        for check in record.get("checks", []):
+            self._metrics.checks.labels(check["kind"], check["status"]).inc()
+            self._metrics.check_duration.labels(check["kind"]).observe(check.get("duration_seconds") or 0.0)
+        if status == PASSED:
+            self._metrics.last_success.labels(resource_type, engine).set(datetime.now(UTC).timestamp())
+        if record.get("cleanup_status") == "FAILED":
+            self._metrics.cleanup_failures.labels(resource_type).inc()
+        for target in ("rpo", "rto"):
+            if record.get(f"{target}_target_met") is False:
+                self._metrics.target_misses.labels(target).inc()

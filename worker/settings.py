@@ -1,0 +1,86 @@
+"""The only reader of the environment. Everything is validated at start-up, with messages a person can act on."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ConfigError(Exception):
+    """The worker cannot start with this configuration; the message says what to change."""
+
+
+class DbTls(StrEnum):
+    REQUIRE = "require"
+    DISABLE = "disable"
+
+
+class Settings(BaseSettings):
+    """`BV_*` variables. AWS region, credentials and endpoints come from the standard AWS variables."""
+
+    model_config = SettingsConfigDict(env_prefix="BV_", extra="ignore", frozen=True)
+
+    queue_url: str = Field(description="SQS queue the EventBridge rules fill")
+    results_bucket: str = Field(description="S3 bucket for the summary records")
+    ledger_table: str = Field(description="DynamoDB ledger table (partition key pk, TTL expires_at)")
+    policy_file: Path = Field(description="TOML policy: which recovery points to validate and how")
+    log_group: str | None = Field(default=None, description="CloudWatch Logs group for the records (EMF)")
+    results_prefix: str = Field(default="validations/", description="key prefix of the records in S3")
+    dlq_url: str | None = Field(default=None, description="dead-letter queue, watched for depth only")
+    restore_role_arn: str | None = Field(default=None, description="IAM role AWS Backup restores with")
+    subnet_group: str | None = Field(default=None, description="DB subnet group for restored instances")
+    security_group_ids: str = Field(default="", description="comma-separated VPC security groups")
+    metrics_port: int = Field(default=9797, ge=0, le=65535, description="/metrics, /healthz, /readyz")
+    metrics_host: str = Field(default="0.0.0.0", description="address the metrics server binds")  # noqa: S104
+    max_concurrent_restores: int = Field(default=20, ge=1, le=20000)
+    max_restores_per_account: int | None = Field(default=None, ge=1, description="cap per account+region")
+    db_tls: DbTls = Field(default=DbTls.REQUIRE, description="require (default) or disable (local stand-ins)")
+    drain_seconds: float = Field(default=25.0, gt=0, le=110)
+    lease_seconds: int = Field(default=300, ge=10, description="ledger lease; renewed while a job runs")
+    visibility_seconds: int = Field(default=120, ge=10, le=43200, description="heartbeat visibility window")
+    sweep_interval_seconds: float = Field(default=15.0, gt=0, description="ListRestoreJobs status sweep")
+    sweeper_interval_seconds: float = Field(default=600.0, gt=0, description="leaked-resource sweeper period")
+    resource_ttl_seconds: int = Field(default=6 * 3600, ge=60, description="age after which the sweeper deletes")
+    record_ttl_days: int = Field(default=90, ge=1, description="ledger items expire after this many days")
+    log_format: str = Field(default="auto", pattern="^(auto|json|console)$")
+    log_level: str = Field(default="INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$")
+
+    @field_validator("queue_url", "dlq_url")
+    @classmethod
+    def _queue_url_shape(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("https://", "http://")):
+            raise ValueError("must be a queue URL (https://sqs.<region>.amazonaws.com/<account>/<name>)")
+        return value
+
+    @property
+    def security_groups(self) -> tuple[str, ...]:
+        return tuple(part.strip() for part in self.security_group_ids.split(",") if part.strip())
+
+    @property
+    def tls_required(self) -> bool:
+        return self.db_tls is DbTls.REQUIRE
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read and validate the environment; raise ConfigError naming every variable that is wrong."""
+    try:
+        settings = Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            field = str(error["loc"][0]) if error["loc"] else "?"
+            problems.append(f"BV_{field.upper()}: {_describe(error)}")
+        raise ConfigError("invalid configuration:\n  " + "\n  ".join(problems)) from None
+    if not settings.policy_file.is_file():
+        raise ConfigError(f"BV_POLICY_FILE: {settings.policy_file} does not exist or is not a file")
+    return settings
+
+
+def _describe(error: object) -> str:
+    assert isinstance(error, dict)
+    if error.get("type") == "missing":
+        return "is required but not set"
+    return str(error.get("msg", "invalid value"))

@@ -1,0 +1,387 @@
+"""Run the checks a selection declares against the restored database.
+
+Pure logic over the `Database` port (worker.adapters.database implements it for PostgreSQL and MySQL/MariaDB).
+Every check runs and gets a result even when an earlier one failed or broke: an auditor wants the whole
+picture, and one bad query must not hide a stale table.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import math
+import re
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from types import MappingProxyType
+from typing import Any, Literal, Protocol
+
+from worker.durations import format_duration
+from worker.policy import CheckSpec, FreshnessCheck, PluginCheck, RowCountCheck, SchemaCheck, SqlCheck
+
+Status = Literal["PASSED", "FAILED", "ERROR"]
+
+
+class QueryError(Exception):
+    """A query failed. Adapters raise it with a message that is safe to record (no connection details)."""
+
+
+class QueryTimeout(QueryError):
+    """The statement timeout cut a query short."""
+
+
+class CheckError(Exception):
+    """The check could not be evaluated (e.g. a freshness query that returns no timestamp)."""
+
+
+class Database(Protocol):
+    """The port the checks run over: one connection to the restored database."""
+
+    engine: str  # "postgres" or "mysql" (MariaDB too)
+
+    async def scalar(self, sql: str) -> Any:
+        """First column of the first row (None without rows), read-only, under the statement timeout."""
+        ...
+
+    async def row_count(self, table: str, where: str | None = None) -> int: ...
+
+    async def columns(self, tables: Sequence[str]) -> dict[str, set[str]]:
+        """Existing columns per table; a table that does not exist has no key."""
+        ...
+
+
+@dataclass(frozen=True)
+class CheckContext:
+    recovery_point_created_at: datetime | None
+    now: datetime
+    # the previous validation's counts of this selection's row_count checks, by check name
+    previous_row_counts: Mapping[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CheckOutcome:
+    """What a plugin check returns."""
+
+    passed: bool
+    observed: Any
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    name: str
+    kind: str
+    status: Status
+    observed: str | int | float | bool | None
+    expectation: str
+    message: str
+    duration_seconds: float
+    newest_row_at: datetime | None = None  # freshness only
+    row_count: int | None = None  # row_count only
+    table: str | None = None  # row_count only
+
+    @property
+    def passed(self) -> bool:
+        return self.status == "PASSED"
+
+    def to_record(self) -> dict[str, Any]:
+        """The check's entry in the summary record's `checks[]`."""
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "status": self.status,
+            "passed": self.passed,
+            "observed": self.observed,
+            "expectation": self.expectation,
+            "message": self.message,
+            "duration_seconds": round(self.duration_seconds, 3),
+        }
+
+
+@dataclass(frozen=True)
+class _Verdict:
+    passed: bool
+    observed: Any
+    message: str
+    newest_row_at: datetime | None = None
+    row_count: int | None = None
+    table: str | None = None
+
+
+async def run_checks(
+    db: Database, checks: Sequence[CheckSpec], ctx: CheckContext, *, check_timeout: float | None = None
+) -> list[CheckResult]:
+    """Run every check in order, one at a time (they share the connection). `check_timeout` bounds each
+    check as a whole, mainly for plugins, which may run several queries or wait on something else."""
+    return [await _run_one(db, check, ctx, check_timeout) for check in checks]
+
+
+async def _run_one(db: Database, check: CheckSpec, ctx: CheckContext, limit: float | None) -> CheckResult:
+    started = time.monotonic()
+    scope = asyncio.timeout(limit)
+    try:
+        async with scope:
+            verdict = await _evaluate(db, check, ctx)
+    except TimeoutError as exc:  # ours, or one a plugin let escape
+        message = f"check timed out after {limit:g}s" if scope.expired() else safe_message(exc)
+        return errored(check, message, ctx, time.monotonic() - started)
+    except (QueryError, CheckError) as exc:
+        return errored(check, str(exc), ctx, time.monotonic() - started)
+    except Exception as exc:  # noqa: BLE001 - a broken check (or plugin) is reported, the others still run
+        return errored(check, safe_message(exc), ctx, time.monotonic() - started)
+    status: Status = "PASSED" if verdict.passed else "FAILED"
+    return _result(check, ctx, status, verdict, time.monotonic() - started)
+
+
+def errored(
+    check: CheckSpec, message: str, ctx: CheckContext | None = None, duration_seconds: float = 0.0
+) -> CheckResult:
+    """The ERROR result of a check that could not run (e.g. the database was unreachable)."""
+    return _result(check, ctx, "ERROR", _Verdict(False, None, message), duration_seconds)
+
+
+def _result(
+    check: CheckSpec, ctx: CheckContext | None, status: Status, verdict: _Verdict, duration: float
+) -> CheckResult:
+    return CheckResult(
+        name=check.name,
+        kind=check.kind,
+        status=status,
+        observed=to_jsonable(verdict.observed),
+        expectation=_expectation(check, ctx.previous_row_counts if ctx else {}),
+        message=verdict.message,
+        duration_seconds=duration,
+        newest_row_at=verdict.newest_row_at,
+        row_count=verdict.row_count,
+        table=verdict.table,
+    )
+
+
+def row_counts(results: Sequence[CheckResult]) -> dict[str, int]:
+    """The counts to remember for the next run's `previous_row_counts` (keyed by check name, since two
+    checks may count the same table with different `where` clauses)."""
+    return {result.name: result.row_count for result in results if result.row_count is not None}
+
+
+async def _evaluate(db: Database, check: CheckSpec, ctx: CheckContext) -> _Verdict:
+    match check:
+        case FreshnessCheck():
+            return await _freshness(db, check, ctx)
+        case RowCountCheck():
+            return await _row_count(db, check, ctx)
+        case SqlCheck():
+            return _compare(await db.scalar(check.query), check)
+        case SchemaCheck():
+            return await _schema(db, check)
+        case PluginCheck():
+            return await _plugin(db, check, ctx)
+
+
+async def _freshness(db: Database, check: FreshnessCheck, ctx: CheckContext) -> _Verdict:
+    value = await db.scalar(check.query)
+    if value is None:
+        return _Verdict(False, None, "the query returned NULL: no rows to date (is the table empty?)")
+    newest = as_utc_timestamp(value)
+    age = _as_utc(ctx.now) - newest
+    problems = []
+    if age > check.max_age:
+        problems.append(f"newest row is {format_duration(age)} old, more than {format_duration(check.max_age)}")
+    if check.max_gap is not None:
+        if ctx.recovery_point_created_at is None:
+            raise CheckError("max_gap needs the recovery point's creation time, which is unknown")
+        gap = _as_utc(ctx.recovery_point_created_at) - newest
+        if gap > check.max_gap:
+            limit = format_duration(check.max_gap)
+            problems.append(f"newest row is {format_duration(gap)} older than the recovery point, over {limit}")
+    message = "; ".join(problems) or f"newest row is {format_duration(age)} old"
+    return _Verdict(not problems, newest, message, newest_row_at=newest)
+
+
+async def _row_count(db: Database, check: RowCountCheck, ctx: CheckContext) -> _Verdict:
+    count = await db.row_count(check.table, check.where)
+    previous = ctx.previous_row_counts.get(check.name)
+    problems = []
+    if check.min is not None and count < check.min:
+        problems.append(f"{count} rows, fewer than {check.min}")
+    # Decimal so that a 10% drop from 1000 is exactly 100 rows, not 100.00000000000001
+    if check.max_drop is not None and previous and previous - count > Decimal(str(check.max_drop)) * previous:
+        drop = (previous - count) / previous
+        problems.append(f"{count} rows, {drop:.1%} fewer than the previous run's {previous}")
+    message = "; ".join(problems) or f"{count} rows" + (f" (previous run: {previous})" if previous else "")
+    return _Verdict(not problems, count, message, row_count=count, table=check.table)
+
+
+def _compare(value: Any, check: SqlCheck) -> _Verdict:
+    if check.expect is not None:
+        passed = _equal(value, check.expect)
+    else:
+        number = _number(value)
+        passed = number is not None and all(
+            compare(number, Decimal(str(bound)))
+            for bound, compare in ((check.expect_min, Decimal.__ge__), (check.expect_max, Decimal.__le__))
+            if bound is not None
+        )
+    shown = "NULL" if value is None else repr(to_jsonable(value))
+    return _Verdict(passed, value, f"got {shown}" + ("" if passed else f", expected {_sql_expectation(check)}"))
+
+
+def _equal(value: Any, expected: bool | int | float | str) -> bool:
+    observed_number, expected_number = _number(value), _number(expected)
+    if observed_number is not None and expected_number is not None:
+        return observed_number == expected_number  # Decimal("0") == 0, 1.0 == 1, MySQL's 1 == true
+    if isinstance(expected, str):
+        return value is not None and str(to_jsonable(value)) == expected
+    return bool(value == expected)
+
+
+def _number(value: Any) -> Decimal | None:
+    """The value as an exact number, if it is one (drivers return Decimal, int, float, even numeric text)."""
+    if isinstance(value, bool | int):
+        return Decimal(int(value))
+    if isinstance(value, float | Decimal | str):
+        try:
+            number = Decimal(str(value).strip())
+        except InvalidOperation:
+            return None
+        return number if number.is_finite() else None
+    return None
+
+
+async def _schema(db: Database, check: SchemaCheck) -> _Verdict:
+    existing = await db.columns(list(check.tables))
+    fold = str.lower if db.engine == "mysql" else str  # MySQL column names are case-insensitive
+    missing = []
+    for table, columns in check.tables.items():
+        if table not in existing:
+            missing.append(f"table {table}")
+            continue
+        present = {fold(column) for column in existing[table]}
+        missing += [f"{table}.{column}" for column in columns if fold(column) not in present]
+    observed = "missing: " + ", ".join(missing) if missing else "all present"
+    return _Verdict(not missing, observed, observed)
+
+
+async def _plugin(db: Database, check: PluginCheck, ctx: CheckContext) -> _Verdict:
+    result = check.callable(db, ctx, MappingProxyType(check.params))
+    if not inspect.isawaitable(result):
+        raise CheckError(f"plugin {check.function} is not an async function")
+    outcome = await result
+    if not isinstance(outcome, CheckOutcome):
+        raise CheckError(f"plugin {check.function} returned {type(outcome).__name__}, not a CheckOutcome")
+    return _Verdict(bool(outcome.passed), outcome.observed, outcome.message)
+
+
+def _expectation(check: CheckSpec, previous_row_counts: Mapping[str, int]) -> str:
+    match check:
+        case FreshnessCheck():
+            text = f"newest row within {format_duration(check.max_age)} of now"
+            if check.max_gap is not None:
+                text += f" and within {format_duration(check.max_gap)} before the recovery point"
+            return text
+        case RowCountCheck():
+            return _row_count_expectation(check, previous_row_counts.get(check.name))
+        case SqlCheck():
+            return f"query returns {_sql_expectation(check)}"
+        case SchemaCheck():
+            listed = (f"{table}({', '.join(cols)})" if cols else table for table, cols in check.tables.items())
+            return "exist: " + ", ".join(listed)
+        case PluginCheck():
+            return f"plugin {check.function} passes"
+
+
+def _row_count_expectation(check: RowCountCheck, previous: int | None) -> str:
+    parts = []
+    if check.min is not None:
+        parts.append(f"at least {check.min} row{'' if check.min == 1 else 's'}")
+    if check.max_drop is not None:
+        baseline = f"the previous run's {previous}" if previous is not None else "the previous run (none yet)"
+        parts.append(f"at most {check.max_drop:.0%} fewer rows than {baseline}")
+    text = " and ".join(parts) or "row count recorded"
+    return f"{text} in {check.table}" + (f" where {check.where}" if check.where else "")
+
+
+def _sql_expectation(check: SqlCheck) -> str:
+    if check.expect is not None:
+        return repr(check.expect)
+    if check.expect_min is not None and check.expect_max is not None:
+        return f"between {check.expect_min} and {check.expect_max}"
+    return f">= {check.expect_min}" if check.expect_min is not None else f"<= {check.expect_max}"
+
+
+def freshness_figures(
+    results: Sequence[CheckResult], recovery_point_created_at: datetime | None, now: datetime
+) -> tuple[float | None, float | None]:
+    """(age_latest_db_tx, data_gap_minutes) from the first freshness check: minutes from its newest row to
+    now, and from its newest row to the recovery point's creation (the backup's real RPO)."""
+    first = next((result for result in results if result.kind == "freshness"), None)
+    if first is None or first.newest_row_at is None:
+        return None, None
+    age = _minutes(_as_utc(now) - first.newest_row_at)
+    if recovery_point_created_at is None:
+        return age, None
+    return age, _minutes(_as_utc(recovery_point_created_at) - first.newest_row_at)
+
+
+def _minutes(delta: timedelta) -> float:
+    return round(delta.total_seconds() / 60, 3)
+
+
+def _as_utc(moment: datetime) -> datetime:
+    """Aware, in UTC. A timestamp without time zone is taken to be UTC (what RDS servers run in)."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def as_utc_timestamp(value: Any) -> datetime:
+    """What a freshness query returned, as an aware UTC datetime; CheckError if it is not a timestamp."""
+    if isinstance(value, datetime):
+        return _as_utc(value)
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day, tzinfo=UTC)
+    if isinstance(value, str):
+        try:
+            return _as_utc(datetime.fromisoformat(value.strip()))
+        except ValueError:
+            pass
+    raise CheckError(f"the query must return a timestamp, got {type(value).__name__} {to_jsonable(value)!r}")
+
+
+def to_jsonable(value: Any) -> str | int | float | bool | None:
+    """A driver value as something JSON can hold: datetimes as ISO-8601 UTC, Decimals as numbers."""
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            return str(value)
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, datetime):
+        return _as_utc(value).isoformat().replace("+00:00", "Z")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value).hex()
+    return str(value)
+
+
+_DSN_CREDENTIALS = re.compile(r"(\b[a-z][a-z0-9+.-]*://)[^\s/@]+@", re.IGNORECASE)
+_PASSWORD_SETTING = re.compile(
+    r"""\b(password|passwd|pwd|secret)(\s*[=:]\s*)(?:'[^']*'|"[^"]*"|[^\s,;)\]'"]+)""", re.IGNORECASE
+)
+
+
+def scrub_secrets(text: str) -> str:
+    """Remove credentials that error texts sometimes carry (DSNs, `password=...`)."""
+    text = _DSN_CREDENTIALS.sub(r"\1***@", text)
+    return _PASSWORD_SETTING.sub(r"\1\2***", text)
+
+
+def safe_message(exc: BaseException, limit: int = 500) -> str:
+    """An exception as `Class: text`, without credentials and not endlessly long."""
+    text = scrub_secrets(f"{type(exc).__name__}: {exc}")
+    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -1,0 +1,127 @@
+"""The summary record (DESIGN §2): the product's main output. Pure construction; the pipeline ships it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import worker
+
+PASSED = "PASSED"
+FAILED = "FAILED"
+RESTORE_FAILED = "RESTORE_FAILED"
+ERROR = "ERROR"
+SKIPPED = "SKIPPED"
+
+
+def iso(moment: datetime | None) -> str | None:
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def minutes_between(start: datetime | None, end: datetime | None) -> float | None:
+    if start is None or end is None:
+        return None
+    return round((end - start).total_seconds() / 60.0, 3)
+
+
+@dataclass
+class Validation:
+    """Everything learnt about one validation, filled in stage by stage."""
+
+    validation_id: str
+    recovery_point_arn: str
+    selection: str | None = None
+    source_resource_arn: str | None = None
+    resource_type: str | None = None
+    engine: str | None = None
+    account_id: str | None = None
+    region: str | None = None
+    backup_vault_name: str | None = None
+    recovery_point_created_at: datetime | None = None
+    restore_job_id: str | None = None
+    restored_instance_id: str | None = None
+    restore_start_time: datetime | None = None
+    restore_end_time: datetime | None = None
+    checks: list[dict[str, Any]] = field(default_factory=list)
+    age_latest_db_tx: float | None = None
+    data_gap_minutes: float | None = None
+    rpo_target: timedelta | None = None
+    rto_target: timedelta | None = None
+    status: str | None = None
+    reason: str | None = None
+    cleanup_status: str = "NOT_NEEDED"
+
+    @property
+    def restore_duration(self) -> float | None:
+        return minutes_between(self.restore_start_time, self.restore_end_time)
+
+
+def overall_status(check_statuses: Sequence[str]) -> str:
+    """A failed check outranks an erroring one: it is evidence, an error is only the absence of it."""
+    if FAILED in check_statuses:
+        return FAILED
+    if ERROR in check_statuses:
+        return ERROR
+    return PASSED
+
+
+def rpo_met(validation: Validation) -> bool | None:
+    if validation.rpo_target is None or validation.data_gap_minutes is None:
+        return None
+    return validation.data_gap_minutes <= validation.rpo_target.total_seconds() / 60.0
+
+
+def rto_met(validation: Validation) -> bool | None:
+    duration = validation.restore_duration
+    if validation.rto_target is None or duration is None:
+        return None
+    return duration <= validation.rto_target.total_seconds() / 60.0
+
+
+def build_record(validation: Validation, finished_at: datetime) -> dict[str, Any]:
+    duration = validation.restore_duration
+    return {
+        "validation_id": validation.validation_id,
+        "recovery_point_arn": validation.recovery_point_arn,
+        "restored_instance_id": validation.restored_instance_id,
+        "restore_start_time": iso(validation.restore_start_time),
+        "restore_end_time": iso(validation.restore_end_time),
+        "restore_duration": duration,
+        "age_latest_db_tx": validation.age_latest_db_tx,
+        "data_gap_minutes": validation.data_gap_minutes,
+        "status": validation.status or ERROR,
+        "reason": validation.reason,
+        "checks": validation.checks,
+        "restore_job_id": validation.restore_job_id,
+        "source_resource_arn": validation.source_resource_arn,
+        "resource_type": validation.resource_type,
+        "engine": validation.engine,
+        "account_id": validation.account_id,
+        "region": validation.region,
+        "backup_vault_name": validation.backup_vault_name,
+        "recovery_point_created_at": iso(validation.recovery_point_created_at),
+        "selection": validation.selection,
+        "rto_minutes": duration,
+        "rpo_target_minutes": _minutes(validation.rpo_target),
+        "rto_target_minutes": _minutes(validation.rto_target),
+        "rpo_target_met": rpo_met(validation),
+        "rto_target_met": rto_met(validation),
+        "cleanup_status": validation.cleanup_status,
+        "worker_version": worker.__version__,
+        "finished_at": iso(finished_at),
+    }
+
+
+def _minutes(delta: timedelta | None) -> float | None:
+    return None if delta is None else round(delta.total_seconds() / 60.0, 3)
+
+
+def record_key(prefix: str, record: dict[str, Any], partition_day: datetime) -> str:
+    """Hive-partitioned for Athena; the day is the claim's, so a redelivery overwrites the same object."""
+    return f"{prefix}dt={partition_day.astimezone(UTC):%Y-%m-%d}/{record['validation_id']}.json"
