@@ -84,14 +84,22 @@ async def build_runtime(
         )
 
 
-async def run_worker(settings: Settings, policy: Policy, stop: asyncio.Event | None = None) -> None:
+async def run_worker(
+    settings: Settings,
+    policy: Policy,
+    stop: asyncio.Event | None = None,
+    *,
+    handle_signals: bool = True,
+    registry: CollectorRegistry | None = None,
+) -> None:
     """The long-running worker: consumer, status sweep, heartbeats, sweeper, queue gauges, HTTP probes."""
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(signum, stop.set)
-    async with build_runtime(settings, policy) as rt:
+    if handle_signals:
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(signum, stop.set)
+    async with build_runtime(settings, policy, registry) as rt:
         consumer = Consumer(rt, Pipeline(rt), max_in_flight=settings.max_concurrent_restores + 10)
         runner, port = await start_server(
             build_app(rt.metrics.registry, lambda: _alive(consumer), lambda: _ready(rt)),

@@ -164,7 +164,7 @@ AccountIds = Annotated[tuple[str, ...], BeforeValidator(_account_ids)]
 ResourceType = Annotated[str, AfterValidator(_resource_type)]
 PluginReference = Annotated[str, AfterValidator(_importable)]
 
-_SPEC = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+_SPEC = ConfigDict(frozen=True, extra="forbid")
 
 
 # ---- checks --------------------------------------------------------------------------------------
@@ -476,6 +476,9 @@ def _problem(error: ErrorDetails) -> tuple[Loc, str]:
         return loc, f'missing required key "{loc[-1]}"'
     if kind == "extra_forbidden":
         return loc, f'unknown key "{loc[-1]}"'
+    if kind in ("tuple_type", "list_type") and isinstance(error["input"], dict):
+        header = ".".join(part for part in loc if isinstance(part, str))
+        return loc, f"must be an array of tables: write [[{header}]], with double brackets"
     if kind == "union_tag_not_found":
         return loc, f'missing "kind" (one of: {", ".join(CHECK_KINDS)})'
     if kind == "union_tag_invalid":
@@ -592,7 +595,8 @@ def _key_lines(text: str) -> dict[Loc, int]:
         key = None if header else _KEY.match(line)
         if header:
             context = _header_context(_key_path(header["path"]), line.lstrip().startswith("[["), counters)
-            lines.setdefault(context, number)
+            for length in range(1, len(context) + 1):  # e.g. a [selection] that should have been [[selection]]
+                lines.setdefault(context[:length], number)
         elif key:
             lines.setdefault(context + _key_path(key["path"]), number)
         for quotes in ('"""', "'''"):

@@ -9,7 +9,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from worker.adapters import database
+import worker.adapters.database as database
 from worker.adapters.aws import THROTTLING_CODES, error_code
 from worker.adapters.backup import Backup
 from worker.adapters.ledger import Ledger
@@ -21,7 +21,7 @@ from worker.metrics import Metrics
 from worker.policy import Policy, Selection
 from worker.reporting import Reporter
 from worker.settings import Settings
-from worker.stages import checks as check_stage
+import worker.stages.checks as check_stage
 from worker.stages.prepare import Connection
 from worker.stages.wait import RestoreWatcher
 
@@ -79,6 +79,7 @@ class Runtime:
                     connection.database,
                     tls=self.settings.tls_required,
                     statement_timeout=plan.statement_timeout.total_seconds(),
+                    tls_ca_file=str(self.settings.db_ca_file) if self.settings.db_ca_file else None,
                 ) as db:
                     return await check_stage.run_checks(db, plan.checks, ctx)
             except database.DatabaseUnavailable as exc:

@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     max_concurrent_restores: int = Field(default=20, ge=1, le=20000)
     max_restores_per_account: int | None = Field(default=None, ge=1, description="cap per account+region")
     db_tls: DbTls = Field(default=DbTls.REQUIRE, description="require (default) or disable (local stand-ins)")
+    db_ca_file: Path | None = Field(
+        default=None, description="CA bundle (e.g. the RDS global bundle) to verify database certificates"
+    )
     drain_seconds: float = Field(default=25.0, gt=0, le=110)
     lease_seconds: int = Field(default=300, ge=10, description="ledger lease; renewed while a job runs")
     visibility_seconds: int = Field(default=120, ge=10, le=43200, description="heartbeat visibility window")

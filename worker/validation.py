@@ -17,7 +17,7 @@ from worker.adapters.rds import OWNER_TAG
 from worker.errors import DeadlineExceeded, PreflightFailed, RestoreFailed
 from worker.policy import Selection
 from worker.runtime import Runtime
-from worker.stages import checks as check_stage
+import worker.stages.checks as check_stage
 from worker.stages.cleanup import delete_ours
 from worker.stages.prepare import Connection, take_over
 from worker.stages.report import ERROR, RESTORE_FAILED, Validation, build_record, overall_status
@@ -157,7 +157,7 @@ class ValidationRun:
         validation.age_latest_db_tx, validation.data_gap_minutes = check_stage.freshness_figures(
             results, self.rp.created_at, now
         )
-        counts = {r.table: r.row_count for r in results if r.table and r.row_count is not None}
+        counts = check_stage.row_counts(results)
         await self.rt.ledger.save_source_history(
             self.rp.source_resource_arn, {**history, **counts}, validation.status == "PASSED"
         )

@@ -55,7 +55,11 @@ class Ledger:
         self._ttl_seconds = ttl_days * 86400
 
     async def claim(self, recovery_point_arn: str, message_id: str, validation_id: str) -> ClaimResult:
-        """Take the recovery point unless it is done or another worker's lease is alive."""
+        """Take the recovery point unless it is done or another message's lease is alive.
+
+        The lease belongs to a message, not only to a worker: a duplicate of the message delivered to the same
+        process must not pass as a retry of the original.
+        """
         now = int(time.time())
         key = {"pk": {"S": f"rp#{recovery_point_arn}"}}
         try:
@@ -69,7 +73,8 @@ class Ledger:
                     " #state = if_not_exists(#state, :claimed), expires_at = :ttl"
                 ),
                 ConditionExpression=(
-                    "attribute_not_exists(pk) OR (#state <> :done AND (lease_expires_at < :now OR #owner = :me))"
+                    "attribute_not_exists(pk) OR (#state <> :done AND"
+                    " (lease_expires_at < :now OR (#owner = :me AND message_id = :mid)))"
                 ),
                 ExpressionAttributeNames={"#owner": "owner", "#state": "state"},
                 ExpressionAttributeValues={

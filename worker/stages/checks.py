@@ -383,5 +383,5 @@ def scrub_secrets(text: str) -> str:
 
 def safe_message(exc: BaseException, limit: int = 500) -> str:
     """An exception as `Class: text`, without credentials and not endlessly long."""
-    text = scrub_secrets(f"{type(exc).__name__}: {exc}")
+    text = scrub_secrets(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
     return text if len(text) <= limit else text[: limit - 3] + "..."
