@@ -10,6 +10,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 import worker.adapters.database as database
+import worker.stages.checks as check_stage
 from worker.adapters.aws import THROTTLING_CODES, error_code
 from worker.adapters.backup import Backup
 from worker.adapters.ledger import Ledger
@@ -21,7 +22,6 @@ from worker.metrics import Metrics
 from worker.policy import Policy, Selection
 from worker.reporting import Reporter
 from worker.settings import Settings
-import worker.stages.checks as check_stage
 from worker.stages.prepare import Connection
 from worker.stages.wait import RestoreWatcher
 

@@ -12,12 +12,12 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
+import worker.stages.checks as check_stage
 from worker.adapters.backup import RecoveryPoint
 from worker.adapters.rds import OWNER_TAG
 from worker.errors import DeadlineExceeded, PreflightFailed, RestoreFailed
 from worker.policy import Selection
 from worker.runtime import Runtime
-import worker.stages.checks as check_stage
 from worker.stages.cleanup import delete_ours
 from worker.stages.prepare import Connection, take_over
 from worker.stages.report import ERROR, RESTORE_FAILED, Validation, build_record, overall_status
