@@ -28,6 +28,7 @@ from worker.log import get_logger
 from worker.metrics import Metrics
 from worker.pipeline import Pipeline
 from worker.policy import Policy
+from worker.reconciler import uncovered_sources
 from worker.reporting import Reporter
 from worker.runtime import Runtime
 from worker.settings import Settings
@@ -78,7 +79,12 @@ async def build_runtime(
             rds=Rds(clients.rds, clients.ec2),
             store=store,
             sink=sink,
-            watcher=RestoreWatcher(list_since, describe, settings.sweep_interval_seconds),
+            watcher=RestoreWatcher(
+                list_since,
+                describe,
+                settings.sweep_interval_seconds,
+                on_detect=lambda source: metrics.restore_detections.labels(source).inc(),
+            ),
             reporter=Reporter(store, sink, backup, metrics, log),
             restore_slots=asyncio.Semaphore(settings.max_concurrent_restores),
         )
@@ -100,7 +106,7 @@ async def run_worker(
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(signum, stop.set)
     async with build_runtime(settings, policy, registry) as rt:
-        consumer = Consumer(rt, Pipeline(rt), max_in_flight=settings.max_concurrent_restores + 10)
+        consumer = Consumer(rt, Pipeline(rt), max_in_flight=in_flight_cap(settings.max_concurrent_restores))
         runner, port = await start_server(
             build_app(rt.metrics.registry, lambda: _alive(consumer), lambda: _ready(rt)),
             settings.metrics_host,
@@ -112,6 +118,7 @@ async def run_worker(
             asyncio.create_task(consumer.heartbeat()),
             asyncio.create_task(_periodic_sweeper(rt)),
             asyncio.create_task(_queue_gauges(rt)),
+            asyncio.create_task(_reconcile(rt)),
         ]
         try:
             await consumer.run(stop)
@@ -121,6 +128,11 @@ async def run_worker(
             await asyncio.gather(*background, return_exceptions=True)
             await runner.cleanup()
             rt.log.info("worker.stopped")
+
+
+def in_flight_cap(max_restores: int) -> int:
+    """Messages held at once: every restore slot plus headroom for restore events and duplicates."""
+    return max_restores + max(2, max_restores // 10)
 
 
 def _alive(consumer: Consumer) -> bool:
@@ -144,6 +156,20 @@ async def _periodic_sweeper(rt: Runtime) -> None:
             await sweep(rt.rds, rt.ledger, rt.metrics, timedelta(seconds=rt.settings.resource_ttl_seconds), rt.log)
         except Exception as exc:  # noqa: BLE001 - next period tries again
             _log_error(rt, "sweeper.failed", exc)
+
+
+async def _reconcile(rt: Runtime) -> None:
+    slo = rt.settings.coverage_slo_hours * 3600
+    while True:
+        try:
+            missing = await uncovered_sources(rt.policy, rt.backup, rt.ledger, slo)
+        except Exception as exc:  # noqa: BLE001 - the gauge keeps its last value until the next pass
+            _log_error(rt, "reconcile.failed", exc)
+        else:
+            rt.metrics.coverage_missing.set(len(missing))
+            if missing:
+                rt.log.warning("coverage.missing", sources=missing[:20], count=len(missing))
+        await asyncio.sleep(rt.settings.reconcile_interval_seconds)
 
 
 async def _queue_gauges(rt: Runtime) -> None:

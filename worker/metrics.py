@@ -132,6 +132,12 @@ class Metrics:
             ["resource_type"],
             registry=registry,
         )
+        self.restore_detections = Counter(
+            f"{PREFIX}_restore_detections_total",
+            "Finished restore jobs, by how the worker learnt of it first (event, sweep, describe).",
+            ["source"],
+            registry=registry,
+        )
         self.target_misses = Counter(
             f"{PREFIX}_target_misses_total",
             "Validations whose RPO or RTO target was missed.",

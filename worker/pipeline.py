@@ -121,6 +121,7 @@ class Pipeline:
         )
         record, from_testing = await self._validate(rp, plan, item, validation, account)
         claimed_at = datetime.fromtimestamp(int(item.get("claimed_at", 0)) or 0, UTC)
+        self.rt.log.debug("stage.report", validation_id=vid)
         await self.rt.reporter.publish(
             record_key(self.rt.settings.results_prefix, record, claimed_at), record, from_testing
         )

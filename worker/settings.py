@@ -42,11 +42,15 @@ class Settings(BaseSettings):
         default=None, description="CA bundle (e.g. the RDS global bundle) to verify database certificates"
     )
     drain_seconds: float = Field(default=25.0, gt=0, le=110)
-    lease_seconds: int = Field(default=300, ge=10, description="ledger lease; renewed while a job runs")
-    visibility_seconds: int = Field(default=120, ge=10, le=43200, description="heartbeat visibility window")
+    lease_seconds: int = Field(default=300, ge=5, description="ledger lease; renewed while a job runs")
+    visibility_seconds: int = Field(default=120, ge=5, le=43200, description="heartbeat visibility window")
     sweep_interval_seconds: float = Field(default=15.0, gt=0, description="ListRestoreJobs status sweep")
     sweeper_interval_seconds: float = Field(default=600.0, gt=0, description="leaked-resource sweeper period")
     resource_ttl_seconds: int = Field(default=6 * 3600, ge=60, description="age after which the sweeper deletes")
+    coverage_slo_hours: float = Field(
+        default=26.0, gt=0, description="a selected source without a PASSED validation for this long is uncovered"
+    )
+    reconcile_interval_seconds: float = Field(default=900.0, gt=0, description="period of the coverage check")
     record_ttl_days: int = Field(default=90, ge=1, description="ledger items expire after this many days")
     log_format: str = Field(default="auto", pattern="^(auto|json|console)$")
     log_level: str = Field(default="INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$")

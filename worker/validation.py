@@ -48,9 +48,11 @@ class ValidationRun:
                 validation.reason = f"restore job {job.status}: {job.message}"[:500]
                 return
             restored = True
+            self.rt.log.debug("stage.restored", identifier=self.identifier)
             await self._tag(job)
             connection = await take_over(self.rt.rds, self.identifier, self.deadline, self.plan.database)
             validation.engine = connection.engine
+            self.rt.log.debug("stage.checks", identifier=self.identifier)
             await self._run_checks(validation, connection)
         except asyncio.CancelledError:
             raise  # shutdown: the next worker resumes from the ledger, so nothing is deleted here
@@ -75,6 +77,7 @@ class ValidationRun:
         await self.rt.ledger.update(self.rp.arn, state="CHECKED", record=json.dumps(self.item["record"]))
 
     async def cleanup(self) -> str:
+        self.rt.log.debug("stage.cleanup", identifier=self.identifier)
         try:
             await self._ensure_tagged()
             outcome = await delete_ours(self.rt.rds, self.rt.ledger, self.identifier)
@@ -95,6 +98,7 @@ class ValidationRun:
             status = await self.rt.watcher.wait(str(job_id), None, remaining)
         except TimeoutError:
             raise DeadlineExceeded(f"restore job did not finish within {self.plan.restore_timeout}") from None
+        self.rt.log.info("restore.finished", restore_job_id=job_id, status=status.status)
         job = await self.rt.backup.describe_restore_job(str(job_id))
         validation.restore_start_time = job.created_at
         validation.restore_end_time = job.completed_at

@@ -9,7 +9,7 @@ import signal
 import time
 
 import pytest
-from worker_harness import BAD_SQL_CHECK, WorkerStack, make_stack, metric_value, run_inline, spawn
+from harness.worker_stack import BAD_SQL_CHECK, WorkerStack, make_stack, metric_value, run_inline, spawn
 
 SEED_FIELDS = (
     "recovery_point_arn",

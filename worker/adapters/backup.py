@@ -24,6 +24,12 @@ class RecoveryPoint:
 
 
 @dataclass(frozen=True)
+class ProtectedSource:
+    arn: str
+    resource_type: str
+
+
+@dataclass(frozen=True)
 class RestoreJob:
     job_id: str
     status: str
@@ -77,6 +83,20 @@ class Backup:
                     if any(p["RecoveryPointArn"] == arn for p in points_page.get("RecoveryPoints", [])):
                         return str(name)
         raise NotFound("recovery point is in no backup vault of this account")
+
+    async def protected_sources(self) -> list[ProtectedSource]:
+        """Every source resource with a recovery point in any vault of this account and region."""
+        found: dict[str, ProtectedSource] = {}
+        vaults = self._client.get_paginator("list_backup_vaults")
+        async for page in vaults.paginate():
+            for vault in page.get("BackupVaultList", []):
+                points = self._client.get_paginator("list_recovery_points_by_backup_vault")
+                async for points_page in points.paginate(BackupVaultName=vault["BackupVaultName"]):
+                    for point in points_page.get("RecoveryPoints", []):
+                        arn = point.get("ResourceArn")
+                        if arn and arn not in found:
+                            found[arn] = ProtectedSource(arn, point.get("ResourceType", ""))
+        return list(found.values())
 
     async def restore_metadata(self, vault_name: str, arn: str) -> dict[str, str]:
         raw = await self._client.get_recovery_point_restore_metadata(BackupVaultName=vault_name, RecoveryPointArn=arn)

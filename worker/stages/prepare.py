@@ -12,9 +12,12 @@ import string
 from dataclasses import dataclass, field
 from typing import Protocol
 
+import structlog
+
 from worker.adapters.rds import DbInstance
 from worker.errors import DeadlineExceeded, NotFound, RestoreFailed
 
+_log = structlog.get_logger("worker.prepare")
 _FAILED_STATES = frozenset({"failed", "incompatible-restore", "incompatible-parameters", "storage-full"})
 _ALPHABET = string.ascii_letters + string.digits
 
@@ -66,6 +69,7 @@ async def take_over(
     await wait_until_usable(rds, identifier, deadline, **poll)
     password = new_password()
     await rds.set_master_password(identifier, password)
+    _log.debug("stage.password_reset", identifier=identifier)
     # ModifyDBInstance answers before the change applies; wait for the pending value to clear.
     await asyncio.sleep(poll.get("first_delay", 0.5))
     instance = await wait_until_usable(rds, identifier, deadline, **poll)

@@ -47,6 +47,7 @@ class RestoreWatcher:
         sweep_interval: float,
         fallback_initial: float = 60.0,
         fallback_max: float = 600.0,
+        on_detect: Callable[[str], None] | None = None,
     ) -> None:
         self._list_since = list_since
         self._describe = describe
@@ -57,6 +58,7 @@ class RestoreWatcher:
         # Terminal statuses seen before anyone waited (an event can beat the waiter); bounded.
         self._recent: OrderedDict[str, JobStatus] = OrderedDict()
         self.detected_by: dict[str, int] = {"event": 0, "sweep": 0, "describe": 0}
+        self._on_detect = on_detect
 
     @property
     def in_flight(self) -> int:
@@ -74,6 +76,8 @@ class RestoreWatcher:
             return False
         waiter.future.set_result(status)
         self.detected_by[source] = self.detected_by.get(source, 0) + 1
+        if self._on_detect is not None:
+            self._on_detect(source)
         return True
 
     async def wait(self, job_id: str, created_at: datetime | None, limit_seconds: float) -> JobStatus:

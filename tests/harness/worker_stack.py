@@ -31,6 +31,7 @@ BASE_POLICY = """
 db_instance_class = "db.t4g.micro"
 restore_timeout = "{restore_timeout}"
 statement_timeout = "5s"
+{defaults}
 
 [[selection]]
 name = "orders"
@@ -169,14 +170,18 @@ class WorkerStack:
                 await self.traffic.delete_source(source)
 
 
-async def make_stack(extra_checks: str = "", restore_timeout: str = "2m") -> WorkerStack:
+async def make_stack(
+    extra_checks: str = "", restore_timeout: str = "2m", max_receive_count: int = 3, defaults: str = ""
+) -> WorkerStack:
     prefix = f"t{uuid.uuid4().hex[:8]}"
-    resources = await asyncio.to_thread(create_resources, prefix, max_receive_count=3, visibility_seconds=30)
+    resources = await asyncio.to_thread(
+        create_resources, prefix, max_receive_count=max_receive_count, visibility_seconds=30
+    )
     policy_dir = Path(os.environ.get("TMPDIR", "/tmp")) / f"bv-policy-{prefix}"
     policy_dir.mkdir(parents=True, exist_ok=True)
     policy_file = policy_dir / "policy.toml"
     policy_file.write_text(
-        BASE_POLICY.format(prefix=prefix, extra_checks=extra_checks, restore_timeout=restore_timeout)
+        BASE_POLICY.format(prefix=prefix, extra_checks=extra_checks, restore_timeout=restore_timeout, defaults=defaults)
     )
     traffic = Traffic(source_vault=f"{prefix}-prod", central_vault=f"{prefix}-central")
     await traffic.prepare_vaults()
@@ -197,6 +202,18 @@ async def run_inline(stack: WorkerStack, **overrides: Any) -> AsyncIterator[Coll
     finally:
         stop.set()
         await asyncio.wait_for(task, 30)
+
+
+def run_cli(stack: WorkerStack, *args: str, **overrides: Any) -> subprocess.CompletedProcess[str]:
+    """A one-shot `backup-validator` command (sweep, check-config, validate) with the stack's environment."""
+    return subprocess.run(
+        [sys.executable, "-m", "worker.cli", *args],
+        env=stack.env(**overrides),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 def spawn(stack: WorkerStack, log_path: Path, **overrides: Any) -> subprocess.Popen[bytes]:

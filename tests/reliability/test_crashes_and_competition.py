@@ -1,0 +1,146 @@
+"""Crashes and competition, attacked from outside on real `backup-validator run` processes.
+
+Each scenario ends with the same audit: exactly one record and one restore job per recovery point, no `bv-`
+instance left (after a sweeper pass), nothing in the queue or the DLQ.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import signal
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from harness.worker_stack import WorkerStack, make_stack, run_cli, spawn
+
+KILLS = int(os.environ.get("BV_SOAK_KILLS", "20"))
+DUPLICATE_WORKERS = int(os.environ.get("BV_SOAK_WORKERS", "3"))
+FAST = {"lease_seconds": 10, "visibility_seconds": 10, "sweep_interval_seconds": 0.5}
+
+
+def restores_started(emulator, arn: str) -> int:
+    return int(emulator.stats()["restore_jobs_per_recovery_point"].get(arn, 0))
+
+
+async def seed_recovery_points(stack: WorkerStack, rounds: int) -> list[str]:
+    sources = [await stack.add_source(engine) for engine in ("postgres", "mariadb", "postgres", "mariadb")]
+    arns = []
+    for _ in range(rounds):
+        for source in sources:
+            arns.append(await stack.backup_and_copy(source))
+    return arns
+
+
+def audit(stack: WorkerStack, emulator, arns: list[str]) -> None:
+    records = stack.records()
+    by_arn = Counter(record["recovery_point_arn"] for record in records)
+    assert sorted(by_arn) == sorted(arns), "every recovery point has a record"
+    assert set(by_arn.values()) == {1}, "and exactly one"
+    assert len(stack.record_keys()) == len(arns)
+    assert {arn: restores_started(emulator, arn) for arn in arns} == {arn: 1 for arn in arns}
+    assert {r["status"] for r in records} == {"PASSED"}, [r.get("reason") for r in records]
+    assert stack.restored_instances() == []
+    assert stack.queue_depth() == 0
+    assert stack.queue_depth(stack.resources.dlq_url) == 0
+
+
+# Where a kill lands, in turn: receiving, waiting for the restore, resetting the password, running the
+# checks, cleaning up, writing the report. A kill waits for its stage's log line, then strikes within 0.3 s.
+STAGES = ("worker.started", "restore.started", "stage.password_reset", "stage.checks", "stage.cleanup", "stage.report")
+KILL_FAST = {**FAST, "lease_seconds": 5, "visibility_seconds": 5, "max_concurrent_restores": 2, "log_level": "DEBUG"}
+
+
+async def wait_for_log(log_path: Path, offset: int, event: str, timeout: float) -> bool:
+    needle = f'"event": "{event}"'.encode()
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while loop.time() < deadline:
+        if log_path.exists() and needle in log_path.read_bytes()[offset:]:
+            return True
+        await asyncio.sleep(0.05)
+    return False
+
+
+async def test_kill_9_at_random_moments_loses_nothing_and_restores_once(emulator, tmp_path):
+    stack = await make_stack(max_receive_count=1000)
+    emulator.configure(restore_seconds=[0.5, 2.0], password_apply_seconds=0.5)
+    rng = random.Random(7)
+    log_path = tmp_path / "worker.log"
+    try:
+        arns = await seed_recovery_points(stack, rounds=3)
+        process = spawn(stack, log_path, **KILL_FAST)
+        struck: Counter[str] = Counter()
+        for kill in range(KILLS):
+            stage = STAGES[kill % len(STAGES)]
+            offset = log_path.stat().st_size if log_path.exists() else 0
+            reached = await wait_for_log(log_path, offset, stage, timeout=20)
+            await asyncio.sleep(rng.uniform(0, 0.3))
+            process.send_signal(signal.SIGKILL)
+            process.wait(10)
+            struck[stage if reached else "idle"] += 1
+            process = spawn(stack, log_path, **KILL_FAST)
+        try:
+            await stack.wait_for_records(len(arns), timeout=120)
+            await stack.wait_until(lambda: stack.queue_depth() == 0, timeout=60, what="queue drained")
+        finally:
+            process.send_signal(signal.SIGTERM)
+            process.wait(30)
+        swept = run_cli(stack, "sweep", "--ttl-seconds", "0", **FAST)
+        assert swept.returncode == 0, swept.stderr
+        print(f"kills: {KILLS}, by stage: {dict(struck)}")
+        assert struck["idle"] <= KILLS // 4, struck
+        audit(stack, emulator, arns)
+    finally:
+        await stack.close()
+
+
+async def test_competing_workers_with_duplicated_messages_restore_each_point_once(emulator, tmp_path):
+    stack = await make_stack(max_receive_count=1000)
+    emulator.configure(restore_seconds=[0.5, 1.5])
+    processes = []
+    try:
+        arns = await seed_recovery_points(stack, rounds=2)
+        for arn in arns:  # EventBridge's at-least-once, and an operator clicking twice
+            for _ in range(2):
+                stack.send({"recoveryPointArn": arn, "backupVaultName": f"{stack.prefix}-central"})
+        processes = [spawn(stack, tmp_path / f"worker-{i}.log", **FAST) for i in range(DUPLICATE_WORKERS)]
+        await stack.wait_for_records(len(arns), timeout=90)
+        await stack.wait_until(lambda: stack.queue_depth() == 0, timeout=60, what="queue drained")
+        audit(stack, emulator, arns)
+    finally:
+        for process in processes:
+            process.send_signal(signal.SIGTERM)
+        for process in processes:
+            assert process.wait(30) == 0
+        await stack.close()
+
+
+@pytest.mark.parametrize("drain_seconds", [2])
+async def test_sigterm_with_many_jobs_in_flight_hands_over_to_a_second_worker(emulator, tmp_path, drain_seconds):
+    stack = await make_stack(max_receive_count=1000)
+    emulator.configure(restore_seconds=[20, 20])
+    try:
+        arns = await seed_recovery_points(stack, rounds=1)
+        first = spawn(stack, tmp_path / "first.log", drain_seconds=drain_seconds, **FAST)
+        await stack.wait_until(
+            lambda: all(restores_started(emulator, arn) == 1 for arn in arns), timeout=30, what="restores started"
+        )
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        first.send_signal(signal.SIGTERM)
+        assert await asyncio.to_thread(first.wait, 30) == 0
+        assert loop.time() - started < drain_seconds + 5
+        emulator.configure(restore_seconds=[0.3, 0.3])
+        second = spawn(stack, tmp_path / "second.log", **FAST)
+        try:
+            await stack.wait_for_records(len(arns), timeout=90)
+            await stack.wait_until(lambda: stack.queue_depth() == 0, timeout=30, what="queue drained")
+        finally:
+            second.send_signal(signal.SIGTERM)
+            second.wait(30)
+        audit(stack, emulator, arns)
+    finally:
+        await stack.close()

@@ -1,0 +1,41 @@
+"""Coverage: silence must not look like success.
+
+Events can be lost, rules misconfigured, a worker down for a day. Periodically list what AWS Backup holds and
+count the protected sources the policy selects that have no PASSED validation within the coverage SLO.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from typing import Any, Protocol
+
+from worker.adapters.backup import ProtectedSource
+from worker.policy import Policy
+from worker.stages.parse import account_of
+
+
+class InventoryPort(Protocol):
+    async def protected_sources(self) -> list[ProtectedSource]: ...
+
+
+class HistoryPort(Protocol):
+    async def get(self, pk: str) -> dict[str, Any] | None: ...
+
+
+def selected(policy: Policy, sources: Iterable[ProtectedSource]) -> list[ProtectedSource]:
+    return [s for s in sources if policy.match(s.resource_type, s.arn, account_of(s.arn)) is not None]
+
+
+async def uncovered_sources(
+    policy: Policy, inventory: InventoryPort, history: HistoryPort, slo_seconds: float, now: float | None = None
+) -> list[str]:
+    """ARNs of selected sources whose last PASSED validation is older than the SLO (or never happened)."""
+    now = time.time() if now is None else now
+    missing: list[str] = []
+    for source in selected(policy, await inventory.protected_sources()):
+        item = await history.get(f"src#{source.arn}") or {}
+        last_passed = item.get("last_passed_at")
+        if not isinstance(last_passed, int | float) or now - float(last_passed) > slo_seconds:
+            missing.append(source.arn)
+    return missing
