@@ -5,11 +5,12 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: help venv lint typecheck test unit demo clean
+.PHONY: help venv tools lint typecheck test unit demo clean
 
 help:
 	@echo "make demo   - run the worker end to end against the local stand-ins (moto, emulator, local databases)"
 	@echo "make test   - install, lint (ruff), type-check (mypy) and run the whole test suite"
+	@echo "make tools  - install the system tools the tests need (prometheus + promtool, Debian package)"
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +20,24 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
+# tests/observability runs a real Prometheus and promtool. Installs Debian's package when they are missing
+# and this is root with apt-get; the package may start a system service on :9090, which the tests don't use
+# (they pick free ports), so it is stopped and disabled right after the install.
+tools:
+	@if command -v prometheus >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1; then \
+		exit 0; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "installing Debian's prometheus package (prometheus, promtool)"; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get update -qq && apt-get install -y -qq --no-install-recommends prometheus >/dev/null || exit 1; \
+		systemctl disable --now prometheus >/dev/null 2>&1 || service prometheus stop >/dev/null 2>&1 || true; \
+	else \
+		echo "prometheus/promtool not found. Install them, then re-run:" >&2; \
+		echo "  Debian/Ubuntu: sudo apt-get install --no-install-recommends prometheus" >&2; \
+		echo "  elsewhere: put prometheus and promtool from a Prometheus 2.x release on PATH" >&2; \
+		exit 1; \
+	fi
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -26,7 +45,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-test: lint typecheck
+test: tools lint typecheck
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 unit: $(STAMP)
