@@ -99,8 +99,15 @@ class Pipeline:
         self, rp: RecoveryPoint, plan: Selection, item: dict[str, Any], vid: str, account: str | None
     ) -> Outcome:
         fresh = item.get("state") == "CLAIMED" and not item.get("restore_job_id")
-        if fresh and not await self.rt.ledger.admit_sample(
-            rp.source_resource_arn, rp.arn, int(plan.min_interval.total_seconds())
+        # A zero interval admits everything: no sampling write (and no race between two recovery points of one
+        # source claimed in the same second).
+        sampled = plan.min_interval.total_seconds() > 0
+        if (
+            fresh
+            and sampled
+            and not await self.rt.ledger.admit_sample(
+                rp.source_resource_arn, rp.arn, int(plan.min_interval.total_seconds())
+            )
         ):
             await self.rt.ledger.update(rp.arn, state="DONE", status=SKIPPED)
             self.rt.log.info("recovery_point.sampled_out", min_interval=str(plan.min_interval))
