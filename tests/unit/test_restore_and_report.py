@@ -10,8 +10,9 @@ ARN = "arn:aws:rds:us-east-1:123456789012:snapshot:awsbackup:copyjob-1"
 
 
 def overrides(**kw):
-    base = dict(db_instance_class="db.t4g.micro", db_subnet_group="bv-restores", vpc_security_group_ids=("sg-1",),
-                parameters={})
+    base = dict(
+        db_instance_class="db.t4g.micro", db_subnet_group="bv-restores", vpc_security_group_ids=("sg-1",), parameters={}
+    )
     base.update(kw)
     return SimpleNamespace(**base)
 
@@ -79,8 +80,15 @@ def test_record_has_seed_fields_in_minutes_and_targets():
 
 
 def test_emf_document_declares_every_metric_it_carries():
-    record = {"status": "FAILED", "restore_duration": 3.0, "data_gap_minutes": 5.0, "rpo_target_met": False,
-              "cleanup_status": "FAILED", "resource_type": "RDS", "engine": "postgres"}
+    record = {
+        "status": "FAILED",
+        "restore_duration": 3.0,
+        "data_gap_minutes": 5.0,
+        "rpo_target_met": False,
+        "cleanup_status": "FAILED",
+        "resource_type": "RDS",
+        "engine": "postgres",
+    }
     document = emf_document(record, 1_700_000_000_000)
     declared = document["_aws"]["CloudWatchMetrics"][0]
     assert declared["Namespace"] == NAMESPACE

@@ -1,0 +1,70 @@
+"""A small synchronous client for the control endpoints (usable against an in-process or a CLI emulator)."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from typing import Any
+
+
+class ControlClient:
+    def __init__(self, url: str) -> None:
+        self.url = url.rstrip("/")
+
+    def _call(self, path: str, body: dict[str, Any] | None = None) -> Any:
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(  # noqa: S310 - the emulator's own http URL
+            f"{self.url}/_emulator/{path}",
+            data=data,
+            method="GET" if body is None else "POST",
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+            return json.loads(response.read())
+
+    def health(self) -> dict[str, Any]:
+        result: dict[str, Any] = self._call("health")
+        return result
+
+    def stats(self) -> dict[str, Any]:
+        result: dict[str, Any] = self._call("stats")
+        return result
+
+    def configure(self, **knobs: Any) -> dict[str, Any]:
+        """Change knobs at run time, e.g. ``configure(restore_seconds=[1, 3], throttle_rate=0.2)``."""
+        result: dict[str, Any] = self._call("config", knobs)
+        return result
+
+    def knobs(self) -> dict[str, Any]:
+        result: dict[str, Any] = self._call("config")
+        return result
+
+    def set_stale(self, source_arn: str, minutes: float, table: str = "events", column: str = "created_at") -> None:
+        self._call("stale", {"source_arn": source_arn, "table": table, "column": column, "minutes": minutes})
+
+    def clear_stale(self, source_arn: str) -> None:
+        self._call("stale", {"source_arn": source_arn, "minutes": 0})
+
+    def stale(self) -> dict[str, dict[str, Any]]:
+        """The stale-copy switches in force, by source ARN."""
+        result: dict[str, dict[str, Any]] = self._call("stale")
+        return result
+
+    def reset(self, knobs: dict[str, Any]) -> None:
+        """Put knobs back (e.g. to an earlier ``knobs()``) and clear every stale-copy switch."""
+        self.configure(**knobs)
+        for source in self.stale():
+            self.clear_stale(source)
+
+    def events(self) -> list[dict[str, Any]]:
+        result: list[dict[str, Any]] = self._call("events")
+        return result
+
+    def start_restore_test(
+        self, recovery_point_arn: str, plan_arn: str | None = None, metadata: dict[str, str] | None = None
+    ) -> str:
+        """Start a restore the way a restore testing plan does; returns the restore job id."""
+        body: dict[str, Any] = {"recovery_point_arn": recovery_point_arn, "metadata": metadata or {}}
+        if plan_arn:
+            body["restore_testing_plan_arn"] = plan_arn
+        return str(self._call("restore-testing", body)["RestoreJobId"])

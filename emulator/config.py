@@ -1,0 +1,120 @@
+"""Emulator configuration: where the real databases are, and the fault/latency knobs."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+Range = tuple[float, float]
+
+
+def parse_range(value: Any, name: str = "value") -> Range:
+    """Accept ``5``, ``"2:8"``, ``[2, 8]`` or ``(2, 8)``: a fixed value or a uniform range, in seconds."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        low = high = float(value)
+    elif isinstance(value, str):
+        parts = value.split(":")
+        if len(parts) > 2:
+            raise ValueError(f"{name}: expected MIN[:MAX], got {value!r}")
+        low, high = float(parts[0]), float(parts[-1])
+    elif isinstance(value, list | tuple) and len(value) == 2:
+        low, high = float(value[0]), float(value[1])
+    else:
+        raise ValueError(f"{name}: expected a number, 'MIN:MAX' or [MIN, MAX], got {value!r}")
+    if low < 0 or high < low:
+        raise ValueError(f"{name}: need 0 <= MIN <= MAX, got {low}:{high}")
+    return (low, high)
+
+
+def parse_rate(value: Any, name: str = "rate") -> float:
+    rate = float(value)
+    if not 0.0 <= rate <= 1.0:
+        raise ValueError(f"{name}: a rate must be between 0 and 1, got {value!r}")
+    return rate
+
+
+@dataclass
+class Knobs:
+    """Latency and fault knobs; all can be changed at run time through ``POST /_emulator/config``."""
+
+    restore_seconds: Range = (3.0, 3.0)
+    backup_seconds: Range = (1.0, 1.0)
+    copy_seconds: Range = (1.0, 1.0)
+    event_delay_seconds: Range = (0.0, 0.0)
+    event_drop_rate: float = 0.0
+    restore_fail_rate: float = 0.0
+    copy_fail_rate: float = 0.0
+    throttle_rate: float = 0.0
+    # Empty: throttle every operation. Otherwise service names ("backup", "rds") or
+    # "service:Operation" keys such as "backup:ListRestoreJobs".
+    throttle_operations: frozenset[str] = frozenset()
+    password_apply_seconds: float = 1.0
+    instance_available_seconds: float = 0.5
+    stuck_rate: float = 0.0
+    # Build a restored database when its job finishes instead of when it starts: thousands of long restores
+    # in flight then cost no database work (and no disk) until they end. The result is the same real database.
+    lazy_restore: bool = False
+
+    def update(self, changes: dict[str, Any]) -> None:
+        """Validate every change first, then apply them all (no half-applied update)."""
+        names = {f.name for f in dataclasses.fields(self)}
+        unknown = set(changes) - names
+        if unknown:
+            raise ValueError(f"unknown knob(s): {', '.join(sorted(unknown))}")
+        parsed = {name: _parse_knob(name, value) for name, value in changes.items()}
+        for name, value in parsed.items():
+            setattr(self, name, value)
+
+    def as_dict(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["throttle_operations"] = sorted(self.throttle_operations)
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in data.items()}
+
+
+def _parse_knob(name: str, value: Any) -> Any:
+    if name.endswith("_seconds") and name not in ("password_apply_seconds", "instance_available_seconds"):
+        return parse_range(value, name)
+    if name.endswith("_rate"):
+        return parse_rate(value, name)
+    if name == "lazy_restore":
+        if isinstance(value, str):
+            return value.strip().lower() in ("1", "true", "yes", "on")
+        return bool(value)
+    if name == "throttle_operations":
+        if isinstance(value, str):
+            value = [v for v in value.split(",") if v]
+        return frozenset(str(v) for v in value)
+    seconds = float(value)
+    if seconds < 0:
+        raise ValueError(f"{name}: must be >= 0")
+    return seconds
+
+
+@dataclass
+class EmulatorConfig:
+    """Everything needed to start an emulator (see ``backup-emulator --help`` for the CLI spelling)."""
+
+    host: str = "127.0.0.1"
+    port: int = 0
+    postgres_url: str | None = None
+    mysql_url: str | None = None
+    events_url: str | None = None
+    region: str = "us-east-1"
+    account_id: str = "123456789012"
+    seed: int | None = None
+    knobs: Knobs = field(default_factory=Knobs)
+    # Host name reported in DescribeDBInstances for PostgreSQL endpoints (they go through the auth proxy).
+    advertise_host: str | None = None
+    # The machine's PostgreSQL may trust local connections; the proxy makes RDS-style passwords matter.
+    pg_auth_proxy: bool = True
+    pg_proxy_port: int = 0
+    # Drop bvemu_ objects left by emulator runs that are no longer alive.
+    reap_orphans: bool = True
+    max_concurrent_db_work: int = 4
+    event_queue_size: int = 10_000
+
+    def with_knobs(self, **changes: Any) -> EmulatorConfig:
+        knobs = dataclasses.replace(self.knobs)
+        knobs.update(changes)
+        return dataclasses.replace(self, knobs=knobs)

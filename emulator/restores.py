@@ -1,0 +1,212 @@
+"""Restore jobs: PENDING -> RUNNING -> COMPLETED | FAILED, materialising a recovery point as a new instance."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from typing import Any
+
+from emulator import instances
+from emulator.core import Emulator
+from emulator.databases import StaleSpec
+from emulator.state import Instance, RecoveryPoint, RestoreJob, now
+from emulator.wire import ApiError, iso8601
+
+log = logging.getLogger("emulator.restores")
+
+
+class RestoreFailure(Exception):
+    """The job fails, as AWS reports a failed restore: in DescribeRestoreJob's StatusMessage."""
+
+
+def meta(job: RestoreJob, key: str) -> str | None:
+    """Restore metadata keys are case-insensitive in AWS Backup."""
+    wanted = key.lower()
+    for name, value in job.metadata.items():
+        if name.lower() == wanted:
+            return value
+    return None
+
+
+def _flag(job: RestoreJob, key: str, default: bool) -> bool:
+    value = meta(job, key)
+    return default if value is None else value.strip().lower() == "true"
+
+
+def _security_groups(raw: str | None) -> list[str]:
+    if not raw:
+        return []
+    text = raw.strip()
+    if text.startswith("["):
+        return [str(v) for v in json.loads(text)]
+    return [v.strip() for v in text.split(",") if v.strip()]
+
+
+def start_restore(
+    emu: Emulator,
+    rp: RecoveryPoint,
+    metadata: dict[str, str],
+    iam_role_arn: str,
+    token: str | None,
+    copy_tags: bool = False,
+    testing_plan_arn: str | None = None,
+) -> RestoreJob:
+    if token and token in emu.store.restore_tokens:
+        return emu.store.restore_jobs[emu.store.restore_tokens[token]]
+    if rp.status != "COMPLETED" or rp.snapshot is None:
+        raise ApiError(
+            "InvalidRequestException", f"Recovery point {rp.arn} is not in a restorable state ({rp.status})."
+        )
+    job = RestoreJob(
+        emu.faults.uuid().upper(),
+        rp.vault.account,
+        now(),
+        iam_role_arn,
+        "PENDING",
+        recovery_point=rp,
+        metadata=dict(metadata),
+        restore_testing_plan_arn=testing_plan_arn,
+        copy_tags=copy_tags,
+    )
+    if meta(job, "DBInstanceIdentifier") is None:
+        raise ApiError("InvalidParameterValueException", "DBInstanceIdentifier is required in the restore metadata.")
+    duration = emu.faults.seconds(emu.knobs.restore_seconds)
+    job.expected_minutes = max(1, round(duration / 60))
+    job.duration = duration
+    emu.store.add_restore_job(job, token)
+    announce(emu, job)
+    emu.spawn(_run(emu, job, duration))
+    return job
+
+
+def announce(emu: Emulator, job: RestoreJob) -> None:
+    assert job.recovery_point is not None
+    rp = job.recovery_point
+    detail: dict[str, Any] = {
+        "restoreJobId": job.job_id,
+        "backupVaultArn": rp.vault.arn,
+        "recoveryPointArn": rp.arn,
+        "sourceResourceArn": rp.resource_arn,
+        "backupSizeInBytes": str(rp.snapshot.size_bytes if rp.snapshot else 0),
+        "creationDate": iso8601(job.created),
+        "iamRoleArn": job.iam_role_arn,
+        "percentDone": int(job.percent_done),
+        "resourceType": "RDS",
+        "status": job.state,
+    }
+    if job.restore_testing_plan_arn:
+        detail["restoreTestingPlanArn"] = job.restore_testing_plan_arn
+    if job.created_resource_arn and job.state == "COMPLETED":
+        detail["createdResourceArn"] = job.created_resource_arn
+    if job.status_message:
+        detail["statusMessage"] = job.status_message
+    if job.completed:
+        detail["completionDate"] = iso8601(job.completed)
+    emu.events.emit("Restore Job State Change", job.account, [rp.arn], detail)
+
+
+async def _run(emu: Emulator, job: RestoreJob, duration: float) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + duration
+    await asyncio.sleep(min(duration * 0.1, 1.0))
+    emu.store.set_restore_state(job, "RUNNING")
+    announce(emu, job)
+    # Lazy: build the database when the restore time is up, so that thousands of long restores do not hold
+    # thousands of databases meanwhile. The instance is registered ('creating') either way.
+    lazy = emu.knobs.lazy_restore
+    try:
+        inst = _reserve(emu, job)
+        if not lazy:
+            await _materialise(emu, job, inst)
+        await _sleep_until(deadline)
+        if lazy:
+            if inst.status != "creating":
+                raise RestoreFailure(f"DB instance {inst.identifier} was deleted during the restore.")
+            await _materialise(emu, job, inst)
+    except RestoreFailure as failure:
+        await _sleep_until(deadline)
+        _finish(emu, job, "FAILED", str(failure))
+        return
+    job.created_resource_arn = inst.arn
+    assert job.recovery_point is not None
+    job.recovery_point.last_restore = now()
+    _finish(emu, job, "COMPLETED", None)
+    if emu.faults.chance(emu.knobs.stuck_rate):
+        return  # stays "creating" for ever: for the caller's deadlines
+    await asyncio.sleep(emu.knobs.instance_available_seconds)
+    if inst.status == "creating":
+        inst.status = "available"
+
+
+async def _sleep_until(deadline: float) -> None:
+    delay = deadline - asyncio.get_running_loop().time()
+    if delay > 0:
+        await asyncio.sleep(delay)
+
+
+def _finish(emu: Emulator, job: RestoreJob, state: str, message: str | None) -> None:
+    job.completed = now()
+    job.status_message = message
+    job.percent_done = 100.0 if state == "COMPLETED" else job.percent_done
+    emu.store.set_restore_state(job, state)
+    announce(emu, job)
+
+
+def _reserve(emu: Emulator, job: RestoreJob) -> Instance:
+    if emu.faults.chance(emu.knobs.restore_fail_rate):
+        raise RestoreFailure("An internal error occurred while restoring the DB instance (emulated failure).")
+    return _register(emu, job)
+
+
+async def _materialise(emu: Emulator, job: RestoreJob, inst: Instance) -> None:
+    rp = job.recovery_point
+    assert rp is not None and rp.snapshot is not None
+    stale = emu.store.stale.get(rp.resource_arn)
+    spec = StaleSpec(stale["table"], stale["column"], float(stale["minutes"])) if stale else None
+    engine = emu.databases.of(inst.physical)
+    task = instances.track_build(emu, inst, _build(emu, inst, engine, rp, spec))
+    try:
+        await asyncio.shield(task)
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:
+        log.exception("restore job %s failed", job.job_id)
+        emu.store.remove_instance(inst)
+        with contextlib.suppress(Exception):
+            await instances.drop_physical(emu, inst.physical)
+        raise RestoreFailure(f"Restore failed: {exc}") from exc
+
+
+async def _build(emu: Emulator, inst: Instance, engine: Any, rp: RecoveryPoint, spec: StaleSpec | None) -> None:
+    assert rp.snapshot is not None
+    async with emu.databases.work:
+        await engine.restore(rp.snapshot.physical, inst.physical, rp.snapshot.password, spec)
+
+
+def _register(emu: Emulator, job: RestoreJob) -> Instance:
+    """Create the new instance record ('creating'); RDS errors become the job's failure message."""
+    rp = job.recovery_point
+    assert rp is not None and rp.snapshot is not None
+    source = rp.snapshot.source
+    try:
+        inst = instances.new_instance(
+            emu,
+            meta(job, "DBInstanceIdentifier") or "",
+            rp.vault.account,
+            source["Engine"],
+            instance_class=meta(job, "DBInstanceClass") or source["DBInstanceClass"],
+            password=rp.snapshot.password,
+            subnet_group=meta(job, "DBSubnetGroupName") or source["DBSubnetGroupName"],
+            security_groups=_security_groups(meta(job, "VpcSecurityGroupIds")),
+            availability_zone=meta(job, "AvailabilityZone"),
+            multi_az=_flag(job, "MultiAZ", False),
+            publicly_accessible=_flag(job, "PubliclyAccessible", False),
+            deletion_protection=_flag(job, "DeletionProtection", False),
+            storage_type=meta(job, "StorageType") or source["StorageType"],
+            tags=dict(rp.snapshot.tags) if job.copy_tags else {},
+        )
+    except ApiError as err:
+        raise RestoreFailure(f"{err.code}: {err.message}") from err
+    return inst
