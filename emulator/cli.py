@@ -65,6 +65,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--password-apply-seconds", type=float, default=Knobs.password_apply_seconds)
     p.add_argument("--instance-available-seconds", type=float, default=Knobs.instance_available_seconds)
     p.add_argument("--stuck-rate", type=_rate, default=0.0, help="restored instances that never become available")
+    p.add_argument("--unreachable-rate", type=_rate, default=0.0, help="restored endpoints where nothing listens")
+    p.add_argument(
+        "--ignore-password-rate", type=_rate, default=0.0, help="restored logins that keep their old password"
+    )
     p.add_argument("--lazy-restore", action="store_true", help="build restored databases when the restore ends")
     p.add_argument("--advertise-host", help="host reported in PostgreSQL endpoints (default: --host)")
     p.add_argument("--pg-proxy-port", type=int, default=0, help="port of the PostgreSQL password proxy (0: free)")
@@ -89,6 +93,8 @@ def config_from(args: argparse.Namespace) -> EmulatorConfig:
         password_apply_seconds=args.password_apply_seconds,
         instance_available_seconds=args.instance_available_seconds,
         stuck_rate=args.stuck_rate,
+        unreachable_rate=args.unreachable_rate,
+        ignore_password_rate=args.ignore_password_rate,
         lazy_restore=args.lazy_restore,
     )
     return EmulatorConfig(

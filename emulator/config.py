@@ -52,6 +52,10 @@ class Knobs:
     password_apply_seconds: float = 1.0
     instance_available_seconds: float = 0.5
     stuck_rate: float = 0.0
+    # Broken restored databases, for the worker's fault tests: an endpoint where nothing listens, and a
+    # ModifyDBInstance password change that reports success but never reaches the login.
+    unreachable_rate: float = 0.0
+    ignore_password_rate: float = 0.0
     # Build a restored database when its job finishes instead of when it starts: thousands of long restores
     # in flight then cost no database work (and no disk) until they end. The result is the same real database.
     lazy_restore: bool = False

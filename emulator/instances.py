@@ -131,8 +131,9 @@ def reset_password(emu: Emulator, inst: Instance, password: str) -> None:
             inst.pending_password = False
             return  # deleted meanwhile: its login is (being) dropped
         try:
-            await emu.databases.of(inst.physical).set_password(inst.physical, password)
-            inst.password = password
+            if not inst.ignores_password_changes:
+                await emu.databases.of(inst.physical).set_password(inst.physical, password)
+                inst.password = password
         finally:
             inst.pending_password = False
             if inst.status == "resetting-master-credentials":

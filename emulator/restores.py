@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import socket
 from typing import Any
 
 from emulator import instances
@@ -130,6 +131,7 @@ async def _run(emu: Emulator, job: RestoreJob, duration: float) -> None:
         _finish(emu, job, "FAILED", str(failure))
         return
     job.created_resource_arn = inst.arn
+    _break_on_purpose(emu, inst)
     assert job.recovery_point is not None
     job.recovery_point.last_restore = now()
     _finish(emu, job, "COMPLETED", None)
@@ -138,6 +140,19 @@ async def _run(emu: Emulator, job: RestoreJob, duration: float) -> None:
     await asyncio.sleep(emu.knobs.instance_available_seconds)
     if inst.status == "creating":
         inst.status = "available"
+
+
+def _break_on_purpose(emu: Emulator, inst: Instance) -> None:
+    if emu.faults.chance(emu.knobs.unreachable_rate):
+        inst.port = _closed_port()
+    inst.ignores_password_changes = emu.faults.chance(emu.knobs.ignore_password_rate)
+
+
+def _closed_port() -> int:
+    """A loopback port nobody listens on (bound, then released)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 async def _sleep_until(deadline: float) -> None:

@@ -45,6 +45,7 @@ class Instance:
     storage_type: str = "gp2"
     tags: dict[str, str] = field(default_factory=dict)
     pending_password: bool = False
+    ignores_password_changes: bool = False
     requested_db_name: str | None = None
 
 

@@ -25,8 +25,6 @@ from worker.settings import Settings
 from worker.stages.prepare import Connection
 from worker.stages.wait import RestoreWatcher
 
-_CONNECT_ATTEMPTS = 5
-
 
 @dataclass
 class Runtime:
@@ -68,7 +66,8 @@ class Runtime:
         """Connect (retrying while the new password settles), then run every check."""
         loop = asyncio.get_running_loop()
         delay = 1.0
-        for attempt in range(1, _CONNECT_ATTEMPTS + 1):
+        attempts = self.settings.db_connect_attempts
+        for attempt in range(1, attempts + 1):
             try:
                 async with database.open_database(
                     connection.engine,
@@ -83,7 +82,7 @@ class Runtime:
                 ) as db:
                     return await check_stage.run_checks(db, plan.checks, ctx)
             except database.DatabaseUnavailable as exc:
-                if attempt == _CONNECT_ATTEMPTS or loop.time() + delay > deadline:
+                if attempt == attempts or loop.time() + delay > deadline:
                     return _all_errored(plan, f"database unreachable: {exc}")
                 self.log.info("checks.connect_retry", attempt=attempt, error=str(exc))
                 await asyncio.sleep(delay)

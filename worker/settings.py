@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     db_ca_file: Path | None = Field(
         default=None, description="CA bundle (e.g. the RDS global bundle) to verify database certificates"
     )
+    db_connect_attempts: int = Field(
+        default=5, ge=1, le=20, description="connection tries (1, 2, 4... s apart) while a new password settles"
+    )
     drain_seconds: float = Field(default=25.0, gt=0, le=110)
     lease_seconds: int = Field(default=300, ge=5, description="ledger lease; renewed while a job runs")
     visibility_seconds: int = Field(default=120, ge=5, le=43200, description="heartbeat visibility window")

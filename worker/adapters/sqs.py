@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from botocore.exceptions import ClientError
+
+# Acknowledgements wait this long for company, then go ten to a DeleteMessageBatch call.
+DELETE_LINGER_SECONDS = 0.05
 
 
 @dataclass(frozen=True)
@@ -19,6 +25,9 @@ class Queue:
     def __init__(self, client: Any, url: str) -> None:
         self._client = client
         self.url = url
+        self._deletes: list[tuple[str, asyncio.Future[None]]] = []
+        self._delete_timer: asyncio.TimerHandle | None = None
+        self._delete_tasks: set[asyncio.Task[None]] = set()
 
     def sibling(self, url: str) -> Queue:
         """Another queue on the same client (the DLQ)."""
@@ -47,7 +56,49 @@ class Queue:
         ]
 
     async def delete(self, receipt_handle: str) -> None:
-        await self._client.delete_message(QueueUrl=self.url, ReceiptHandle=receipt_handle)
+        """Acknowledge; deletions made within DELETE_LINGER_SECONDS of each other share one batch call."""
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[None] = loop.create_future()
+        # Read by the caller, or here when the caller was cancelled meanwhile (no "never retrieved" warning).
+        done.add_done_callback(lambda f: f.cancelled() or f.exception())
+        self._deletes.append((receipt_handle, done))
+        if len(self._deletes) >= 10:
+            self._flush_deletes()
+        elif self._delete_timer is None:
+            self._delete_timer = loop.call_later(DELETE_LINGER_SECONDS, self._flush_deletes)
+        await asyncio.shield(done)
+
+    def _flush_deletes(self) -> None:
+        if self._delete_timer is not None:
+            self._delete_timer.cancel()
+            self._delete_timer = None
+        while self._deletes:
+            batch, self._deletes = self._deletes[:10], self._deletes[10:]
+            task = asyncio.get_running_loop().create_task(self._delete_batch(batch))
+            self._delete_tasks.add(task)
+            task.add_done_callback(self._delete_tasks.discard)
+
+    async def _delete_batch(self, batch: list[tuple[str, asyncio.Future[None]]]) -> None:
+        try:
+            response = await self._client.delete_message_batch(
+                QueueUrl=self.url,
+                Entries=[{"Id": str(index), "ReceiptHandle": handle} for index, (handle, _) in enumerate(batch)],
+            )
+        except Exception as exc:  # noqa: BLE001 - handed to every waiting caller
+            for _, done in batch:
+                if not done.done():
+                    done.set_exception(exc)
+            return
+        failed = {int(entry["Id"]): entry for entry in response.get("Failed", [])}
+        for index, (_, done) in enumerate(batch):
+            if done.done():
+                continue
+            entry = failed.get(index)
+            if entry is None:
+                done.set_result(None)
+            else:
+                error = {"Code": entry.get("Code", "Failed"), "Message": entry.get("Message", "")}
+                done.set_exception(ClientError({"Error": error}, "DeleteMessageBatch"))
 
     async def set_visibility(self, receipt_handle: str, seconds: int) -> None:
         await self._client.change_message_visibility(
