@@ -5,12 +5,13 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: help venv tools lint typecheck test unit demo clean
+.PHONY: help venv tools lint typecheck test unit demo soak clean
 
 help:
 	@echo "make demo   - run the worker end to end against the local stand-ins (moto, emulator, local databases)"
 	@echo "make test   - install, lint (ruff), type-check (mypy) and run the whole test suite"
 	@echo "make tools  - install the system tools the tests need (prometheus + promtool, Debian package)"
+	@echo "make bench  - the throughput/overhead benchmark (bench/, about 15 minutes); make bench-quick: under 2"
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -54,5 +55,18 @@ unit: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/backup-validator demo
 
+# The real worker process against moto, the emulator and the local PostgreSQL; not part of `make test`.
+# Writes bench/results/latest.json and prints the table (docs/performance.md).
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+bench-quick: $(STAMP)
+	$(BIN)/python -m bench --quick
+
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+
+# The reliability suite for longer: more kills, more competing workers. Not part of `make test`.
+soak: $(STAMP)
+	BV_SOAK_KILLS=$${BV_SOAK_KILLS:-100} BV_SOAK_WORKERS=$${BV_SOAK_WORKERS:-5} \
+		$(BIN)/pytest tests/reliability $(PYTEST_ARGS)

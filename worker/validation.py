@@ -7,6 +7,7 @@ resumes where the last worker stopped and never starts a second restore.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import time
 from datetime import UTC, datetime
@@ -14,7 +15,7 @@ from typing import Any
 
 import worker.stages.checks as check_stage
 from worker.adapters.backup import RecoveryPoint
-from worker.adapters.rds import OWNER_TAG
+from worker.adapters.rds import OWNER_TAG, DbInstance
 from worker.errors import DeadlineExceeded, PreflightFailed, RestoreFailed
 from worker.policy import Selection
 from worker.runtime import Runtime
@@ -43,14 +44,17 @@ class ValidationRun:
         restored = False
         try:
             job = await self._restore(validation)
+            validation.engine = validation.engine or self.item.get("engine")
             if job.status != "COMPLETED":
                 validation.status = RESTORE_FAILED
                 validation.reason = f"restore job {job.status}: {job.message}"[:500]
                 return
             restored = True
             self.rt.log.debug("stage.restored", identifier=self.identifier)
-            await self._tag(job)
-            connection = await take_over(self.rt.rds, self.identifier, self.deadline, self.plan.database)
+            described = await self._tag(job)
+            connection = await take_over(
+                self.rt.rds, self.identifier, self.deadline, self.plan.database, known=described
+            )
             validation.engine = connection.engine
             self.rt.log.debug("stage.checks", identifier=self.identifier)
             await self._run_checks(validation, connection)
@@ -79,8 +83,8 @@ class ValidationRun:
     async def cleanup(self) -> str:
         self.rt.log.debug("stage.cleanup", identifier=self.identifier)
         try:
-            await self._ensure_tagged()
-            outcome = await delete_ours(self.rt.rds, self.rt.ledger, self.identifier)
+            instance = await self._ensure_tagged()
+            outcome = await delete_ours(self.rt.rds, self.rt.ledger, self.identifier, known=instance)
         except Exception as exc:  # noqa: BLE001 - recorded as FAILED; the sweeper retries later
             self.rt.log.error("cleanup.failed", identifier=self.identifier, error=type(exc).__name__)
             return "FAILED"
@@ -123,8 +127,10 @@ class ValidationRun:
             restore_job_id=job_id,
             restore_started_at=int(time.time()),
             resource_id=self.identifier,
+            engine=recorded.get("Engine", ""),
         )
         self.item["restore_job_id"] = job_id
+        self.item["engine"] = recorded.get("Engine") or None
         self.rt.log.info("restore.started", restore_job_id=job_id, identifier=self.identifier)
         return job_id
 
@@ -136,18 +142,19 @@ class ValidationRun:
         if missing:
             raise PreflightFailed(f"security groups not found: {', '.join(missing)}")
 
-    async def _tag(self, job: JobStatus) -> None:
+    async def _tag(self, job: JobStatus) -> DbInstance | None:
         await self.rt.ledger.update(self.rp.arn, state="RESTORED", resource_arn=job.created_resource_arn or "")
-        await self._ensure_tagged()
+        return await self._ensure_tagged()
 
-    async def _ensure_tagged(self) -> None:
+    async def _ensure_tagged(self) -> DbInstance | None:
+        """The instance as described now (with our tags), None when it does not exist."""
         instance = await self.rt.rds.describe(self.identifier)
         if instance is not None and instance.tags.get(OWNER_TAG) != "true":
             # Safe: the identifier is derived from a recovery point this worker holds in the ledger.
-            await self.rt.rds.tag(
-                instance.arn,
-                {OWNER_TAG: "true", "backup-validator:recovery-point": self.rp.arn[-250:]},
-            )
+            tags = {OWNER_TAG: "true", "backup-validator:recovery-point": self.rp.arn[-250:]}
+            await self.rt.rds.tag(instance.arn, tags)
+            instance = dataclasses.replace(instance, tags={**instance.tags, **tags})
+        return instance
 
     async def _run_checks(self, validation: Validation, connection: Connection) -> None:
         history = await self.rt.ledger.source_history(self.rp.source_resource_arn)
