@@ -121,23 +121,32 @@ def modify(emu: Emulator, inst: Instance, params: dict[str, Any]) -> None:
 
 
 def reset_password(emu: Emulator, inst: Instance, password: str) -> None:
-    """The new password works only after the apply delay, as RDS applies it asynchronously."""
+    """The new password works only after the apply delay, as RDS applies it asynchronously.
+
+    Overlapping changes apply in order and the last one wins; the change stays pending until the last one has
+    applied, so a client never sees "applied" while its own password is still queued.
+    """
     inst.pending_password = True
     inst.status = "resetting-master-credentials"
+    inst.password_changes += 1
+    change = inst.password_changes
 
     async def apply() -> None:
         await asyncio.sleep(emu.knobs.password_apply_seconds)
         if inst.status != "resetting-master-credentials":
             inst.pending_password = False
             return  # deleted meanwhile: its login is (being) dropped
+        if change != inst.password_changes:
+            return  # a later change supersedes this one
         try:
             if not inst.ignores_password_changes:
                 await emu.databases.of(inst.physical).set_password(inst.physical, password)
                 inst.password = password
         finally:
-            inst.pending_password = False
-            if inst.status == "resetting-master-credentials":
-                inst.status = "available"
+            if change == inst.password_changes:
+                inst.pending_password = False
+                if inst.status == "resetting-master-credentials":
+                    inst.status = "available"
 
     emu.spawn(apply())
 

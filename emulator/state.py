@@ -46,6 +46,7 @@ class Instance:
     tags: dict[str, str] = field(default_factory=dict)
     pending_password: bool = False
     ignores_password_changes: bool = False
+    password_changes: int = 0
     requested_db_name: str | None = None
 
 

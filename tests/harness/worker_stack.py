@@ -90,7 +90,7 @@ class WorkerStack:
             "visibility_seconds": 30,
             "lease_seconds": 30,
             "drain_seconds": 5,
-            "db_connect_attempts": 2,
+            "db_connect_attempts": 3,
         }
         values.update(overrides)
         return load_settings(**values)

@@ -41,7 +41,12 @@ def audit(stack: WorkerStack, emulator, arns: list[str]) -> None:
     assert set(by_arn.values()) == {1}, "and exactly one"
     assert len(stack.record_keys()) == len(arns)
     assert {arn: restores_started(emulator, arn) for arn in arns} == {arn: 1 for arn in arns}
-    assert {r["status"] for r in records} == {"PASSED"}, [r.get("reason") for r in records]
+    problems = [
+        (r.get("reason"), [c for c in r["checks"] if c["status"] != "PASSED"])
+        for r in records
+        if r["status"] != "PASSED"
+    ]
+    assert problems == []
     assert stack.restored_instances() == []
     assert stack.queue_depth() == 0
     assert stack.queue_depth(stack.resources.dlq_url) == 0
@@ -66,11 +71,12 @@ async def wait_for_log(log_path: Path, offset: int, event: str, timeout: float) 
 
 async def test_kill_9_at_random_moments_loses_nothing_and_restores_once(emulator, tmp_path):
     stack = await make_stack(max_receive_count=1000)
-    emulator.configure(restore_seconds=[0.5, 2.0], password_apply_seconds=0.5)
+    emulator.configure(restore_seconds=[1.0, 3.0], password_apply_seconds=0.5)
     rng = random.Random(7)
     log_path = tmp_path / "worker.log"
     try:
-        arns = await seed_recovery_points(stack, rounds=3)
+        # Enough work that every kill finds a worker busy in the stage it waits for.
+        arns = await seed_recovery_points(stack, rounds=max(4, KILLS // 5))
         process = spawn(stack, log_path, **KILL_FAST)
         struck: Counter[str] = Counter()
         for kill in range(KILLS):
@@ -91,8 +97,8 @@ async def test_kill_9_at_random_moments_loses_nothing_and_restores_once(emulator
         swept = run_cli(stack, "sweep", "--ttl-seconds", "0", **FAST)
         assert swept.returncode == 0, swept.stderr
         print(f"kills: {KILLS}, by stage: {dict(struck)}")
-        assert struck["idle"] <= KILLS // 4, struck
         audit(stack, emulator, arns)
+        assert all(struck[stage] >= KILLS // len(STAGES) - 1 for stage in STAGES), struck
     finally:
         await stack.close()
 
