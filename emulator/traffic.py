@@ -109,23 +109,14 @@ class Traffic:
             for index in range(count)
         ]
         if source.family == "postgres":
-            sql = "INSERT INTO events (created_at, amount) VALUES ($1, $2)"
-            connection = await asyncpg.connect(
-                host=source.host,
-                port=source.port,
-                user=source.user,
-                password=source.password,
-                database=source.database,
-            )
-            try:
-                await connection.executemany(sql, rows)
-            finally:
-                await connection.close()
-            return
-        naive = [(moment.replace(tzinfo=None), amount) for moment, amount in rows]
-        await self.execute(source, [], ("INSERT INTO events (created_at, amount) VALUES (%s, %s)", naive))
+            many: tuple[str, list[Any]] = ("INSERT INTO events (created_at, amount) VALUES ($1, $2)", rows)
+        else:
+            naive = [(moment.replace(tzinfo=None), amount) for moment, amount in rows]
+            many = ("INSERT INTO events (created_at, amount) VALUES (%s, %s)", naive)
+        await self.execute(source, [], many)
 
     async def execute(self, source: Source, statements: list[str], many: tuple[str, list[Any]] | None = None) -> None:
+        """Run statements (then one parameterised statement over many rows) as the source's master user."""
         if source.family == "postgres":
             connection = await asyncpg.connect(
                 host=source.host,
@@ -137,6 +128,8 @@ class Traffic:
             try:
                 for statement in statements:
                     await connection.execute(statement)
+                if many is not None:
+                    await connection.executemany(*many)
             finally:
                 await connection.close()
             return
