@@ -55,14 +55,27 @@ async def build_runtime(
             jobs = await backup.list_restore_jobs(moment)
             return [JobStatus(j.job_id, j.status, j.created_resource_arn, j.status_message) for j in jobs]
 
+        async def list_completed_since(moment: Any) -> list[JobStatus]:
+            jobs = await backup.list_restore_jobs(completed_after=moment)
+            return [JobStatus(j.job_id, j.status, j.created_resource_arn, j.status_message) for j in jobs]
+
         async def describe(job_id: str) -> JobStatus:
             job = await backup.describe_restore_job(job_id)
             return JobStatus(job.job_id, job.status, job.created_resource_arn, job.status_message)
 
         identity = worker_identity()
         store = ResultStore(clients.s3, settings.results_bucket)
-        sink = LogSink(clients.logs, settings.log_group, identity) if settings.log_group else None
-        yield Runtime(
+        sink = (
+            LogSink(
+                clients.logs,
+                settings.log_group,
+                identity,
+                on_error=lambda exc: log.warning("report.logs_failed", error=type(exc).__name__),
+            )
+            if settings.log_group
+            else None
+        )
+        runtime = Runtime(
             settings=settings,
             policy=policy,
             metrics=metrics,
@@ -84,10 +97,16 @@ async def build_runtime(
                 describe,
                 settings.sweep_interval_seconds,
                 on_detect=lambda source: metrics.restore_detections.labels(source).inc(),
+                list_completed_since=list_completed_since,
             ),
             reporter=Reporter(store, sink, backup, metrics, log),
             restore_slots=asyncio.Semaphore(settings.max_concurrent_restores),
         )
+        try:
+            yield runtime
+        finally:
+            if sink is not None:
+                await sink.close()  # the buffered log lines, before the clients close
 
 
 async def run_worker(
@@ -153,7 +172,9 @@ async def _periodic_sweeper(rt: Runtime) -> None:
     while True:
         await asyncio.sleep(rt.settings.sweeper_interval_seconds)
         try:
-            await sweep(rt.rds, rt.ledger, rt.metrics, timedelta(seconds=rt.settings.resource_ttl_seconds), rt.log)
+            await sweep(
+                rt.rds, rt.ledger, rt.backup, rt.metrics, timedelta(seconds=rt.settings.resource_ttl_seconds), rt.log
+            )
         except Exception as exc:  # noqa: BLE001 - next period tries again
             _log_error(rt, "sweeper.failed", exc)
 

@@ -109,7 +109,7 @@ async def _sweep_once(settings: Settings, policy: Policy, ttl: timedelta) -> int
     from worker.sweeper import sweep
 
     async with build_runtime(settings, policy) as rt:
-        deleted = await sweep(rt.rds, rt.ledger, rt.metrics, ttl, rt.log)
+        deleted = await sweep(rt.rds, rt.ledger, rt.backup, rt.metrics, ttl, rt.log)
     print(f"deleted {len(deleted)} instance(s){': ' + ', '.join(deleted) if deleted else ''}")
     return 0
 

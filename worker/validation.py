@@ -46,34 +46,35 @@ class ValidationRun:
             job = await self._restore(validation)
             validation.engine = validation.engine or self.item.get("engine")
             if job.status != "COMPLETED":
+                # A failed RDS restore can still leave an instance behind: fall through to cleanup.
                 validation.status = RESTORE_FAILED
                 validation.reason = f"restore job {job.status}: {job.message}"[:500]
-                return
-            restored = True
-            self.rt.log.debug("stage.restored", identifier=self.identifier)
-            described = await self._tag(job)
-            connection = await take_over(
-                self.rt.rds, self.identifier, self.deadline, self.plan.database, known=described
-            )
-            validation.engine = connection.engine
-            self.rt.log.debug("stage.checks", identifier=self.identifier)
-            await self._run_checks(validation, connection)
+            else:
+                restored = True
+                await self._prepare_and_check(validation, job)
         except asyncio.CancelledError:
             raise  # shutdown: the next worker resumes from the ledger, so nothing is deleted here
         except RestoreFailed as exc:
             validation.status, validation.reason = RESTORE_FAILED, str(exc)
-            restored = True
         except (DeadlineExceeded, PreflightFailed) as exc:
             validation.status, validation.reason = ERROR, str(exc)
-            restored = True
         except Exception as exc:
             if self.rt.is_retryable(exc):
                 raise
             validation.status, validation.reason = ERROR, f"{type(exc).__name__}: {exc}"[:500]
-            restored = True
+        # Once a restore job exists, something may exist (or appear later) to delete.
+        restored = restored or bool(self.item.get("restore_job_id"))
         await self.checkpoint_record(validation)
         if restored:
             validation.cleanup_status = await asyncio.shield(self.cleanup())
+
+    async def _prepare_and_check(self, validation: Validation, job: JobStatus) -> None:
+        self.rt.log.debug("stage.restored", identifier=self.identifier)
+        described = await self._tag(job)
+        connection = await take_over(self.rt.rds, self.identifier, self.deadline, self.plan.database, known=described)
+        validation.engine = connection.engine
+        self.rt.log.debug("stage.checks", identifier=self.identifier)
+        await self._run_checks(validation, connection)
 
     async def checkpoint_record(self, validation: Validation) -> None:
         """The record draft goes to the ledger before cleanup: a crash after it needs no second restore."""
@@ -88,7 +89,10 @@ class ValidationRun:
         except Exception as exc:  # noqa: BLE001 - recorded as FAILED; the sweeper retries later
             self.rt.log.error("cleanup.failed", identifier=self.identifier, error=type(exc).__name__)
             return "FAILED"
-        return "DELETED" if outcome in {"DELETED", "ALREADY_GONE"} else outcome
+        if outcome == "ALREADY_GONE":
+            # Nothing there (yet): a restore that finishes after its deadline is the sweeper's to delete.
+            return "NOT_FOUND"
+        return outcome
 
     async def _restore(self, validation: Validation) -> JobStatus:
         job_id = self.item.get("restore_job_id")

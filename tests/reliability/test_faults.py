@@ -212,3 +212,41 @@ async def test_sweeper_deletes_only_what_is_provably_ours(emulator):
         for identifier in look_alikes:
             rds.delete_db_instance(DBInstanceIdentifier=identifier, SkipFinalSnapshot=True)
         await stack.close()
+
+
+async def test_sweeper_tags_and_deletes_a_restore_the_ledger_proves_ours(emulator):
+    """A restore that finished after its validation gave up was never tagged: the ledger's job proves it ours."""
+    stack: WorkerStack = await make_stack()
+    try:
+        source = await stack.add_source("postgres")
+        arn = await stack.backup_and_copy(source)
+        backup, dynamodb = boto3.client("backup"), boto3.client("dynamodb")
+        identifier = f"bv-late{uuid.uuid4().hex[:10]}"
+        metadata = backup.get_recovery_point_restore_metadata(
+            BackupVaultName=f"{stack.prefix}-central", RecoveryPointArn=arn
+        )["RestoreMetadata"]
+        job_id = backup.start_restore_job(
+            RecoveryPointArn=arn,
+            Metadata={**metadata, "DBInstanceIdentifier": identifier},
+            ResourceType="RDS",
+            IamRoleArn="arn:aws:iam::123456789012:role/restore",
+        )["RestoreJobId"]
+        await stack.wait_until(
+            lambda: backup.describe_restore_job(RestoreJobId=job_id)["Status"] == "COMPLETED", what="restore done"
+        )
+        table = stack.resources.ledger_table
+        dynamodb.put_item(
+            TableName=table,
+            Item={"pk": {"S": f"res#{identifier}"}, "recovery_point_arn": {"S": arn}, "created_at": {"N": "0"}},
+        )
+        dynamodb.put_item(TableName=table, Item={"pk": {"S": f"rp#{arn}"}, "restore_job_id": {"S": "some-other-job"}})
+        spared = run_cli(stack, "sweep", "--ttl-seconds", "0")
+        assert identifier not in spared.stdout, "a ledger entry whose job did not create it proves nothing"
+        assert identifier in stack.restored_instances()
+        dynamodb.put_item(TableName=table, Item={"pk": {"S": f"rp#{arn}"}, "restore_job_id": {"S": job_id}})
+        swept = run_cli(stack, "sweep", "--ttl-seconds", "0")
+        assert swept.returncode == 0, swept.stderr
+        assert identifier in swept.stdout
+        assert identifier not in stack.restored_instances()
+    finally:
+        await stack.close()

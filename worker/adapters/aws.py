@@ -13,6 +13,7 @@ from typing import Any
 
 from aiobotocore.config import AioConfig
 from aiobotocore.session import get_session
+from botocore.context import get_context
 from botocore.exceptions import ClientError
 
 from worker.metrics import Metrics
@@ -73,6 +74,29 @@ def _count_errors(metrics: Metrics, service: str) -> Any:
     return needs_retry
 
 
+def _cache_user_agent(client: Any) -> None:
+    """botocore rebuilds and sanitises the whole User-Agent string for every request (about a fifth of a
+    call's own CPU); it only changes with the call's feature ids (retry mode, paginator...), so it is kept
+    per set of them. A no-op where botocore's internals differ."""
+    creator = getattr(client, "_user_agent_creator", None)
+    build = getattr(creator, "to_string", None)
+    if creator is None or build is None:
+        return
+    cache: dict[frozenset[str], str] = {}
+
+    def to_string() -> str:
+        context = get_context()
+        key = frozenset(context.features if context is not None else ()) | frozenset(
+            getattr(creator, "_client_features", None) or ()
+        )
+        text = cache.get(key)
+        if text is None:
+            text = cache[key] = str(build())
+        return text
+
+    creator.to_string = to_string
+
+
 @contextlib.asynccontextmanager
 async def open_clients(metrics: Metrics, *, max_pool: int = 100) -> AsyncIterator[AwsClients]:
     """One client per service for the life of the worker; every HTTP attempt and error is counted."""
@@ -89,5 +113,6 @@ async def open_clients(metrics: Metrics, *, max_pool: int = 100) -> AsyncIterato
             client = await stack.enter_async_context(session.create_client(service, config=config))
             client.meta.events.register("before-send", _count_calls(metrics, service))
             client.meta.events.register("needs-retry", _count_errors(metrics, service))
+            _cache_user_agent(client)
             clients[service] = client
         yield AwsClients(**clients)

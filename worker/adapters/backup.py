@@ -125,11 +125,19 @@ class Backup:
             raise
         return _restore_job(raw)
 
-    async def list_restore_jobs(self, created_after: datetime) -> list[RestoreJob]:
-        """Every restore job created since a moment: one sweep covers all jobs in flight, 1,000 a page."""
+    async def list_restore_jobs(
+        self, created_after: datetime | None = None, *, completed_after: datetime | None = None
+    ) -> list[RestoreJob]:
+        """Every restore job created (or completed) since a moment: one sweep covers all jobs in flight,
+        1,000 a page."""
         paginator = self._client.get_paginator("list_restore_jobs")
         jobs: list[RestoreJob] = []
-        async for page in paginator.paginate(ByCreatedAfter=created_after, PaginationConfig={"PageSize": 1000}):
+        since: dict[str, Any] = {}
+        if created_after is not None:
+            since["ByCreatedAfter"] = created_after
+        if completed_after is not None:
+            since["ByCompleteAfter"] = completed_after
+        async for page in paginator.paginate(**since, PaginationConfig={"PageSize": 1000}):
             jobs.extend(_restore_job(raw) for raw in page.get("RestoreJobs", []))
         return jobs
 

@@ -29,9 +29,10 @@ async def ownership_problem(instance: DbInstance, ledger: LedgerPort) -> str | N
     return None
 
 
-async def delete_ours(rds: DeletePort, ledger: LedgerPort, identifier: str) -> str:
-    """DELETED, ALREADY_GONE; raises NotOurs rather than touch anything else."""
-    instance = await rds.describe(identifier)
+async def delete_ours(rds: DeletePort, ledger: LedgerPort, identifier: str, known: DbInstance | None = None) -> str:
+    """DELETED, ALREADY_GONE; raises NotOurs rather than touch anything else. `known`: the instance as the
+    caller just described it (saves a describe; ownership is checked on it all the same)."""
+    instance = known if known is not None and known.identifier == identifier else await rds.describe(identifier)
     if instance is None:
         return "ALREADY_GONE"
     problem = await ownership_problem(instance, ledger)

@@ -63,10 +63,18 @@ async def wait_until_usable(
 
 
 async def take_over(
-    rds: InstancePort, identifier: str, deadline: float, database_override: str | None, **poll: float
+    rds: InstancePort,
+    identifier: str,
+    deadline: float,
+    database_override: str | None,
+    *,
+    known: DbInstance | None = None,
+    **poll: float,
 ) -> Connection:
-    """Available -> new master password -> applied -> how to connect."""
-    await wait_until_usable(rds, identifier, deadline, **poll)
+    """Available -> new master password -> applied -> how to connect. `known`: the instance as the caller just
+    described it; when it is usable already, no describe is needed before the password reset."""
+    if known is None or not known.available:
+        await wait_until_usable(rds, identifier, deadline, **poll)
     password = new_password()
     await rds.set_master_password(identifier, password)
     _log.debug("stage.password_reset", identifier=identifier)

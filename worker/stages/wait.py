@@ -2,7 +2,7 @@
 
 Three sources, whichever comes first: `Restore Job State Change` events from the queue, one periodic
 `ListRestoreJobs` sweep covering every job in flight (1,000 per page), and `DescribeRestoreJob` per job with
-capped backoff as the fallback for when both are silent.
+capped backoff as the fallback for when both are silent (not for a job a recent sweep listed as running).
 """
 
 from __future__ import annotations
@@ -25,12 +25,18 @@ class JobStatus:
     message: str = ""
 
 
+# An incremental sweep asks for jobs completed since the previous sweep began, less this margin (clock skew,
+# listings that lag behind); a full sweep lists every job created since the oldest waiter.
+COMPLETION_MARGIN = timedelta(seconds=30)
+
+
 class _Waiter:
-    __slots__ = ("created_at", "future")
+    __slots__ = ("created_at", "future", "seen_at")
 
     def __init__(self, created_at: datetime, future: asyncio.Future[JobStatus]) -> None:
         self.created_at = created_at
         self.future = future
+        self.seen_at = float("-inf")  # loop time of the last sweep that listed the job (still running)
 
 
 ListSince = Callable[[datetime], Awaitable[list[JobStatus]]]
@@ -48,8 +54,14 @@ class RestoreWatcher:
         fallback_initial: float = 60.0,
         fallback_max: float = 600.0,
         on_detect: Callable[[str], None] | None = None,
+        list_completed_since: ListSince | None = None,
+        full_sweep_every: float = 60.0,
     ) -> None:
         self._list_since = list_since
+        self._list_completed_since = list_completed_since
+        self._full_sweep_every = full_sweep_every
+        self._next_full_sweep = float("-inf")
+        self._last_sweep_start: datetime | None = None
         self._describe = describe
         self.sweep_interval = sweep_interval
         self._fallback_initial = fallback_initial
@@ -90,15 +102,21 @@ class RestoreWatcher:
         self._waiters[job_id] = waiter
         try:
             async with asyncio.timeout(limit_seconds):
-                return await self._wait_with_fallback(job_id, waiter.future)
+                return await self._wait_with_fallback(job_id, waiter)
         finally:
             self._waiters.pop(job_id, None)
 
-    async def _wait_with_fallback(self, job_id: str, future: asyncio.Future[JobStatus]) -> JobStatus:
+    async def _wait_with_fallback(self, job_id: str, waiter: _Waiter) -> JobStatus:
+        future = waiter.future
+        loop = asyncio.get_running_loop()
         delay = self._fallback_initial
         while True:
             with contextlib.suppress(TimeoutError):
                 return await asyncio.wait_for(asyncio.shield(future), timeout=delay)
+            if loop.time() - waiter.seen_at < delay:
+                # A sweep listed the job as running since the last look: describing it would tell no more.
+                delay = min(delay * 2, self._fallback_max)
+                continue
             status = await self._describe(job_id)
             if status.status in TERMINAL:
                 self.resolve(status, "describe")
@@ -106,19 +124,42 @@ class RestoreWatcher:
             delay = min(delay * 2, self._fallback_max)
 
     async def sweep_once(self) -> int:
-        """One ListRestoreJobs pass over everything in flight; returns how many jobs it finished."""
+        """One ListRestoreJobs pass over everything in flight; returns how many jobs it finished.
+
+        A full pass (every job created since the oldest waiter) runs every `full_sweep_every` seconds; in
+        between, only the jobs completed since the previous pass are listed, so a sweep's size follows the
+        rate of completions rather than the number of jobs in flight."""
         if not self._waiters:
             return 0
-        oldest = min(waiter.created_at for waiter in self._waiters.values())
+        loop = asyncio.get_running_loop()
+        now, began = loop.time(), datetime.now(UTC)
+        full = self._list_completed_since is None or self._last_sweep_start is None or now >= self._next_full_sweep
+        if full:
+            oldest = min(waiter.created_at for waiter in self._waiters.values())
+            statuses = await self._list_since(oldest - timedelta(minutes=5))
+        else:
+            assert self._list_completed_since is not None and self._last_sweep_start is not None
+            statuses = await self._list_completed_since(self._last_sweep_start - COMPLETION_MARGIN)
         finished = 0
-        for status in await self._list_since(oldest - timedelta(minutes=5)):
-            if status.job_id in self._waiters and self.resolve(status, "sweep"):
+        for status in statuses:
+            waiter = self._waiters.get(status.job_id)
+            if waiter is None:
+                continue
+            waiter.seen_at = now
+            if self.resolve(status, "sweep"):
                 finished += 1
+        self._last_sweep_start = began
+        if full:
+            self._next_full_sweep = now + self._full_sweep_every
         return finished
 
     async def run(self, on_error: Callable[[BaseException], None]) -> None:
+        # At a fixed rate, not a fixed pause: a sweep's own duration does not add to the detection latency.
+        loop = asyncio.get_running_loop()
+        due = loop.time()
         while True:
-            await asyncio.sleep(self.sweep_interval)
+            due = max(due + self.sweep_interval, loop.time())
+            await asyncio.sleep(due - loop.time())
             try:
                 await self.sweep_once()
             except Exception as exc:  # noqa: BLE001 - a failed sweep must not stop the next one
