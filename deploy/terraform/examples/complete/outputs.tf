@@ -1,0 +1,39 @@
+output "central_vault_arn" {
+  description = "Central backup vault the source account copies into."
+  value       = module.validator.backup_vault_arn
+}
+
+output "queue_url" {
+  description = "Work queue."
+  value       = module.validator.queue_url
+}
+
+output "results_bucket" {
+  description = "Bucket of the validation records."
+  value       = module.validator.results_bucket
+}
+
+output "athena_workgroup_name" {
+  description = "Athena workgroup with the named queries."
+  value       = module.validator.athena_workgroup_name
+}
+
+output "dashboard_name" {
+  description = "CloudWatch dashboard."
+  value       = module.validator.dashboard_name
+}
+
+output "prometheus_dns_sd_name" {
+  description = "Name for Prometheus dns_sd_configs (type A) with port metrics_port."
+  value       = module.validator.prometheus_dns_sd_name
+}
+
+output "source_vault_arn" {
+  description = "Backup vault in the source account."
+  value       = module.source.vault_arn
+}
+
+output "source_backup_plan_id" {
+  description = "Backup plan in the source account."
+  value       = module.source.backup_plan_id
+}

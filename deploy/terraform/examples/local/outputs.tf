@@ -1,0 +1,49 @@
+output "queue_url" {
+  description = "URL of the work queue (BV_QUEUE_URL)."
+  value       = module.validator.queue_url
+}
+
+output "dlq_url" {
+  description = "URL of the dead-letter queue (BV_DLQ_URL)."
+  value       = module.validator.dlq_url
+}
+
+output "results_bucket" {
+  description = "Results bucket (BV_RESULTS_BUCKET)."
+  value       = module.validator.results_bucket
+}
+
+output "ledger_table" {
+  description = "Ledger table (BV_LEDGER_TABLE)."
+  value       = module.validator.ledger_table
+}
+
+output "log_group_name" {
+  description = "Records log group (BV_LOG_GROUP)."
+  value       = module.validator.log_group_name
+}
+
+output "rule_names" {
+  description = "EventBridge rule names by kind (copy_job, backup_job, restore_job)."
+  value       = module.validator.rule_names
+}
+
+output "alarm_names" {
+  description = "CloudWatch alarm names by key."
+  value       = module.validator.alarm_names
+}
+
+output "restore_role_arn" {
+  description = "Restore role (BV_RESTORE_ROLE_ARN)."
+  value       = module.validator.restore_role_arn
+}
+
+output "task_role_name" {
+  description = "The worker's task role (its inline policy is the worker's permissions)."
+  value       = module.validator.task_role_name
+}
+
+output "worker_environment" {
+  description = "BV_* environment for a worker run against the emulator."
+  value       = module.validator.worker_environment
+}

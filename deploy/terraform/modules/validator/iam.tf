@@ -1,0 +1,385 @@
+################################################################################
+# Restore role: AWS Backup assumes it to run the worker's restore jobs
+################################################################################
+
+data "aws_iam_policy_document" "restore_assume" {
+  statement {
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["backup.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+  }
+}
+
+resource "aws_iam_role" "restore" {
+  name                 = "${var.name}-restore"
+  description          = "AWS Backup restores recovery points for Backup Validator with this role"
+  assume_role_policy   = data.aws_iam_policy_document.restore_assume.json
+  permissions_boundary = var.iam_role_permissions_boundary
+
+  tags = var.tags
+}
+
+resource "aws_iam_role_policy_attachment" "restore" {
+  for_each = toset(var.restore_role_policy_arns != null ? var.restore_role_policy_arns : [
+    "arn:${local.partition}:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForRestores",
+  ])
+
+  role       = aws_iam_role.restore.name
+  policy_arn = each.value
+}
+
+data "aws_iam_policy_document" "restore_kms" {
+  count = length(var.restore_kms_key_arns) > 0 ? 1 : 0
+
+  statement {
+    sid = "UseRecoveryPointKeys"
+    actions = [
+      "kms:Decrypt",
+      "kms:DescribeKey",
+      "kms:CreateGrant",
+      "kms:ReEncrypt*",
+      "kms:GenerateDataKey*",
+    ]
+    resources = var.restore_kms_key_arns
+  }
+}
+
+resource "aws_iam_role_policy" "restore_kms" {
+  count = length(var.restore_kms_key_arns) > 0 ? 1 : 0
+
+  name   = "recovery-point-keys"
+  role   = aws_iam_role.restore.id
+  policy = data.aws_iam_policy_document.restore_kms[0].json
+}
+
+################################################################################
+# Task execution role: ECS pulls the image and writes the container logs with it
+################################################################################
+
+locals {
+  # account, region, repository of an ECR image; public registries need no IAM permission.
+  ecr_image = var.container_image == null ? null : try(
+    regex("^([0-9]{12})\\.dkr\\.ecr\\.([a-z0-9-]+)\\.amazonaws\\.com(?:\\.cn)?/([^:@]+)", var.container_image), null
+  )
+}
+
+data "aws_iam_policy_document" "ecs_tasks_assume" {
+  statement {
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["ecs-tasks.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+
+    condition {
+      test     = "ArnLike"
+      variable = "aws:SourceArn"
+      values   = ["arn:${local.partition}:ecs:${local.region}:${local.account_id}:*"]
+    }
+  }
+}
+
+resource "aws_iam_role" "task_execution" {
+  count = local.create_ecs ? 1 : 0
+
+  name                 = "${var.name}-task-execution"
+  description          = "ECS pulls the Backup Validator image and ships its logs with this role"
+  assume_role_policy   = data.aws_iam_policy_document.ecs_tasks_assume.json
+  permissions_boundary = var.iam_role_permissions_boundary
+
+  tags = var.tags
+}
+
+data "aws_iam_policy_document" "task_execution" {
+  count = local.create_ecs ? 1 : 0
+
+  statement {
+    sid       = "ContainerLogs"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["${aws_cloudwatch_log_group.worker[0].arn}:*"]
+  }
+
+  dynamic "statement" {
+    for_each = local.ecr_image != null ? [1] : []
+
+    content {
+      sid       = "EcrLogin"
+      actions   = ["ecr:GetAuthorizationToken"]
+      resources = ["*"]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = local.ecr_image != null ? [local.ecr_image] : []
+
+    content {
+      sid       = "PullWorkerImage"
+      actions   = ["ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"]
+      resources = ["arn:${local.partition}:ecr:${statement.value[1]}:${statement.value[0]}:repository/${statement.value[2]}"]
+    }
+  }
+}
+
+resource "aws_iam_role_policy" "task_execution" {
+  count = local.create_ecs ? 1 : 0
+
+  name   = "task-execution"
+  role   = aws_iam_role.task_execution[0].id
+  policy = data.aws_iam_policy_document.task_execution[0].json
+}
+
+################################################################################
+# Task role: what the worker itself may do
+################################################################################
+
+locals {
+  # Recovery points the worker may restore: AWS Backup recovery points and the RDS snapshots AWS Backup makes
+  # (and copies) in this account. Copies are named awsbackup:copyjob-..., backups awsbackup:job-....
+  recovery_point_arns = [
+    "arn:${local.partition}:backup:${local.region}:${local.account_id}:recovery-point:*",
+    "arn:${local.partition}:rds:${local.region}:${local.account_id}:snapshot:awsbackup:*",
+    "arn:${local.partition}:rds:${local.region}:${local.account_id}:cluster-snapshot:awsbackup:*",
+  ]
+
+  # Only databases the worker names itself: bv-<short hash>.
+  restored_rds_arns = [
+    "arn:${local.partition}:rds:${local.region}:${local.account_id}:db:bv-*",
+    "arn:${local.partition}:rds:${local.region}:${local.account_id}:cluster:bv-*",
+  ]
+}
+
+resource "aws_iam_role" "task" {
+  count = local.create_task_role ? 1 : 0
+
+  name                 = "${var.name}-task"
+  description          = "The Backup Validator worker runs with this role"
+  assume_role_policy   = data.aws_iam_policy_document.ecs_tasks_assume.json
+  permissions_boundary = var.iam_role_permissions_boundary
+
+  tags = var.tags
+}
+
+data "aws_iam_policy_document" "task" {
+  statement {
+    sid = "ConsumeWorkQueue"
+    actions = [
+      "sqs:ReceiveMessage",
+      "sqs:DeleteMessage",
+      "sqs:ChangeMessageVisibility",
+      "sqs:GetQueueAttributes",
+      "sqs:GetQueueUrl",
+    ]
+    resources = [aws_sqs_queue.this.arn]
+  }
+
+  statement {
+    sid       = "DeadLetterQueue"
+    actions   = ["sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"]
+    resources = [aws_sqs_queue.dlq.arn]
+  }
+
+  statement {
+    sid = "Ledger"
+    actions = [
+      "dynamodb:GetItem",
+      "dynamodb:PutItem",
+      "dynamodb:UpdateItem",
+      "dynamodb:DeleteItem",
+      "dynamodb:Query",
+      "dynamodb:ConditionCheckItem",
+      "dynamodb:DescribeTable",
+    ]
+    resources = [aws_dynamodb_table.this.arn]
+  }
+
+  statement {
+    sid       = "WriteAndReadRecords"
+    actions   = ["s3:PutObject", "s3:GetObject"]
+    resources = ["${aws_s3_bucket.this.arn}/${var.results_prefix}*"]
+  }
+
+  statement {
+    sid       = "ListRecords"
+    actions   = ["s3:ListBucket"]
+    resources = [aws_s3_bucket.this.arn]
+
+    condition {
+      test     = "StringLike"
+      variable = "s3:prefix"
+      values   = ["${var.results_prefix}*"]
+    }
+  }
+
+  statement {
+    sid       = "RecordsLogGroup"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"]
+    resources = [aws_cloudwatch_log_group.records.arn, "${aws_cloudwatch_log_group.records.arn}:*"]
+  }
+
+  statement {
+    sid       = "MetricsInOurNamespace"
+    actions   = ["cloudwatch:PutMetricData"]
+    resources = ["*"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "cloudwatch:namespace"
+      values   = [local.metric_namespace]
+    }
+  }
+
+  statement {
+    sid       = "EncryptedRecordsAndLedger"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+    resources = [local.kms_key_arn]
+  }
+
+  statement {
+    sid = "ReadBackupJobs"
+    actions = [
+      "backup:DescribeRestoreJob",
+      "backup:ListRestoreJobs",
+      "backup:ListBackupVaults",
+      "backup:ListProtectedResources",
+      "backup:DescribeProtectedResource",
+      "backup:ListRecoveryPointsByResource",
+      "backup:GetRestoreJobMetadata",
+    ]
+    resources = ["*"]
+  }
+
+  statement {
+    sid = "ReadRecoveryPoints"
+    actions = [
+      "backup:DescribeBackupVault",
+      "backup:ListRecoveryPointsByBackupVault",
+      "backup:DescribeRecoveryPoint",
+      "backup:GetRecoveryPointRestoreMetadata",
+      "backup:ListTags",
+    ]
+    resources = concat(
+      ["arn:${local.partition}:backup:${local.region}:${local.account_id}:backup-vault:*"],
+      local.recovery_point_arns,
+    )
+  }
+
+  statement {
+    sid       = "StartRestores"
+    actions   = ["backup:StartRestoreJob"]
+    resources = local.recovery_point_arns
+  }
+
+  statement {
+    sid       = "ReportRestoreValidation"
+    actions   = ["backup:PutRestoreValidationResult"]
+    resources = ["*"]
+  }
+
+  statement {
+    sid       = "PassOnlyTheRestoreRole"
+    actions   = ["iam:PassRole"]
+    resources = [aws_iam_role.restore.arn]
+
+    condition {
+      test     = "StringEquals"
+      variable = "iam:PassedToService"
+      values   = ["backup.amazonaws.com"]
+    }
+  }
+
+  statement {
+    sid = "DescribeDatabases"
+    actions = [
+      "rds:DescribeDBInstances",
+      "rds:DescribeDBClusters",
+      "rds:DescribeDBSubnetGroups",
+      "rds:ListTagsForResource",
+    ]
+    resources = [
+      "arn:${local.partition}:rds:${local.region}:${local.account_id}:db:*",
+      "arn:${local.partition}:rds:${local.region}:${local.account_id}:cluster:*",
+      "arn:${local.partition}:rds:${local.region}:${local.account_id}:subgrp:*",
+    ]
+  }
+
+  statement {
+    sid = "ManageOnlyRestoredDatabases"
+    actions = [
+      "rds:ModifyDBInstance",
+      "rds:DeleteDBInstance",
+      "rds:ModifyDBCluster",
+      "rds:DeleteDBCluster",
+      "rds:AddTagsToResource",
+    ]
+    resources = local.restored_rds_arns
+  }
+
+  statement {
+    sid     = "CreateInstanceInRestoredCluster"
+    actions = ["rds:CreateDBInstance"]
+    resources = concat(local.restored_rds_arns, [
+      "arn:${local.partition}:rds:${local.region}:${local.account_id}:subgrp:${local.restore_subnet_group_name == null ? "none" : local.restore_subnet_group_name}",
+      "arn:${local.partition}:rds:${local.region}:${local.account_id}:pg:*",
+      "arn:${local.partition}:rds:${local.region}:${local.account_id}:og:*",
+    ])
+  }
+
+  statement {
+    sid       = "PreflightNetwork"
+    actions   = ["ec2:DescribeSecurityGroups", "ec2:DescribeSubnets"]
+    resources = ["*"]
+  }
+
+  dynamic "statement" {
+    for_each = local.enable_adot ? [1] : []
+
+    content {
+      sid     = "RemoteWriteMetrics"
+      actions = ["aps:RemoteWrite"]
+      resources = [
+        local.create_amp_workspace
+        ? aws_prometheus_workspace.this[0].arn
+        : "arn:${local.partition}:aps:${local.region}:${local.account_id}:workspace/${var.amp_workspace_id}"
+      ]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = local.create_ecs && var.enable_execute_command ? [1] : []
+
+    content {
+      sid = "EcsExec"
+      actions = [
+        "ssmmessages:CreateControlChannel",
+        "ssmmessages:CreateDataChannel",
+        "ssmmessages:OpenControlChannel",
+        "ssmmessages:OpenDataChannel",
+      ]
+      resources = ["*"]
+    }
+  }
+}
+
+resource "aws_iam_role_policy" "task" {
+  count = local.create_task_role ? 1 : 0
+
+  name   = "backup-validator-worker"
+  role   = aws_iam_role.task[0].id
+  policy = data.aws_iam_policy_document.task.json
+}

@@ -1,0 +1,134 @@
+################################################################################
+# Work queue and dead-letter queue
+#
+# The policies are inline (not aws_sqs_queue_policy) so that each queue is one resource: a queue is created
+# before EventBridge may deliver to it, and a separate policy resource only adds a second propagation wait.
+################################################################################
+
+data "aws_iam_policy_document" "queue" {
+  statement {
+    sid       = "OnlyOurEventBridgeRules"
+    actions   = ["sqs:SendMessage"]
+    resources = [local.queue_arn]
+
+    principals {
+      type        = "Service"
+      identifiers = ["events.amazonaws.com"]
+    }
+
+    condition {
+      test     = "ArnEquals"
+      variable = "aws:SourceArn"
+      values   = values(local.event_rule_arns)
+    }
+  }
+
+  statement {
+    sid       = "DenyInsecureTransport"
+    effect    = "Deny"
+    actions   = ["sqs:*"]
+    resources = [local.queue_arn]
+
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+
+    condition {
+      test     = "Bool"
+      variable = "aws:SecureTransport"
+      values   = ["false"]
+    }
+  }
+}
+
+data "aws_iam_policy_document" "dlq" {
+  # EventBridge sends events it could not deliver to the queue here (the rule targets' dead-letter config).
+  statement {
+    sid       = "OnlyOurEventBridgeRulesDeadLetters"
+    actions   = ["sqs:SendMessage"]
+    resources = [local.dlq_arn]
+
+    principals {
+      type        = "Service"
+      identifiers = ["events.amazonaws.com"]
+    }
+
+    condition {
+      test     = "ArnEquals"
+      variable = "aws:SourceArn"
+      values   = values(local.event_rule_arns)
+    }
+  }
+
+  statement {
+    sid       = "DenyInsecureTransport"
+    effect    = "Deny"
+    actions   = ["sqs:*"]
+    resources = [local.dlq_arn]
+
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+
+    condition {
+      test     = "Bool"
+      variable = "aws:SecureTransport"
+      values   = ["false"]
+    }
+  }
+}
+
+resource "aws_sqs_queue" "dlq" {
+  name = local.dlq_name
+
+  message_retention_seconds = var.dlq_message_retention_seconds
+  sqs_managed_sse_enabled   = var.queue_kms_encryption ? null : true
+  kms_master_key_id         = var.queue_kms_encryption ? local.kms_key_arn : null
+  policy                    = data.aws_iam_policy_document.dlq.json
+
+  redrive_allow_policy = var.dlq_redrive_allow_only_work_queue ? jsonencode({
+    redrivePermission = "byQueue"
+    sourceQueueArns   = [local.queue_arn]
+  }) : null
+
+  tags = var.tags
+
+  lifecycle {
+    precondition {
+      condition     = var.dlq_message_retention_seconds > var.message_retention_seconds
+      error_message = "dlq_message_retention_seconds must be longer than message_retention_seconds: a dead-lettered message keeps its original enqueue time."
+    }
+
+    postcondition {
+      condition     = self.arn == local.dlq_arn
+      error_message = "The DLQ ARN differs from the one its policy was built with."
+    }
+  }
+}
+
+resource "aws_sqs_queue" "this" {
+  name = local.queue_name
+
+  visibility_timeout_seconds = var.visibility_timeout_seconds
+  message_retention_seconds  = var.message_retention_seconds
+  receive_wait_time_seconds  = var.receive_wait_time_seconds
+  sqs_managed_sse_enabled    = var.queue_kms_encryption ? null : true
+  kms_master_key_id          = var.queue_kms_encryption ? local.kms_key_arn : null
+  policy                     = data.aws_iam_policy_document.queue.json
+
+  redrive_policy = jsonencode({
+    deadLetterTargetArn = aws_sqs_queue.dlq.arn
+    maxReceiveCount     = var.max_receive_count
+  })
+
+  tags = var.tags
+
+  lifecycle {
+    postcondition {
+      condition     = self.arn == local.queue_arn
+      error_message = "The queue ARN differs from the one its policy was built with."
+    }
+  }
+}

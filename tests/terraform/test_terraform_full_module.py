@@ -1,0 +1,230 @@
+"""The validator module with every feature moto can run (ECS, Cloud Map, ADOT sidecar, restore network, vault),
+applied to moto: the task definition against the worker's settings, the network, IAM, autoscaling (planned)."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+import yaml
+from tfsupport import Deployment, Moto
+
+from worker.settings import Settings
+
+# Every test here needs a Terraform apply against moto.
+pytestmark = pytest.mark.slow
+
+NAME = "bv-full"
+
+# The worker's environment contract (the issue's list).
+WORKER_VARIABLES = {
+    "BV_QUEUE_URL",
+    "BV_RESULTS_BUCKET",
+    "BV_RESULTS_PREFIX",
+    "BV_LEDGER_TABLE",
+    "BV_LOG_GROUP",
+    "BV_RESTORE_ROLE_ARN",
+    "BV_POLICY_FILE",
+    "BV_METRICS_PORT",
+    "BV_MAX_CONCURRENT_RESTORES",
+    "BV_DB_TLS",
+    "BV_DRAIN_SECONDS",
+    "BV_DLQ_URL",
+    "BV_SUBNET_GROUP",
+    "BV_SECURITY_GROUP_IDS",
+}
+
+
+@pytest.fixture(scope="module")
+def module_outputs(full_deployment: Deployment) -> dict[str, Any]:
+    outputs: dict[str, Any] = full_deployment.outputs["module"]
+    return outputs
+
+
+@pytest.fixture(scope="module")
+def containers(full_deployment: Deployment, tf_moto: Moto) -> dict[str, dict[str, Any]]:
+    definition = tf_moto.client("ecs").describe_task_definition(taskDefinition=NAME)["taskDefinition"]
+    assert definition["requiresCompatibilities"] == ["FARGATE"]
+    assert definition["networkMode"] == "awsvpc"
+    return {container["name"]: container for container in definition["containerDefinitions"]}
+
+
+def _env(container: dict[str, Any]) -> dict[str, str]:
+    return {item["name"]: item["value"] for item in container.get("environment", [])}
+
+
+def test_worker_container_environment_satisfies_the_worker_settings(
+    containers: dict[str, dict[str, Any]], module_outputs: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env = _env(containers["worker"])
+    assert set(env) >= WORKER_VARIABLES, WORKER_VARIABLES - set(env)
+    known = {f"BV_{name.upper()}" for name in Settings.model_fields}
+    assert set(env) <= known, f"variables the worker does not read: {set(env) - known}"
+    for name in [name for name in os.environ if name.startswith("BV_")]:
+        monkeypatch.delenv(name)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    settings = Settings()  # type: ignore[call-arg]
+    assert settings.queue_url == module_outputs["queue_url"]
+    assert settings.dlq_url == module_outputs["dlq_url"]
+    assert settings.results_bucket == module_outputs["results_bucket"]
+    assert settings.results_prefix == "validations/"
+    assert settings.ledger_table == module_outputs["ledger_table"]
+    assert settings.log_group == module_outputs["log_group_name"]
+    assert settings.restore_role_arn == module_outputs["restore_role_arn"]
+    assert settings.metrics_port == 9797
+    assert settings.tls_required
+    assert settings.drain_seconds == 25
+    assert settings.subnet_group == module_outputs["restore_db_subnet_group_name"]
+    assert list(settings.security_groups) == module_outputs["restore_security_group_ids"]
+
+
+def test_worker_container(containers: dict[str, dict[str, Any]], module_outputs: dict[str, Any]) -> None:
+    worker = containers["worker"]
+    assert worker["essential"] is True
+    assert worker["stopTimeout"] == 120
+    assert worker["readonlyRootFilesystem"] is True
+    assert worker["portMappings"][0]["containerPort"] == 9797
+    command = worker["healthCheck"]["command"]
+    assert command[0] == "CMD-SHELL"
+    assert "python" in command[1] and "http://127.0.0.1:9797/healthz" in command[1]
+    assert "curl" not in command[1]
+    logs = worker["logConfiguration"]
+    assert logs["logDriver"] == "awslogs"
+    assert logs["options"]["awslogs-group"] == module_outputs["worker_log_group_name"]
+
+
+def test_adot_sidecar_scrapes_the_worker_and_writes_to_amp(
+    containers: dict[str, dict[str, Any]], module_outputs: dict[str, Any]
+) -> None:
+    sidecar = containers["adot-collector"]
+    assert sidecar["essential"] is False
+    config = yaml.safe_load(_env(sidecar)["AOT_CONFIG_CONTENT"])
+    scrape = config["receivers"]["prometheus"]["config"]["scrape_configs"][0]
+    assert scrape["static_configs"][0]["targets"] == ["127.0.0.1:9797"]
+    exporter = config["exporters"]["prometheusremotewrite"]
+    assert exporter["endpoint"] == module_outputs["prometheus_remote_write_url"]
+    assert exporter["endpoint"].endswith("/api/v1/remote_write")
+    assert exporter["auth"]["authenticator"] == "sigv4auth"
+    assert config["service"]["pipelines"]["metrics"]["exporters"] == ["prometheusremotewrite"]
+
+
+def test_service_runs_privately_and_registers_in_cloud_map(full_deployment: Deployment, tf_moto: Moto) -> None:
+    service = tf_moto.client("ecs").describe_services(cluster=NAME, services=[NAME])["services"][0]
+    assert service["launchType"] == "FARGATE"
+    network = service["networkConfiguration"]["awsvpcConfiguration"]
+    assert network["assignPublicIp"] == "DISABLED"
+    assert len(network["subnets"]) == 2
+    assert network["securityGroups"] == [full_deployment.outputs["module"]["worker_security_group_id"]]
+    registry = service["serviceRegistries"][0]["registryArn"]
+    discovery = tf_moto.client("servicediscovery")
+    registered = discovery.get_service(Id=registry.rsplit("/", 1)[1])["Service"]
+    assert registered["DnsConfig"]["DnsRecords"] == [{"Type": "A", "TTL": 10}]
+    dns_name = full_deployment.outputs["module"]["prometheus_dns_sd_name"]
+    assert dns_name == f"worker.{NAME}.internal"
+
+
+def test_restored_databases_admit_only_the_worker(full_deployment: Deployment, tf_moto: Moto) -> None:
+    outputs = full_deployment.outputs["module"]
+    ec2 = tf_moto.client("ec2")
+    (restored_id,) = outputs["restore_security_group_ids"]
+    worker_id = outputs["worker_security_group_id"]
+    restored = ec2.describe_security_groups(GroupIds=[restored_id])["SecurityGroups"][0]
+    ingress = restored["IpPermissions"]
+    assert sorted(rule["FromPort"] for rule in ingress) == [3306, 5432]
+    for rule in ingress:
+        assert rule["IpRanges"] == [] and rule.get("Ipv6Ranges", []) == []
+        assert [pair["GroupId"] for pair in rule["UserIdGroupPairs"]] == [worker_id]
+    assert restored["IpPermissionsEgress"] == []
+
+    worker = ec2.describe_security_groups(GroupIds=[worker_id])["SecurityGroups"][0]
+    egress = {(rule["FromPort"], bool(rule["UserIdGroupPairs"])) for rule in worker["IpPermissionsEgress"]}
+    assert egress == {(443, False), (3306, True), (5432, True)}
+    assert [rule["FromPort"] for rule in worker["IpPermissions"]] == [9797]
+
+    groups = tf_moto.client("rds").describe_db_subnet_groups(DBSubnetGroupName=outputs["restore_db_subnet_group_name"])
+    assert len(groups["DBSubnetGroups"][0]["Subnets"]) == 2
+
+
+def test_task_role_policy_is_least_privilege(
+    full_deployment: Deployment, tf_moto: Moto, task_policy_rules: Callable[[dict[str, Any], str], None]
+) -> None:
+    """Asserted on the policy document as moto's IAM holds it after the apply (issue 7's security test)."""
+    outputs = full_deployment.outputs["module"]
+    iam = tf_moto.client("iam")
+    role = outputs["task_role_name"]
+    document = iam.get_role_policy(RoleName=role, PolicyName="backup-validator-worker")["PolicyDocument"]
+    if isinstance(document, str):
+        document = json.loads(document)
+    task_policy_rules(document, outputs["restore_role_arn"])
+    actions = {action for statement in document["Statement"] for action in _list(statement["Action"])}
+    # With the ADOT sidecar, remote write to the workspace.
+    assert "aps:RemoteWrite" in actions
+    assert "iam:PassRole" in actions and "backup:StartRestoreJob" in actions
+
+
+def test_task_and_execution_roles_are_assumed_by_ecs_tasks_only(full_deployment: Deployment, tf_moto: Moto) -> None:
+    iam = tf_moto.client("iam")
+    outputs = full_deployment.outputs["module"]
+    for arn in (outputs["task_role_arn"], outputs["task_execution_role_arn"]):
+        trust = iam.get_role(RoleName=arn.rsplit("/", 1)[1])["Role"]["AssumeRolePolicyDocument"]
+        principals = [statement["Principal"] for statement in trust["Statement"]]
+        assert principals == [{"Service": "ecs-tasks.amazonaws.com"}], principals
+    restore = iam.get_role(RoleName=outputs["restore_role_arn"].rsplit("/", 1)[1])["Role"]
+    principals = [statement["Principal"] for statement in restore["AssumeRolePolicyDocument"]["Statement"]]
+    assert principals == [{"Service": "backup.amazonaws.com"}]
+
+
+def test_running_tasks_alarm(full_deployment: Deployment, tf_moto: Moto) -> None:
+    name = full_deployment.outputs["module"]["alarm_names"]["running_tasks"]
+    alarm = tf_moto.client("cloudwatch").describe_alarms(AlarmNames=[name])["MetricAlarms"][0]
+    queries = {query["Id"]: query for query in alarm["Metrics"]}
+    assert queries["shortfall"]["Expression"] == "desired - running"
+    assert queries["running"]["MetricStat"]["Metric"]["MetricName"] == "RunningTaskCount"
+    assert queries["desired"]["MetricStat"]["Metric"]["MetricName"] == "DesiredTaskCount"
+
+
+def test_central_vault(full_deployment: Deployment, tf_moto: Moto) -> None:
+    outputs = full_deployment.outputs["module"]
+    vault = tf_moto.client("backup").describe_backup_vault(BackupVaultName=outputs["backup_vault_name"])
+    assert vault["EncryptionKeyArn"] == outputs["kms_key_arn"]
+    assert outputs["central_vault_arns"] == [outputs["backup_vault_arn"]]
+    rules = tf_moto.client("events").list_rules(NamePrefix=f"{NAME}-copy-job")["Rules"]
+    pattern = json.loads(rules[0]["EventPattern"])
+    assert pattern["detail"]["destinationBackupVaultArn"] == [outputs["backup_vault_arn"]]
+
+
+def test_autoscaling_on_backlog_per_task_plans(full_deployment: Deployment) -> None:
+    """moto hangs on application autoscaling, so the policy is only planned (against the applied state)."""
+    plan = full_deployment.plan_json("-var", "create_autoscaling=true", "-refresh=false")
+    resources = {change["address"]: change for change in plan["resource_changes"]}
+    target = resources["module.validator.aws_appautoscaling_target.this[0]"]["change"]["after"]
+    assert target["scalable_dimension"] == "ecs:service:DesiredCount"
+    assert (target["min_capacity"], target["max_capacity"]) == (1, 4)
+    policy = resources["module.validator.aws_appautoscaling_policy.backlog_per_task[0]"]["change"]["after"]
+    assert policy["policy_type"] == "TargetTrackingScaling"
+    tracking = policy["target_tracking_scaling_policy_configuration"][0]
+    metrics = {metric["id"]: metric for metric in tracking["customized_metric_specification"][0]["metrics"]}
+    assert metrics["backlog_per_task"]["expression"] == "visible / running"
+    assert metrics["backlog_per_task"]["return_data"] is True
+    visible = metrics["visible"]["metric_stat"][0]["metric"][0]
+    assert (visible["namespace"], visible["metric_name"]) == ("AWS/SQS", "ApproximateNumberOfMessagesVisible")
+    running = metrics["running"]["metric_stat"][0]["metric"][0]
+    assert (running["namespace"], running["metric_name"]) == ("ECS/ContainerInsights", "RunningTaskCount")
+
+
+def test_full_module_destroys_cleanly(full_deployment: Deployment, tf_moto: Moto) -> None:
+    result = full_deployment.destroy()
+    assert result.returncode == 0, result.stderr[-4000:]
+    assert "Destroy complete!" in result.stdout
+    clusters = tf_moto.client("ecs").describe_clusters(clusters=[NAME])["clusters"]
+    assert all(cluster["status"] == "INACTIVE" for cluster in clusters), clusters
+    queues = tf_moto.client("sqs").list_queues(QueueNamePrefix=NAME).get("QueueUrls", [])
+    assert queues == []
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]

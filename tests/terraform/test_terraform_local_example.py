@@ -1,0 +1,341 @@
+"""examples/local applied to moto: the event route, the queue, the alarms against the worker's metrics, destroy."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+import pytest
+from tfsupport import COPY_JOB_EVENTS, SAMPLE_EVENTS, Deployment, Moto
+
+from worker.emf import METRICS, NAMESPACE
+
+# Every test here needs a Terraform apply against moto.
+pytestmark = pytest.mark.slow
+
+# The summary record (the issue's list of fields), which the Glue table must expose to Athena.
+RECORD_FIELDS = {
+    "recovery_point_arn": "string",
+    "restored_instance_id": "string",
+    "restore_start_time": "string",
+    "restore_end_time": "string",
+    "restore_duration": "double",
+    "age_latest_db_tx": "double",
+    "data_gap_minutes": "double",
+    "status": "string",
+    "validation_id": "string",
+    "restore_job_id": "string",
+    "source_resource_arn": "string",
+    "resource_type": "string",
+    "engine": "string",
+    "account_id": "string",
+    "region": "string",
+    "backup_vault_name": "string",
+    "recovery_point_created_at": "string",
+    "rto_minutes": "double",
+    "rpo_target_met": "boolean",
+    "rto_target_met": "boolean",
+    "cleanup_status": "string",
+    "worker_version": "string",
+    "selection": "string",
+    "finished_at": "string",
+}
+CHECK_STRUCT = (
+    "array<struct<name:string,kind:string,status:string,passed:boolean,observed:string,"
+    "expectation:string,message:string,duration_seconds:double>>"
+)
+
+# Alarm on each of these worker metrics must exist (the issue's list).
+REQUIRED_METRIC_ALARMS = {
+    "ValidationFailed",
+    "RestoreFailed",
+    "RestoreDurationMinutes",
+    "DataGapMinutes",
+    "ValidationPassed",
+    "CleanupFailed",
+}
+
+
+def _put(moto: Moto, event: dict[str, Any]) -> None:
+    """PutEvents with the envelope fields a caller can set (AWS fills in id, account and region)."""
+    response = moto.client("events").put_events(
+        Entries=[
+            {
+                "Source": event["source"],
+                "DetailType": event["detail-type"],
+                "Detail": json.dumps(event["detail"]),
+                "Resources": event["resources"],
+                "Time": datetime.fromisoformat(event["time"].replace("Z", "+00:00")),
+            }
+        ]
+    )
+    assert response["FailedEntryCount"] == 0, response
+
+
+def _drain(moto: Moto, queue_url: str) -> list[dict[str, Any]]:
+    sqs = moto.client("sqs")
+    bodies: list[dict[str, Any]] = []
+    while True:
+        messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get(
+            "Messages", []
+        )
+        if not messages:
+            return bodies
+        for message in messages:
+            bodies.append(json.loads(message["Body"]))
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+
+def test_outputs(local_deployment: Deployment) -> None:
+    outputs = local_deployment.outputs
+    for name in ("queue_url", "dlq_url", "results_bucket", "ledger_table", "log_group_name"):
+        assert isinstance(outputs[name], str) and outputs[name], name
+    assert set(outputs["rule_names"]) == {"copy_job", "backup_job", "restore_job"}
+
+
+def test_copy_completed_sample_reaches_the_queue_and_failed_does_not(
+    local_deployment: Deployment, tf_moto: Moto
+) -> None:
+    queue_url = local_deployment.outputs["queue_url"]
+    _drain(tf_moto, queue_url)
+
+    _put(tf_moto, COPY_JOB_EVENTS["FAILED"])
+    assert _drain(tf_moto, queue_url) == [], "a FAILED copy job reached the queue"
+
+    completed = COPY_JOB_EVENTS["COMPLETED"]
+    _put(tf_moto, completed)
+    bodies = _drain(tf_moto, queue_url)
+    assert len(bodies) == 1, bodies
+    body = bodies[0]
+    assert body["detail-type"] == "Copy Job State Change"
+    assert body["source"] == "aws.backup"
+    assert body["detail"] == completed["detail"]
+    assert body["detail"]["destinationRecoveryPointArn"] == "arn:aws:ec2:us-west-2::snapshot/snap-0726fe70935586180"
+
+    # The same COMPLETED copy into a vault that is not a central one is not ours (a modified copy of the sample).
+    elsewhere = copy.deepcopy(completed)
+    elsewhere["detail"]["destinationBackupVaultArn"] = "arn:aws:backup:us-west-2:1112233445566:backup-vault:other"
+    _put(tf_moto, elsewhere)
+    assert _drain(tf_moto, queue_url) == [], "a copy into another vault reached the queue"
+
+    dlq = tf_moto.client("sqs").get_queue_attributes(
+        QueueUrl=local_deployment.outputs["dlq_url"], AttributeNames=["ApproximateNumberOfMessages"]
+    )
+    assert dlq["Attributes"]["ApproximateNumberOfMessages"] == "0"
+
+
+def test_backup_job_completed_in_this_account_reaches_the_queue(local_deployment: Deployment, tf_moto: Moto) -> None:
+    queue_url = local_deployment.outputs["queue_url"]
+    _drain(tf_moto, queue_url)
+    samples = SAMPLE_EVENTS["Backup Job State Change"]
+    _put(tf_moto, samples["FAILED"])
+    assert _drain(tf_moto, queue_url) == []
+    # Put on this (moto's) account's bus, so the event's account is the central account.
+    _put(tf_moto, samples["COMPLETED"])
+    bodies = _drain(tf_moto, queue_url)
+    assert [body["resources"] for body in bodies] == [samples["COMPLETED"]["resources"]]
+
+
+def test_only_final_states_of_our_restores_reach_the_queue(local_deployment: Deployment, tf_moto: Moto) -> None:
+    queue_url = local_deployment.outputs["queue_url"]
+    _drain(tf_moto, queue_url)
+    samples = SAMPLE_EVENTS["Restore Job State Change"]
+    # The unmodified samples ran with another role: not the worker's restores.
+    _put(tf_moto, samples["COMPLETED"])
+    assert _drain(tf_moto, queue_url) == []
+    ours = {}
+    for status, sample in samples.items():
+        ours[status] = copy.deepcopy(sample)
+        ours[status]["detail"]["iamRoleArn"] = local_deployment.outputs["restore_role_arn"]
+    _put(tf_moto, ours["RUNNING"])
+    assert _drain(tf_moto, queue_url) == []
+    _put(tf_moto, ours["COMPLETED"])
+    bodies = _drain(tf_moto, queue_url)
+    assert [body["detail"]["restoreJobId"] for body in bodies] == [samples["COMPLETED"]["detail"]["restoreJobId"]]
+    assert bodies[0]["detail"]["status"] == "COMPLETED"
+
+
+def test_rules_target_the_queue_with_retries_and_a_dead_letter_queue(
+    local_deployment: Deployment, tf_moto: Moto
+) -> None:
+    sqs = tf_moto.client("sqs")
+    queue_arn = sqs.get_queue_attributes(QueueUrl=local_deployment.outputs["queue_url"], AttributeNames=["QueueArn"])
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=local_deployment.outputs["dlq_url"], AttributeNames=["QueueArn"])
+    events = tf_moto.client("events")
+    for kind, rule in local_deployment.outputs["rule_names"].items():
+        targets = events.list_targets_by_rule(Rule=rule)["Targets"]
+        assert len(targets) == 1, (kind, targets)
+        target = targets[0]
+        assert target["Arn"] == queue_arn["Attributes"]["QueueArn"]
+        assert target["DeadLetterConfig"]["Arn"] == dlq_arn["Attributes"]["QueueArn"]
+        assert target["RetryPolicy"]["MaximumRetryAttempts"] > 0
+    restore_rule = events.describe_rule(Name=local_deployment.outputs["rule_names"]["restore_job"])
+    pattern = json.loads(restore_rule["EventPattern"])
+    # Restore events report `status`, not `state`.
+    assert pattern["detail"]["status"] == ["COMPLETED", "FAILED", "ABORTED"]
+    assert pattern["detail"]["iamRoleArn"] == [local_deployment.outputs["restore_role_arn"]]
+
+
+def test_queue_policy_admits_only_our_rules(local_deployment: Deployment, tf_moto: Moto) -> None:
+    attributes = tf_moto.client("sqs").get_queue_attributes(
+        QueueUrl=local_deployment.outputs["queue_url"], AttributeNames=["Policy"]
+    )["Attributes"]
+    policy = json.loads(attributes["Policy"])
+    allow = [s for s in policy["Statement"] if s["Effect"] == "Allow"]
+    assert len(allow) == 1
+    assert allow[0]["Principal"] == {"Service": "events.amazonaws.com"}
+    source_arns = allow[0]["Condition"]["ArnEquals"]["aws:SourceArn"]
+    rules = tf_moto.client("events").list_rules()["Rules"]
+    ours = {rule["Arn"] for rule in rules if rule["Name"] in local_deployment.outputs["rule_names"].values()}
+    assert set(source_arns) == ours
+
+
+def test_queue_has_the_dlq_redrive_and_encryption(local_deployment: Deployment, tf_moto: Moto) -> None:
+    sqs = tf_moto.client("sqs")
+    queue = sqs.get_queue_attributes(QueueUrl=local_deployment.outputs["queue_url"], AttributeNames=["All"])[
+        "Attributes"
+    ]
+    dlq = sqs.get_queue_attributes(QueueUrl=local_deployment.outputs["dlq_url"], AttributeNames=["All"])["Attributes"]
+    redrive = json.loads(queue["RedrivePolicy"])
+    assert redrive["deadLetterTargetArn"] == dlq["QueueArn"]
+    assert int(redrive["maxReceiveCount"]) == 5
+    assert queue["SqsManagedSseEnabled"] == "true" and dlq["SqsManagedSseEnabled"] == "true"
+    assert int(dlq["MessageRetentionPeriod"]) > int(queue["MessageRetentionPeriod"])
+    # The worker's heartbeat window is the queue's visibility timeout.
+    worker_env = local_deployment.outputs["worker_environment"]
+    assert worker_env["BV_VISIBILITY_SECONDS"] == queue["VisibilityTimeout"]
+
+
+def test_alarms_watch_the_metrics_the_worker_emits(local_deployment: Deployment, tf_moto: Moto) -> None:
+    names = list(local_deployment.outputs["alarm_names"].values())
+    alarms = tf_moto.client("cloudwatch").describe_alarms(AlarmNames=names)["MetricAlarms"]
+    assert {alarm["AlarmName"] for alarm in alarms} == set(names)
+    ours = [alarm for alarm in alarms if alarm.get("Namespace") == NAMESPACE]
+    for alarm in ours:
+        assert alarm["MetricName"] in METRICS, f"{alarm['AlarmName']}: {alarm['MetricName']} is not emitted"
+        # The worker emits every metric also without dimensions: that is the series the alarms watch.
+        assert alarm.get("Dimensions", []) == [], alarm["AlarmName"]
+        assert alarm["AlarmActions"] and alarm["OKActions"], alarm["AlarmName"]
+    by_metric = {alarm["MetricName"]: alarm for alarm in ours}
+    assert set(by_metric) >= REQUIRED_METRIC_ALARMS, REQUIRED_METRIC_ALARMS - set(by_metric)
+
+    no_passed = by_metric["ValidationPassed"]
+    assert no_passed["TreatMissingData"] == "breaching"
+    assert no_passed["ComparisonOperator"] == "LessThanThreshold" and no_passed["Threshold"] == 1
+    assert no_passed["Statistic"] == "Sum"
+    for metric in ("ValidationFailed", "RestoreFailed", "CleanupFailed"):
+        assert by_metric[metric]["ComparisonOperator"] == "GreaterThanThreshold"
+        assert by_metric[metric]["Threshold"] == 0
+
+    queue_alarms = {alarm["MetricName"] for alarm in alarms if alarm.get("Namespace") == "AWS/SQS"}
+    assert {"ApproximateNumberOfMessagesVisible", "ApproximateAgeOfOldestMessage"} <= queue_alarms
+
+    topics = tf_moto.client("sns").list_topics()["Topics"]
+    topic_arns = {topic["TopicArn"] for topic in topics}
+    for alarm in alarms:
+        assert set(alarm["AlarmActions"]) <= topic_arns
+
+
+def test_ledger_table(local_deployment: Deployment, tf_moto: Moto) -> None:
+    dynamodb = tf_moto.client("dynamodb")
+    name = local_deployment.outputs["ledger_table"]
+    table = dynamodb.describe_table(TableName=name)["Table"]
+    assert table["KeySchema"] == [{"AttributeName": "pk", "KeyType": "HASH"}]
+    assert {"AttributeName": "pk", "AttributeType": "S"} in table["AttributeDefinitions"]
+    assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
+    ttl = dynamodb.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
+    assert ttl == {"TimeToLiveStatus": "ENABLED", "AttributeName": "expires_at"}
+    backups = dynamodb.describe_continuous_backups(TableName=name)["ContinuousBackupsDescription"]
+    assert backups["PointInTimeRecoveryDescription"]["PointInTimeRecoveryStatus"] == "ENABLED"
+
+
+def test_results_bucket(local_deployment: Deployment, tf_moto: Moto) -> None:
+    s3 = tf_moto.client("s3")
+    bucket = local_deployment.outputs["results_bucket"]
+    assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
+    rules = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"]
+    assert rules[0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "aws:kms"
+    block = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
+    assert all(block.values()) and len(block) == 4
+    policy = json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])
+    tls = [s for s in policy["Statement"] if s["Effect"] == "Deny" and "aws:SecureTransport" in json.dumps(s)]
+    assert tls, "no TLS-only statement"
+    lifecycle = s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]
+    assert {rule["ID"] for rule in lifecycle} == {"validation-records", "athena-results"}
+
+
+def test_records_log_group(local_deployment: Deployment, tf_moto: Moto) -> None:
+    name = local_deployment.outputs["log_group_name"]
+    groups = tf_moto.client("logs").describe_log_groups(logGroupNamePrefix=name)["logGroups"]
+    group = next(group for group in groups if group["logGroupName"] == name)
+    assert group["retentionInDays"] == 365
+    assert group.get("kmsKeyId")
+
+
+def test_glue_table_over_the_records(local_deployment: Deployment, tf_moto: Moto) -> None:
+    worker_env = local_deployment.outputs["worker_environment"]
+    glue = tf_moto.client("glue")
+    databases = [db["Name"] for db in glue.get_databases()["DatabaseList"]]
+    assert "backup_validator" in databases
+    table = glue.get_table(DatabaseName="backup_validator", Name="validations")["Table"]
+    columns = {column["Name"]: column["Type"] for column in table["StorageDescriptor"]["Columns"]}
+    for name, kind in RECORD_FIELDS.items():
+        assert columns.get(name) == kind, f"column {name}: {columns.get(name)} != {kind}"
+    assert columns["checks"] == CHECK_STRUCT
+    assert [key["Name"] for key in table["PartitionKeys"]] == ["dt"]
+    parameters = table["Parameters"]
+    assert parameters["projection.enabled"] == "true"
+    assert parameters["projection.dt.type"] == "date"
+    location = f"s3://{worker_env['BV_RESULTS_BUCKET']}/{worker_env['BV_RESULTS_PREFIX']}"
+    assert table["StorageDescriptor"]["Location"] == location
+    assert parameters["storage.location.template"] == location + "dt=${dt}/"
+    assert table["StorageDescriptor"]["SerdeInfo"]["SerializationLibrary"] == "org.openx.data.jsonserde.JsonSerDe"
+
+    workgroup = tf_moto.client("athena").get_work_group(WorkGroup="backup-validator")["WorkGroup"]
+    configuration = workgroup["Configuration"]
+    assert configuration["EnforceWorkGroupConfiguration"] is True
+    output = configuration["ResultConfiguration"]["OutputLocation"]
+    assert output == f"s3://{worker_env['BV_RESULTS_BUCKET']}/athena-results/"
+
+
+def test_worker_environment(local_deployment: Deployment) -> None:
+    env = local_deployment.outputs["worker_environment"]
+    outputs = local_deployment.outputs
+    assert env["BV_QUEUE_URL"] == outputs["queue_url"]
+    assert env["BV_DLQ_URL"] == outputs["dlq_url"]
+    assert env["BV_RESULTS_BUCKET"] == outputs["results_bucket"]
+    assert env["BV_RESULTS_PREFIX"] == "validations/"
+    assert env["BV_LEDGER_TABLE"] == outputs["ledger_table"]
+    assert env["BV_LOG_GROUP"] == outputs["log_group_name"]
+    assert env["BV_RESTORE_ROLE_ARN"] == outputs["restore_role_arn"]
+    assert env["BV_METRICS_PORT"] == "9797"
+    assert env["BV_DRAIN_SECONDS"] == "25"
+
+
+def test_task_role_policy_is_least_privilege(
+    local_deployment: Deployment, tf_moto: Moto, task_policy_rules: Callable[[dict[str, Any], str], None]
+) -> None:
+    """Asserted on the policy document as moto's IAM holds it after the apply (issue 7's security test)."""
+    iam = tf_moto.client("iam")
+    role = local_deployment.outputs["task_role_name"]
+    names = iam.list_role_policies(RoleName=role)["PolicyNames"]
+    assert names == ["backup-validator-worker"]
+    document = iam.get_role_policy(RoleName=role, PolicyName=names[0])["PolicyDocument"]
+    if isinstance(document, str):
+        document = json.loads(document)
+    task_policy_rules(document, local_deployment.outputs["restore_role_arn"])
+
+
+def test_local_example_destroys_cleanly(local_deployment: Deployment, tf_moto: Moto) -> None:
+    result = local_deployment.destroy()
+    assert result.returncode == 0, result.stderr[-4000:]
+    assert "Destroy complete!" in result.stdout
+    queues = tf_moto.client("sqs").list_queues(QueueNamePrefix="backup-validator").get("QueueUrls", [])
+    assert queues == []
+    rules = tf_moto.client("events").list_rules(NamePrefix="backup-validator")["Rules"]
+    assert rules == []
+    tables = tf_moto.client("dynamodb").list_tables()["TableNames"]
+    assert "backup-validator-ledger" not in tables

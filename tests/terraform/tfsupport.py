@@ -1,0 +1,342 @@
+"""Helpers of the Terraform tests: provider mirror discovery, a Terraform runner, deployments on moto, and the
+least-privilege rules of the worker's task role. conftest.py builds the fixtures on them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import threading
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+REPO = Path(__file__).resolve().parents[2]
+TF_ROOT = REPO / "deploy" / "terraform"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+DATA = Path(__file__).resolve().parent / "data"
+
+PROVIDER = Path("registry.terraform.io") / "hashicorp" / "aws"
+REGION = "us-east-1"
+
+# The Terraform directories that must pass `init -backend=false` + `validate`.
+TERRAFORM_DIRS = ("modules/validator", "modules/source", "examples/local", "examples/complete")
+
+# AWS's published sample events (AWS Backup developer guide), by detail-type and state.
+SAMPLE_EVENTS: dict[str, dict[str, Any]] = {
+    kind: events
+    for kind, events in json.loads((DATA / "aws_backup_events.json").read_text()).items()
+    if not kind.startswith("_")
+}
+COPY_JOB_EVENTS = SAMPLE_EVENTS["Copy Job State Change"]
+
+APPLY_TIMEOUT = 420
+DESTROY_TIMEOUT = 300
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Provider mirror and CLI configuration
+# --------------------------------------------------------------------------------------------------------------
+
+
+def _is_mirror(path: Path) -> bool:
+    try:
+        return (path / PROVIDER).is_dir()
+    except OSError:
+        return False
+
+
+def _shallow_dirs(root: Path, depth: int) -> Iterator[Path]:
+    """``root`` and the directories below it, at most ``depth`` levels down (no symlinks followed)."""
+    yield root
+    if depth == 0:
+        return
+    try:
+        children = sorted(entry for entry in root.iterdir() if entry.is_dir() and not entry.is_symlink())
+    except OSError:
+        return
+    for child in children:
+        yield from _shallow_dirs(child, depth - 1)
+
+
+def find_provider_mirror() -> Path | None:
+    """A directory holding ``registry.terraform.io/hashicorp/aws`` (a Terraform filesystem mirror), or None.
+
+    Looked for, in order: ``$TF_PLUGIN_MIRROR``; Terraform's implied local mirror directories; a shallow search
+    (three levels) under /opt and /usr/local.
+    """
+    home = Path.home()
+    data_home = Path(os.environ.get("XDG_DATA_HOME") or home / ".local" / "share")
+    candidates: list[Path] = []
+    if os.environ.get("TF_PLUGIN_MIRROR"):
+        candidates.append(Path(os.environ["TF_PLUGIN_MIRROR"]))
+    candidates += [
+        home / ".terraform.d" / "plugins",
+        data_home / "terraform" / "plugins",
+        Path("/usr/local/share/terraform/plugins"),
+        Path("/usr/share/terraform/plugins"),
+    ]
+    for candidate in candidates:
+        if _is_mirror(candidate):
+            return candidate
+    for root in (Path("/opt"), Path("/usr/local")):
+        if not root.is_dir():
+            continue
+        for candidate in _shallow_dirs(root, 3):
+            if _is_mirror(candidate):
+                return candidate
+    return None
+
+
+def cli_config_text(mirror: Path | None, plugin_cache: Path) -> str:
+    lines = [
+        "disable_checkpoint = true",
+        f"plugin_cache_dir = {json.dumps(str(plugin_cache))}",
+    ]
+    if mirror is not None:
+        # Only the mirror: no `direct {}` block, so a provider missing from it fails instead of being downloaded.
+        lines += [
+            "provider_installation {",
+            "  filesystem_mirror {",
+            f"    path = {json.dumps(str(mirror))}",
+            "  }",
+            "}",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Terraform runner
+# --------------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Terraform:
+    binary: str
+    env: dict[str, str]
+    mirror: Path | None
+    workspace_root: Path
+    _copies: int = 0
+    _init_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def run(
+        self, workdir: Path, *args: str, timeout: float = 300, check: bool = True
+    ) -> subprocess.CompletedProcess[str]:
+        env = dict(self.env)
+        if self.mirror is not None and args and args[0] == "init":
+            # Proof that init needs no network: every proxied request would fail (loopback stays direct).
+            env.update(
+                HTTPS_PROXY="http://127.0.0.1:9",
+                HTTP_PROXY="http://127.0.0.1:9",
+                NO_PROXY="127.0.0.1,localhost",
+            )
+        result = subprocess.run(
+            [self.binary, *args],
+            cwd=workdir,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+        if check and result.returncode != 0:
+            raise AssertionError(
+                f"terraform {' '.join(args)} in {workdir} exited {result.returncode}\n"
+                f"--- stdout ---\n{result.stdout[-6000:]}\n--- stderr ---\n{result.stderr[-6000:]}"
+            )
+        return result
+
+    def init(self, workdir: Path, *extra: str) -> None:
+        # The shared plugin cache is not safe for concurrent inits (two of them race creating its directories).
+        with self._init_lock:
+            self.run(workdir, "init", "-input=false", "-no-color", *extra, timeout=180)
+
+    def copy_tree(self, label: str) -> Path:
+        """A private copy of deploy/terraform (and the test fixtures) keeping their relative paths."""
+        self._copies += 1
+        root = self.workspace_root / f"{self._copies:02d}-{label}"
+        ignore = shutil.ignore_patterns(".terraform", ".terraform.lock.hcl", "terraform.tfstate*", "*.tfplan")
+        shutil.copytree(TF_ROOT, root / "deploy" / "terraform", ignore=ignore)
+        shutil.copytree(FIXTURES, root / "tests" / "terraform" / "fixtures", ignore=ignore)
+        return root
+
+
+def terraform_env(cli_config: Path) -> dict[str, str]:
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        # Nothing of the machine's or the session's AWS setup reaches the provider; no stray Terraform settings.
+        if not name.startswith(("AWS_", "TF_")) and name not in ("HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY")
+    }
+    env.update(
+        TF_CLI_CONFIG_FILE=str(cli_config),
+        TF_IN_AUTOMATION="1",
+        TF_INPUT="0",
+        CHECKPOINT_DISABLE="1",
+        AWS_EC2_METADATA_DISABLED="true",
+    )
+    return env
+
+
+# --------------------------------------------------------------------------------------------------------------
+# moto
+# --------------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Moto:
+    url: str
+
+    def client(self, service: str) -> Any:
+        return boto3.client(
+            service,
+            endpoint_url=self.url,
+            region_name=REGION,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Deployments on moto
+# --------------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Deployment:
+    """One Terraform root module applied to moto; ``outputs`` holds `terraform output -json` values."""
+
+    name: str
+    terraform: Terraform
+    workdir: Path
+    variables: dict[str, Any]
+    outputs: dict[str, Any] = field(default_factory=dict)
+    destroyed: bool = False
+    _destroy_result: subprocess.CompletedProcess[str] | None = None
+
+    def apply(self) -> dict[str, Any]:
+        (self.workdir / "terraform.tfvars.json").write_text(json.dumps(self.variables))
+        self.terraform.init(self.workdir)
+        self.terraform.run(self.workdir, "apply", "-auto-approve", "-no-color", timeout=APPLY_TIMEOUT)
+        raw = self.terraform.run(self.workdir, "output", "-json", "-no-color").stdout
+        self.outputs = {name: value["value"] for name, value in json.loads(raw).items()}
+        return self.outputs
+
+    def plan_json(self, *args: str) -> dict[str, Any]:
+        """`terraform plan` against the applied state (moto never gives an empty plan: no drift checks)."""
+        self.terraform.run(self.workdir, "plan", "-no-color", "-out=check.tfplan", *args, timeout=APPLY_TIMEOUT)
+        shown = self.terraform.run(self.workdir, "show", "-json", "check.tfplan").stdout
+        result: dict[str, Any] = json.loads(shown)
+        return result
+
+    def destroy(self) -> subprocess.CompletedProcess[str]:
+        if self._destroy_result is None:
+            self._destroy_result = self.terraform.run(
+                self.workdir, "destroy", "-auto-approve", "-no-color", timeout=DESTROY_TIMEOUT, check=False
+            )
+            self.destroyed = self._destroy_result.returncode == 0
+        return self._destroy_result
+
+
+@dataclass
+class Deployments:
+    executor: ThreadPoolExecutor
+    futures: dict[str, Future[dict[str, Any]]]
+    deployments: dict[str, Deployment]
+
+    def get(self, name: str) -> Deployment:
+        if name not in self.futures:
+            self.futures[name] = self.executor.submit(self.deployments[name].apply)
+        self.futures[name].result(timeout=APPLY_TIMEOUT + 60)
+        return self.deployments[name]
+
+
+def make_deployments(terraform: Terraform, moto: Moto) -> dict[str, Deployment]:
+    local_root = terraform.copy_tree("local")
+    full_root = terraform.copy_tree("full")
+    sample_vaults = sorted({event["detail"]["destinationBackupVaultArn"] for event in COPY_JOB_EVENTS.values()})
+    return {
+        "local": Deployment(
+            name="local",
+            terraform=terraform,
+            workdir=local_root / "deploy" / "terraform" / "examples" / "local",
+            # Copies into the vaults of AWS's sample events are validated, so that the samples go in unmodified
+            # and only the rule's state filter tells COMPLETED from FAILED.
+            variables={"endpoint": moto.url, "copy_destination_vault_arns": sample_vaults},
+        ),
+        "full": Deployment(
+            name="full",
+            terraform=terraform,
+            workdir=full_root / "tests" / "terraform" / "fixtures" / "full",
+            variables={"endpoint": moto.url},
+        ),
+    }
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Shared assertions
+# --------------------------------------------------------------------------------------------------------------
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def check_task_policy(document: dict[str, Any], restore_role_arn: str) -> None:
+    """The worker's policy: no wildcard RDS changes, PassRole only for the restore role, no `*` actions."""
+    statements = as_list(document["Statement"])
+    assert statements, "empty policy"
+    for statement in statements:
+        assert statement.get("Effect") == "Allow", statement
+        assert "NotAction" not in statement and "NotResource" not in statement, statement
+        actions = [action.lower() for action in as_list(statement["Action"])]
+        resources = as_list(statement["Resource"])
+        for action in actions:
+            service, _, verb = action.partition(":")
+            assert "*" not in service and verb not in ("*", ""), f"wildcard action {action}"
+            assert service not in ("rds", "iam") or "*" not in verb, f"wildcard RDS/IAM action {action}"
+        changes_rds = [
+            action
+            for action in actions
+            if action.startswith(("rds:delete", "rds:modify", "rds:create", "rds:reboot", "rds:restore"))
+        ]
+        if changes_rds:
+            assert "*" not in resources, f"{changes_rds} on every resource"
+            restored = [arn for arn in resources if arn.split(":")[5:6] in (["db"], ["cluster"])]
+            assert restored, f"{changes_rds} without a db/cluster resource: {resources}"
+            for arn in resources:
+                parts = arn.split(":")
+                assert arn.startswith("arn:aws:rds:") and len(parts) >= 7, arn
+                kind, name = parts[5], ":".join(parts[6:])
+                if kind in ("db", "cluster"):
+                    assert name == "bv-*", f"{changes_rds} on {arn}: only bv-* databases may change"
+                else:
+                    # Sub-resources CreateDBInstance needs in a restored cluster; never a delete/modify target.
+                    assert kind in ("subgrp", "pg", "og"), arn
+                    assert not any(a.startswith(("rds:delete", "rds:modify")) for a in changes_rds), arn
+        if any(action.startswith("iam:") for action in actions):
+            assert actions == ["iam:passrole"], f"IAM beyond PassRole: {actions}"
+            assert resources == [restore_role_arn], f"PassRole on {resources}"
+            passed_to = statement.get("Condition", {}).get("StringEquals", {}).get("iam:PassedToService")
+            assert as_list(passed_to) == ["backup.amazonaws.com"], statement
+        if "*" in resources:
+            # Only actions that support no resource-level permissions may use "*".
+            allowed_prefixes = ("backup:describe", "backup:list", "backup:get", "backup:put", "ec2:describe")
+            for action in actions:
+                assert action == "cloudwatch:putmetricdata" or action.startswith(allowed_prefixes), f"{action} on *"
+            if "cloudwatch:putmetricdata" in actions:
+                condition = statement.get("Condition", {}).get("StringEquals", {})
+                assert condition.get("cloudwatch:namespace"), "PutMetricData without a namespace condition"
