@@ -55,7 +55,7 @@ class RestoreWatcher:
         fallback_max: float = 600.0,
         on_detect: Callable[[str], None] | None = None,
         list_completed_since: ListSince | None = None,
-        full_sweep_every: float = 60.0,
+        full_sweep_every: float = 45.0,  # under fallback_initial: a listed job is never described
     ) -> None:
         self._list_since = list_since
         self._list_completed_since = list_completed_since

@@ -1,0 +1,1 @@
+"""The throughput/overhead benchmark: `python -m bench [--quick]` (docs/performance.md)."""

@@ -1,0 +1,145 @@
+"""`python -m bench [--quick]`: the real worker process against moto, the emulator and the local PostgreSQL.
+
+Writes bench/results/latest.json and prints the table. See docs/performance.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from bench import baseline_run, scenarios
+from bench.figures import table
+from bench.stand import Stand, new_workdir, remove_workdir
+from bench.supply import Supply, make_supplies
+
+RESULTS = Path(__file__).parent / "results"
+
+
+@dataclass(frozen=True)
+class Scale:
+    throughput: int
+    concurrency: int
+    waiting: int
+    wait_s: float
+    baseline: int
+    event_delay: str
+    sweep_interval: float
+
+
+FULL = Scale(
+    throughput=1000, concurrency=100, waiting=5000, wait_s=45, baseline=200, event_delay="5:20", sweep_interval=2
+)
+QUICK = Scale(
+    throughput=200, concurrency=100, waiting=1000, wait_s=10, baseline=30, event_delay="2:6", sweep_interval=2
+)
+SCENARIOS = ("baseline", "throughput", "throughput_late_events", "waiting")
+RESTORE_SECONDS = "2:4"
+
+
+_STARTED = time.monotonic()
+
+
+def say(message: str) -> None:
+    print(f"[{time.monotonic() - _STARTED:6.1f}s] {message}", file=sys.stderr, flush=True)
+
+
+def run(scale: Scale, chosen: list[str]) -> dict[str, Any]:
+    workdir = new_workdir()
+    stand = Stand(workdir)
+    results: dict[str, Any] = {}
+    try:
+        stand.start(["--max-db-work", "6", "--copy-seconds", "0.2", "--backup-seconds", "0.2"])
+        os.environ.update(stand.env())
+        counts = {
+            "baseline": scale.baseline,
+            "throughput": scale.throughput,
+            "throughput_late_events": scale.throughput,
+            "waiting": scale.waiting,
+        }
+        wanted = [name for name in SCENARIOS if name in chosen]
+        made = asyncio.run(make_supplies(workdir, f"b{uuid.uuid4().hex[:6]}", [counts[n] for n in wanted], 4))
+        supplies: dict[str, Supply] = dict(zip(wanted, made, strict=True))
+        say(f"{sum(counts[n] for n in wanted)} recovery points ready")
+        late = scenarios.Knobs(RESTORE_SECONDS, scale.event_delay)
+        base_cpu: float | None = None
+        if "baseline" in supplies:
+            say("baseline")
+            results["baseline"] = baseline_run.run(stand, supplies["baseline"], late, scale.concurrency)
+            base_cpu = results["baseline"]["cpu_ms_per_validation"]
+        if "throughput" in supplies:
+            say("throughput")
+            results["throughput"] = scenarios.throughput(
+                stand, supplies["throughput"], "worker-throughput", scenarios.Knobs(RESTORE_SECONDS),
+                scale.concurrency, scale.sweep_interval, timeout=900, baseline_cpu_ms=base_cpu,
+            )  # fmt: skip
+        if "throughput_late_events" in supplies:
+            say("throughput_late_events")
+            results["throughput_late_events"] = scenarios.throughput(
+                stand, supplies["throughput_late_events"], "worker-late-events", late,
+                scale.concurrency, scale.sweep_interval, timeout=900, baseline_cpu_ms=base_cpu,
+            )  # fmt: skip
+        if "waiting" in supplies:
+            say("waiting")
+            results["waiting"] = scenarios.waiting(
+                stand, supplies["waiting"], scenarios.Knobs("7200", lazy_restore=True),
+                scale.sweep_interval, wait_s=scale.wait_s, fill_timeout=900,
+            )  # fmt: skip
+        say("done")
+    finally:
+        stand.stop()
+        remove_workdir(workdir)
+    return results
+
+
+def machine() -> dict[str, Any]:
+    return {
+        "cpus": psutil.cpu_count(),
+        "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
+        "processor": platform.processor() or platform.machine(),
+        "python": platform.python_version(),
+        "system": f"{platform.system()} {platform.release()}",
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="smaller counts, under two minutes")
+    parser.add_argument("--only", default=",".join(SCENARIOS), help=f"comma list of {', '.join(SCENARIOS)}")
+    parser.add_argument("--out", type=Path, default=RESULTS / "latest.json")
+    args = parser.parse_args(argv)
+    chosen = [name.strip() for name in args.only.split(",") if name.strip()]
+    unknown = set(chosen) - set(SCENARIOS)
+    if unknown:
+        parser.error(f"unknown scenario(s): {', '.join(sorted(unknown))}")
+    scale = QUICK if args.quick else FULL
+    started = time.monotonic()
+    results = run(scale, chosen)
+    document = {
+        "mode": "quick" if args.quick else "full",
+        "command": " ".join(["python -m bench", *(argv if argv is not None else sys.argv[1:])]),
+        "machine": machine(),
+        "duration_s": round(time.monotonic() - started, 1),
+        "scale": scale.__dict__,
+        "scenarios": results,
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(document, indent=2) + "\n")
+    print(table(results))
+    print(f"\n{args.out} ({document['duration_s']} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
