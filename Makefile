@@ -11,7 +11,7 @@ help:
 	@echo "make demo   - run the worker end to end against the local stand-ins (moto, emulator, local databases)"
 	@echo "make test   - install, lint (ruff), type-check (mypy) and run the whole test suite"
 	@echo "make tools  - install the system tools the tests need (prometheus + promtool, Debian package)"
-	@echo "make bench  - the throughput/overhead benchmark (bench/, about 15 minutes); make bench-quick: under 2"
+	@echo "make bench  - the throughput/overhead benchmark (bench/, about 10 minutes); make bench-quick: under 2"
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
