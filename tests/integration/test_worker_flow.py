@@ -121,7 +121,7 @@ async def test_same_event_twice_gives_one_restore_and_one_record(stack, emulator
     stack.send(on_demand)
     async with run_inline(stack) as registry:
         await stack.wait_for_records(1)
-        await stack.wait_until(lambda: stack.queue_depth() == 0, what="all three messages acked")
+        await stack.wait_until(lambda: stack.queue_depth() == 0, timeout=90, what="all three messages acked")
     assert len(stack.record_keys()) == 1
     assert restores_started(emulator, arn) == 1
     assert metric_value(registry, "backup_validation_sqs_messages_total", {"outcome": "duplicate"}) >= 1
