@@ -85,14 +85,14 @@ class ValidationRun:
         self.rt.log.debug("stage.cleanup", identifier=self.identifier)
         try:
             instance = await self._ensure_tagged()
+            if instance is None:
+                # Nothing there (yet): a restore that finishes after its deadline is the sweeper's to delete.
+                return "NOT_FOUND"
             outcome = await delete_ours(self.rt.rds, self.rt.ledger, self.identifier, known=instance)
         except Exception as exc:  # noqa: BLE001 - recorded as FAILED; the sweeper retries later
             self.rt.log.error("cleanup.failed", identifier=self.identifier, error=type(exc).__name__)
             return "FAILED"
-        if outcome == "ALREADY_GONE":
-            # Nothing there (yet): a restore that finishes after its deadline is the sweeper's to delete.
-            return "NOT_FOUND"
-        return outcome
+        return "NOT_FOUND" if outcome == "ALREADY_GONE" else outcome
 
     async def _restore(self, validation: Validation) -> JobStatus:
         job_id = self.item.get("restore_job_id")

@@ -292,13 +292,16 @@ def test_histograms_have_the_worker_buckets(prometheus: PrometheusServer, scrape
     postgres = [r for r in scrape_target.records if _engine(r) == "postgres"]
     # restore_duration (minutes in the record) is observed in seconds, once per record that has one
     restores = [r["restore_duration"] * 60 for r in postgres if isinstance(r["restore_duration"], int | float)]
-    assert len(restores) == len(postgres) == 2 * PHASES
+    # every postgres validation whose restore job finished (PASSED, FAILED, and the stuck ERROR and the
+    # RESTORE_FAILED ones, whose engine comes from the restore metadata) has a restore duration
+    assert len(restores) == len(postgres) >= 2 * PHASES
     assert _value(prometheus, 'sum(backup_validation_restore_duration_seconds_count{engine="postgres"})') == len(
         restores
     )
     total = _value(prometheus, 'sum(backup_validation_restore_duration_seconds_sum{engine="postgres"})')
     assert total == pytest.approx(sum(restores))
-    gaps = [max(0.0, r["data_gap_minutes"] * 60) for r in postgres]
+    gaps = [max(0.0, r["data_gap_minutes"] * 60) for r in postgres if isinstance(r["data_gap_minutes"], int | float)]
+    assert len(gaps) == 2 * PHASES  # the PASSED and the stale (FAILED) ones: only checked restores have a gap
     assert _value(prometheus, 'sum(backup_validation_data_gap_seconds_count{engine="postgres"})') == len(gaps)
     assert _value(prometheus, 'sum(backup_validation_data_gap_seconds_sum{engine="postgres"})') == pytest.approx(
         sum(gaps)
@@ -339,11 +342,15 @@ def test_gauges_and_other_counters(prometheus: PrometheusServer, scrape_target: 
     key = f"{service}:{operation}"
     calls = f'backup_validation_aws_api_calls_total{{service="{service}", operation="{operation}"}}'
     assert _value(prometheus, calls) == emulator["operations"][key]
-    errors = prometheus.vector("backup_validation_aws_api_errors_total")
-    assert {(s["metric"]["service"], s["metric"]["operation"], s["metric"]["code"]) for s in errors} == {
-        (service, operation, "Throttling")
+    errors = {
+        (s["metric"]["service"], s["metric"]["operation"], s["metric"]["code"]): float(s["value"][1])
+        for s in prometheus.vector("backup_validation_aws_api_errors_total")
     }
-    assert float(errors[0]["value"][1]) == emulator["throttled"][key] > 0
+    # Besides the throttling: cleanup after the failed restores looks for an instance that was never created.
+    not_found = ("rds", "DescribeDBInstances", "DBInstanceNotFound")
+    assert set(errors) - {not_found} == {(service, operation, "Throttling")}
+    assert errors.get(not_found, 0) <= PHASES
+    assert errors[(service, operation, "Throttling")] == emulator["throttled"][key] > 0
     assert _value(prometheus, "sum(backup_validation_restore_detections_total)") == len(records)
     uncovered = sum(s.status != "PASSED" for s in SCENARIOS.values())
     assert _value(prometheus, "backup_validation_coverage_missing_sources") == uncovered
