@@ -188,8 +188,9 @@ def test_queue_policy_admits_only_our_rules(local_deployment: Deployment, tf_mot
     assert len(allow) == 1
     assert allow[0]["Principal"] == {"Service": "events.amazonaws.com"}
     source_arns = allow[0]["Condition"]["ArnEquals"]["aws:SourceArn"]
-    rules = tf_moto.client("events").list_rules()["Rules"]
-    ours = {rule["Arn"] for rule in rules if rule["Name"] in local_deployment.outputs["rule_names"].values()}
+    # describe_rule by name: list_rules pages and would also list the other deployment's rules
+    events = tf_moto.client("events")
+    ours = {events.describe_rule(Name=name)["Arn"] for name in local_deployment.outputs["rule_names"].values()}
     assert set(source_arns) == ours
 
 
