@@ -76,6 +76,18 @@ class Pipeline:
             self.rt.log.info("recovery_point.unselected", source=rp.source_resource_arn)
             return Outcome("ack", "unselected")
         structlog.contextvars.bind_contextvars(selection=plan.name, source=rp.source_resource_arn)
+        if rp.arn in self.rt.busy:
+            # Another message for the same recovery point is being handled by this very process.
+            return Outcome("ack", "duplicate")
+        self.rt.busy.add(rp.arn)
+        try:
+            return await self._claim_and_validate(rp, plan, message, account)
+        finally:
+            self.rt.busy.discard(rp.arn)
+
+    async def _claim_and_validate(
+        self, rp: RecoveryPoint, plan: Selection, message: Message, account: str | None
+    ) -> Outcome:
         vid = validation_id(rp.arn)
         claim = await self.rt.ledger.claim(rp.arn, message.message_id, vid)
         if claim.outcome == "done":

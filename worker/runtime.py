@@ -43,6 +43,9 @@ class Runtime:
     restore_slots: asyncio.Semaphore
     account_slots: dict[str, asyncio.Semaphore] = field(default_factory=dict)
     held: set[str] = field(default_factory=set)  # recovery points whose ledger lease this worker renews
+    # Recovery points a message of this process is handling, claim included: the ledger's conditional write
+    # settles races between processes, this settles them inside one before the write is even sent.
+    busy: set[str] = field(default_factory=set)
 
     def account_slot(self, account_region: str) -> asyncio.Semaphore:
         limit = self.settings.max_restores_per_account or self.settings.max_concurrent_restores

@@ -73,3 +73,14 @@ async def test_wait_times_out():
     with pytest.raises(TimeoutError):
         await watcher.wait("never", None, 0.05)
     assert watcher.in_flight == 0
+
+
+async def test_two_waiters_for_one_job_both_learn_the_outcome():
+    backup = FakeBackup()
+    watcher = RestoreWatcher(backup.list_since, backup.describe, sweep_interval=100, fallback_initial=60)
+    first = asyncio.create_task(watcher.wait("job-2", None, 5))
+    await asyncio.sleep(0)
+    second = asyncio.create_task(watcher.wait("job-2", None, 5))
+    await asyncio.sleep(0)
+    assert watcher.resolve(JobStatus("job-2", "COMPLETED"))
+    assert [(await first).status, (await second).status] == ["COMPLETED", "COMPLETED"]

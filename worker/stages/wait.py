@@ -97,6 +97,11 @@ class RestoreWatcher:
         known = self._recent.pop(job_id, None)
         if known is not None:
             return known
+        shared = self._waiters.get(job_id)
+        if shared is not None:
+            # Someone here already waits for this job: share its outcome instead of displacing it.
+            async with asyncio.timeout(limit_seconds):
+                return await asyncio.shield(shared.future)
         loop = asyncio.get_running_loop()
         waiter = _Waiter(created_at or datetime.now(UTC), loop.create_future())
         self._waiters[job_id] = waiter
