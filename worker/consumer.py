@@ -144,9 +144,16 @@ class Consumer:
             handles = [message.receipt_handle for message in self.in_flight.values()]
             try:
                 await self.rt.queue.extend_many(handles, self.rt.settings.visibility_seconds)
-                if time.monotonic() - last_lease >= lease_every:
-                    last_lease = time.monotonic()
-                    for arn in list(self.rt.held):
-                        await self.rt.ledger.renew(arn)
             except Exception as exc:  # noqa: BLE001 - the next beat tries again
                 self.rt.log.warning("heartbeat.failed", error=type(exc).__name__)
+            if time.monotonic() - last_lease >= lease_every:
+                last_lease = time.monotonic()
+                await self._renew_leases()
+
+    async def _renew_leases(self) -> None:
+        # One lease that cannot be renewed (taken over, throttled) must not cost the others theirs.
+        for arn in list(self.rt.held):
+            try:
+                await self.rt.ledger.renew(arn)
+            except Exception as exc:  # noqa: BLE001 - the next beat tries again
+                self.rt.log.warning("lease.renew_failed", recovery_point_arn=arn, error=type(exc).__name__)
