@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import os
 import platform
@@ -118,12 +119,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="smaller counts, under two minutes")
     parser.add_argument("--only", default=",".join(SCENARIOS), help=f"comma list of {', '.join(SCENARIOS)}")
     parser.add_argument("--out", type=Path, default=RESULTS / "latest.json")
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        help="restores at a time in the throughput scenarios (default 100); a lower one shows the overhead "
+        "on a machine that is not saturated",
+    )
     args = parser.parse_args(argv)
     chosen = [name.strip() for name in args.only.split(",") if name.strip()]
     unknown = set(chosen) - set(SCENARIOS)
     if unknown:
         parser.error(f"unknown scenario(s): {', '.join(sorted(unknown))}")
     scale = QUICK if args.quick else FULL
+    if args.concurrency:
+        scale = dataclasses.replace(scale, concurrency=args.concurrency)
     started = time.monotonic()
     results = run(scale, chosen)
     document = {

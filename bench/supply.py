@@ -21,6 +21,7 @@ import boto3
 
 from emulator.bootstrap import LocalResources, create_resources
 from emulator.traffic import Source, Traffic
+from worker.demo import example_policy
 
 
 def restore_pattern(role_arn: str) -> dict[str, Any]:
@@ -30,37 +31,6 @@ def restore_pattern(role_arn: str) -> dict[str, Any]:
         "detail-type": ["Restore Job State Change"],
         "detail": {"status": ["COMPLETED", "FAILED", "ABORTED"], "iamRoleArn": [role_arn]},
     }
-
-
-POLICY = """
-[defaults]
-db_instance_class = "db.t4g.micro"
-restore_timeout = "{restore_timeout}"
-statement_timeout = "10s"
-
-[[selection]]
-name = "bench"
-resource_type = "RDS"
-source_arn = "arn:aws:rds:*:*:db:{prefix}-*"
-min_interval = "0s"
-rpo_target = "80m"
-rto_target = "60m"
-
-[[selection.check]]
-kind = "freshness"
-query = "SELECT max(created_at) FROM events"
-max_age = "80m"
-
-[[selection.check]]
-kind = "row_count"
-table = "events"
-min = 1
-
-[[selection.check]]
-kind = "sql"
-query = "SELECT count(*) FROM events WHERE amount < 0"
-expect = 0
-"""
 
 
 @dataclass(frozen=True)
@@ -76,7 +46,8 @@ class Supply:
 
 def write_policy(workdir: Path, prefix: str, restore_timeout: str) -> Path:
     path = workdir / f"policy-{prefix}.toml"
-    path.write_text(POLICY.format(prefix=prefix, restore_timeout=restore_timeout))
+    timeouts = f'restore_timeout = "{restore_timeout}"\nstatement_timeout = "10s"'
+    path.write_text(example_policy(f"arn:aws:rds:*:*:db:{prefix}-*", name="bench", defaults=timeouts))
     return path
 
 

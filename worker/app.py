@@ -17,7 +17,7 @@ from prometheus_client import CollectorRegistry
 
 import worker
 from worker.adapters.aws import open_clients
-from worker.adapters.backup import Backup
+from worker.adapters.backup import Backup, RestoreJob
 from worker.adapters.ledger import Ledger
 from worker.adapters.rds import Rds
 from worker.adapters.results import LogSink, ResultStore
@@ -36,6 +36,12 @@ from worker.stages.wait import JobStatus, RestoreWatcher
 from worker.sweeper import sweep
 
 
+def _job_status(job: RestoreJob) -> JobStatus:
+    return JobStatus(
+        job.job_id, job.status, job.created_resource_arn, job.status_message, job.created_at, job.completed_at
+    )
+
+
 def worker_identity() -> str:
     return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
 
@@ -52,16 +58,13 @@ async def build_runtime(
         backup = Backup(clients.backup)
 
         async def list_since(moment: Any) -> list[JobStatus]:
-            jobs = await backup.list_restore_jobs(moment)
-            return [JobStatus(j.job_id, j.status, j.created_resource_arn, j.status_message) for j in jobs]
+            return [_job_status(job) for job in await backup.list_restore_jobs(moment)]
 
         async def list_completed_since(moment: Any) -> list[JobStatus]:
-            jobs = await backup.list_restore_jobs(completed_after=moment)
-            return [JobStatus(j.job_id, j.status, j.created_resource_arn, j.status_message) for j in jobs]
+            return [_job_status(job) for job in await backup.list_restore_jobs(completed_after=moment)]
 
         async def describe(job_id: str) -> JobStatus:
-            job = await backup.describe_restore_job(job_id)
-            return JobStatus(job.job_id, job.status, job.created_resource_arn, job.status_message)
+            return _job_status(await backup.describe_restore_job(job_id))
 
         identity = worker_identity()
         store = ResultStore(clients.s3, settings.results_bucket)

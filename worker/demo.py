@@ -24,15 +24,19 @@ from typing import Any
 from worker.policy import load_policy
 from worker.settings import load_settings
 
-DEMO_POLICY = """\
-# The demo's policy: the example from the README.
+
+def example_policy(source_glob: str, *, name: str = "orders", defaults: str = "", extra_checks: str = "") -> str:
+    """The README's example policy, for sources matching `source_glob`. `defaults` and `extra_checks` are TOML
+    appended to `[defaults]` and after the checks (the tests and the benchmark tune timeouts and add checks)."""
+    return f"""\
 [defaults]
 db_instance_class = "db.t4g.micro"
+{defaults}
 
 [[selection]]
-name = "orders"
+name = "{name}"
 resource_type = "RDS"
-source_arn = "arn:aws:rds:*:*:db:orders-*"
+source_arn = "{source_glob}"
 min_interval = "0s"
 rpo_target = "80m"
 rto_target = "60m"
@@ -51,7 +55,9 @@ min = 1
 kind = "sql"
 query = "SELECT count(*) FROM events WHERE amount < 0"
 expect = 0
-"""
+{extra_checks}"""
+
+
 DEADLINE_SECONDS = 240
 
 
@@ -104,7 +110,7 @@ async def run_demo(postgres_url: str, mysql_url: str, per_engine: int) -> int:
     with _stand_ins(postgres_url, mysql_url), tempfile.TemporaryDirectory() as tmp:
         resources = await asyncio.to_thread(create_resources, "bv-demo")
         policy_file = Path(tmp) / "policy.toml"
-        policy_file.write_text(DEMO_POLICY)
+        policy_file.write_text(example_policy("arn:aws:rds:*:*:db:orders-*"))
         traffic = Traffic()
         await traffic.prepare_vaults()
         print("creating sources and backing them up ...", flush=True)

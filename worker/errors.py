@@ -45,3 +45,7 @@ class PreflightFailed(Permanent):
 
 class NotOurs(Permanent):
     """Refused to modify or delete a resource the ledger, name prefix and tag do not prove is ours."""
+
+
+class InstanceNotReady(ValidatorError):
+    """RDS refused a change because of the instance's state (still creating, modifying): wait, then retry."""

@@ -55,7 +55,13 @@ class Pipeline:
             self.rt.log.info("message.ignored", reason=event.reason)
             return Outcome("ack", "ignored")
         if isinstance(event, RestoreStatus):
-            status = JobStatus(event.restore_job_id, event.status, event.created_resource_arn)
+            status = JobStatus(
+                event.restore_job_id,
+                event.status,
+                event.created_resource_arn,
+                created_at=event.created_at,
+                completed_at=event.completed_at,
+            )
             self.rt.watcher.resolve(status, "event")
             return Outcome("ack", "restore_event")
         return await self._recovery_point(event, message)

@@ -38,6 +38,7 @@ class ValidationRun:
             plan.restore_timeout.total_seconds() - max(0, time.time() - int(started))
         )
         self.from_restore_testing = False
+        self.instance: DbInstance | None = None  # as described once the password reset applied
 
     async def execute(self, validation: Validation) -> None:
         """Fill `validation`; always leaves nothing restored unless cancelled for a handover."""
@@ -70,8 +71,8 @@ class ValidationRun:
 
     async def _prepare_and_check(self, validation: Validation, job: JobStatus) -> None:
         self.rt.log.debug("stage.restored", identifier=self.identifier)
-        described = await self._tag(job)
-        connection = await take_over(self.rt.rds, self.identifier, self.deadline, self.plan.database, known=described)
+        await self._tag(job)
+        connection, self.instance = await take_over(self.rt.rds, self.identifier, self.deadline, self.plan.database)
         validation.engine = connection.engine
         self.rt.log.debug("stage.checks", identifier=self.identifier)
         await self._run_checks(validation, connection)
@@ -84,6 +85,10 @@ class ValidationRun:
     async def cleanup(self) -> str:
         self.rt.log.debug("stage.cleanup", identifier=self.identifier)
         try:
+            if self.instance is not None and self.instance.tags.get(OWNER_TAG) == "true":
+                # Described, with our tag, after the password reset; the ledger entry we hold names it.
+                outcome = await delete_ours(self.rt.rds, self.rt.ledger, self.identifier, self.instance, in_ledger=True)
+                return "NOT_FOUND" if outcome == "ALREADY_GONE" else outcome
             instance = await self._ensure_tagged()
             if instance is None:
                 # Nothing there (yet): a restore that finishes after its deadline is the sweeper's to delete.
@@ -107,6 +112,10 @@ class ValidationRun:
         except TimeoutError:
             raise DeadlineExceeded(f"restore job did not finish within {self.plan.restore_timeout}") from None
         self.rt.log.info("restore.finished", restore_job_id=job_id, status=status.status)
+        if status.status == "COMPLETED" and status.created_at and status.completed_at:
+            # The event or the sweep that told us already says when it ran: no DescribeRestoreJob.
+            validation.restore_start_time, validation.restore_end_time = status.created_at, status.completed_at
+            return status
         job = await self.rt.backup.describe_restore_job(str(job_id))
         validation.restore_start_time = job.created_at
         validation.restore_end_time = job.completed_at
@@ -146,22 +155,33 @@ class ValidationRun:
         if missing:
             raise PreflightFailed(f"security groups not found: {', '.join(missing)}")
 
-    async def _tag(self, job: JobStatus) -> DbInstance | None:
-        await self.rt.ledger.update(self.rp.arn, state="RESTORED", resource_arn=job.created_resource_arn or "")
-        return await self._ensure_tagged()
+    async def _tag(self, job: JobStatus) -> None:
+        """Tag what our restore job created. Safe: the identifier is derived from a recovery point this worker
+        holds in the ledger, and the job we started names the instance, so no describe is needed first."""
+        arn = job.created_resource_arn
+        if arn and arn.rsplit(":", 1)[-1] == self.identifier:
+            await self.rt.rds.tag(arn, self._owner_tags())
+        else:
+            await self._ensure_tagged()
 
     async def _ensure_tagged(self) -> DbInstance | None:
         """The instance as described now (with our tags), None when it does not exist."""
         instance = await self.rt.rds.describe(self.identifier)
         if instance is not None and instance.tags.get(OWNER_TAG) != "true":
-            # Safe: the identifier is derived from a recovery point this worker holds in the ledger.
-            tags = {OWNER_TAG: "true", "backup-validator:recovery-point": self.rp.arn[-250:]}
+            tags = self._owner_tags()
             await self.rt.rds.tag(instance.arn, tags)
             instance = dataclasses.replace(instance, tags={**instance.tags, **tags})
         return instance
 
+    def _owner_tags(self) -> dict[str, str]:
+        return {OWNER_TAG: "true", "backup-validator:recovery-point": self.rp.arn[-250:]}
+
     async def _run_checks(self, validation: Validation, connection: Connection) -> None:
-        history = await self.rt.ledger.source_history(self.rp.source_resource_arn)
+        history = (
+            await self.rt.ledger.source_history(self.rp.source_resource_arn)
+            if check_stage.compares_with_previous(self.plan.checks)
+            else {}
+        )
         now = datetime.now(UTC)
         ctx = check_stage.CheckContext(
             recovery_point_created_at=self.rp.created_at, now=now, previous_row_counts=history

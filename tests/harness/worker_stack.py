@@ -23,40 +23,9 @@ from prometheus_client import CollectorRegistry
 from emulator.bootstrap import LocalResources, create_resources
 from emulator.traffic import Source, Traffic
 from worker.app import run_worker
+from worker.demo import example_policy
 from worker.policy import load_policy
 from worker.settings import Settings, load_settings
-
-BASE_POLICY = """
-[defaults]
-db_instance_class = "db.t4g.micro"
-restore_timeout = "{restore_timeout}"
-statement_timeout = "5s"
-{defaults}
-
-[[selection]]
-name = "orders"
-resource_type = "RDS"
-source_arn = "arn:aws:rds:*:*:db:{prefix}-*"
-min_interval = "0s"
-rpo_target = "80m"
-rto_target = "60m"
-
-[[selection.check]]
-kind = "freshness"
-query = "SELECT max(created_at) FROM events"
-max_age = "80m"
-
-[[selection.check]]
-kind = "row_count"
-table = "events"
-min = 1
-
-[[selection.check]]
-kind = "sql"
-query = "SELECT count(*) FROM events WHERE amount < 0"
-expect = 0
-{extra_checks}
-"""
 
 BAD_SQL_CHECK = """
 [[selection.check]]
@@ -182,7 +151,11 @@ async def make_stack(
     policy_dir.mkdir(parents=True, exist_ok=True)
     policy_file = policy_dir / "policy.toml"
     policy_file.write_text(
-        BASE_POLICY.format(prefix=prefix, extra_checks=extra_checks, restore_timeout=restore_timeout, defaults=defaults)
+        example_policy(
+            f"arn:aws:rds:*:*:db:{prefix}-*",
+            defaults=f'restore_timeout = "{restore_timeout}"\nstatement_timeout = "5s"\n{defaults}',
+            extra_checks=extra_checks,
+        )
     )
     traffic = Traffic(source_vault=f"{prefix}-prod", central_vault=f"{prefix}-central")
     await traffic.prepare_vaults()

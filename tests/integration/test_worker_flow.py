@@ -7,7 +7,9 @@ import asyncio
 import os
 import signal
 import time
+from datetime import datetime, timedelta
 
+import boto3
 import pytest
 from harness.worker_stack import BAD_SQL_CHECK, WorkerStack, make_stack, metric_value, run_inline, spawn
 
@@ -64,6 +66,36 @@ async def test_copy_event_gives_a_passed_record_in_s3_and_logs(stack, emulator, 
     assert len(lines) == 1 and lines[0]["validation_id"] == record["validation_id"]
     assert lines[0]["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "BackupValidator"
     assert metric_value(registry, "backup_validation_validations_total", {"status": "PASSED"}) == 1
+    assert_clean(stack)
+
+
+def api_calls(registry, service: str, operation: str) -> float:
+    labels = {"service": service, "operation": operation}
+    return metric_value(registry, "backup_validation_aws_api_calls_total", labels)
+
+
+async def test_a_validation_makes_only_the_calls_it_needs(stack, emulator):
+    """The happy path's call budget (docs/performance.md): the restored instance is tagged from the ARN the
+    restore job reports, described before and after its password reset and not again for cleanup; the restore's
+    times come from the event or sweep that reported it, so the job is not described again."""
+    emulator.configure(password_apply_seconds=0, instance_available_seconds=0)
+    source = await stack.add_source("postgres")
+    async with run_inline(stack) as registry:
+        await stack.backup_and_copy(source)
+        records = await stack.wait_for_records(1)
+        await stack.wait_until(lambda: stack.queue_depth() == 0, what="message acked")
+    record = records[0]
+    assert record["status"] == "PASSED", record
+    assert record["cleanup_status"] == "DELETED"
+    # Before and after the reset (the emulator applies it in milliseconds, well within the first look).
+    assert api_calls(registry, "rds", "DescribeDBInstances") == 2
+    for operation in ("AddTagsToResource", "ModifyDBInstance", "DeleteDBInstance"):
+        assert api_calls(registry, "rds", operation) == 1, operation
+    assert api_calls(registry, "backup", "DescribeRestoreJob") == 0
+    job = boto3.client("backup").describe_restore_job(RestoreJobId=record["restore_job_id"])
+    # Events carry milliseconds, the API more: the same moment to within a millisecond.
+    for field, aws in (("restore_start_time", "CreationDate"), ("restore_end_time", "CompletionDate")):
+        assert abs(datetime.fromisoformat(record[field]) - job[aws]) < timedelta(milliseconds=1), field
     assert_clean(stack)
 
 

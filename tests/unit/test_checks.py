@@ -15,6 +15,7 @@ from worker.stages.checks import (
     CheckOutcome,
     QueryError,
     QueryTimeout,
+    compares_with_previous,
     errored,
     freshness_figures,
     row_counts,
@@ -192,6 +193,12 @@ def test_row_counts_for_the_next_run_are_keyed_by_check_name():
     unknown = errored(counting(), "x")
     results = [unknown, replace(unknown, name="rows:paid", status="PASSED", row_count=5, table="events")]
     assert row_counts(results) == {"rows:paid": 5}
+
+
+def test_only_max_drop_needs_the_previous_run_read_from_the_ledger():
+    assert compares_with_previous([freshness(), counting(min=1), counting(max_drop=0.2)])
+    assert not compares_with_previous([freshness(), counting(min=1), sql(expect=1)])
+    assert compares_with_previous([counting(max_drop=0.0)])  # zero is a limit, not "unset"
 
 
 # ---- sql --------------------------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 import contextlib
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -56,7 +57,21 @@ def test_restore_job_event_reads_status_not_state():
         "9C4E3B2A-1D0F-4E5A-8B7C-6D5E4F3A2B1C",
         "COMPLETED",
         "arn:aws:rds:us-east-1:123456789012:db:bv-0f1e2d3c4b5a69788796",
+        created_at=datetime(2026, 11, 24, 2, 2, 3, 224000, tzinfo=UTC),
+        completed_at=datetime(2026, 11, 24, 2, 31, 7, 980000, tzinfo=UTC),
     )
+
+
+@pytest.mark.parametrize("value", ["yesterday", 1764000000, None, ""])
+def test_restore_event_with_unreadable_dates_still_counts(value):
+    """The dates only save a DescribeRestoreJob: an event without readable ones is still a status change."""
+    document = json.loads(load("restore_job_completed.json"))
+    document["detail"]["completionDate"] = value
+    event = parse_body(json.dumps(document))
+    assert isinstance(event, RestoreStatus)
+    assert event.status == "COMPLETED"
+    assert event.completed_at is None
+    assert event.created_at is not None
 
 
 def test_restore_event_with_state_instead_of_status_is_malformed():

@@ -9,12 +9,14 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from aiobotocore.config import AioConfig
 from aiobotocore.session import get_session
 from botocore.context import get_context
 from botocore.exceptions import ClientError
+from botocore.utils import parse_timestamp as botocore_parse_timestamp
 
 from worker.metrics import Metrics
 
@@ -97,10 +99,29 @@ def _cache_user_agent(client: Any) -> None:
     creator.to_string = to_string
 
 
+def parse_timestamp(value: Any) -> datetime:
+    """Every timestamp in every response goes through this. botocore's own parser builds a dateutil `tzlocal`
+    per value (about a twentieth of the worker's CPU); AWS sends epoch seconds (JSON protocols) or ISO 8601
+    (XML), both of which the standard library parses directly. Anything else (RFC 822 headers) goes to botocore.
+    Always timezone-aware UTC."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return datetime.fromtimestamp(value, UTC)
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            pass
+        else:
+            return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    result: datetime = botocore_parse_timestamp(value)
+    return result.astimezone(UTC)
+
+
 @contextlib.asynccontextmanager
 async def open_clients(metrics: Metrics, *, max_pool: int = 100) -> AsyncIterator[AwsClients]:
     """One client per service for the life of the worker; every HTTP attempt and error is counted."""
     session = get_session()
+    session.get_component("response_parser_factory").set_parser_defaults(timestamp_parser=parse_timestamp)
     config = AioConfig(
         retries={"mode": "standard", "max_attempts": 10},
         max_pool_connections=max_pool,

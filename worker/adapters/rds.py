@@ -9,6 +9,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from worker.adapters.aws import error_code
+from worker.errors import InstanceNotReady
 
 OWNER_TAG = "backup-validator:managed"
 
@@ -72,9 +73,15 @@ class Rds:
         return found
 
     async def set_master_password(self, identifier: str, password: str) -> None:
-        await self._client.modify_db_instance(
-            DBInstanceIdentifier=identifier, MasterUserPassword=password, ApplyImmediately=True
-        )
+        """InstanceNotReady while the instance's state refuses modifications."""
+        try:
+            await self._client.modify_db_instance(
+                DBInstanceIdentifier=identifier, MasterUserPassword=password, ApplyImmediately=True
+            )
+        except ClientError as exc:
+            if error_code(exc) == "InvalidDBInstanceState":
+                raise InstanceNotReady(f"instance {identifier} cannot be modified in its current state") from None
+            raise
 
     async def tag(self, arn: str, tags: dict[str, str]) -> None:
         await self._client.add_tags_to_resource(

@@ -160,6 +160,11 @@ def _result(
     )
 
 
+def compares_with_previous(checks: Sequence[CheckSpec]) -> bool:
+    """Whether any check judges against the previous run's counts (else the ledger need not be read)."""
+    return any(isinstance(check, RowCountCheck) and check.max_drop is not None for check in checks)
+
+
 def row_counts(results: Sequence[CheckResult]) -> dict[str, int]:
     """The counts to remember for the next run's `previous_row_counts` (keyed by check name, since two
     checks may count the same table with different `where` clauses)."""

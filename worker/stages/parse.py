@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from worker.errors import MalformedMessage
@@ -33,6 +34,9 @@ class RestoreStatus:
     restore_job_id: str
     status: str
     created_resource_arn: str | None
+    # When present, the record takes the restore's times from here instead of a DescribeRestoreJob.
+    created_at: datetime | None = None
+    completed_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -57,6 +61,17 @@ def parse_body(body: str) -> Event:
     if "detail-type" not in document:
         raise MalformedMessage("neither an EventBridge event nor an on-demand request")
     return _event(document)
+
+
+def _optional_time(value: Any) -> datetime | None:
+    """An ISO 8601 time from an event, None when absent or unreadable (the worker then asks AWS instead)."""
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
 def _text(value: Any, what: str) -> str:
@@ -95,6 +110,8 @@ def _event(document: dict[str, Any]) -> Event:
             restore_job_id=_text(detail.get("restoreJobId"), "detail.restoreJobId"),
             status=_text(detail.get("status"), "detail.status"),
             created_resource_arn=_optional_text(detail.get("createdResourceArn")),
+            created_at=_optional_time(detail.get("creationDate")),
+            completed_at=_optional_time(detail.get("completionDate")),
         )
     return Irrelevant(f"detail-type {str(detail_type)[:64]!r}")
 

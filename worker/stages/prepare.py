@@ -15,11 +15,14 @@ from typing import Protocol
 import structlog
 
 from worker.adapters.rds import DbInstance
-from worker.errors import DeadlineExceeded, NotFound, RestoreFailed
+from worker.errors import DeadlineExceeded, InstanceNotReady, NotFound, RestoreFailed
 
 _log = structlog.get_logger("worker.prepare")
 _FAILED_STATES = frozenset({"failed", "incompatible-restore", "incompatible-parameters", "storage-full"})
 _ALPHABET = string.ascii_letters + string.digits
+# The first look after a password reset. RDS takes seconds to minutes; a shorter look costs an extra describe
+# there, a longer one adds its whole length to every validation where the change applies quickly.
+FIRST_LOOK_AFTER_RESET = 0.25
 
 
 class InstancePort(Protocol):
@@ -63,27 +66,28 @@ async def wait_until_usable(
 
 
 async def take_over(
-    rds: InstancePort,
-    identifier: str,
-    deadline: float,
-    database_override: str | None,
-    *,
-    known: DbInstance | None = None,
-    **poll: float,
-) -> Connection:
-    """Available -> new master password -> applied -> how to connect. `known`: the instance as the caller just
-    described it; when it is usable already, no describe is needed before the password reset."""
-    if known is None or not known.available:
-        await wait_until_usable(rds, identifier, deadline, **poll)
+    rds: InstancePort, identifier: str, deadline: float, database_override: str | None
+) -> tuple[Connection, DbInstance]:
+    """Available -> new master password -> applied -> how to connect, and the instance as last described.
+
+    The instance is described before the reset rather than the reset tried blind: a refused ModifyDBInstance
+    would count as an API error on every validation whose instance is still settling. Should a description lag
+    behind the change, the checks' connection retries cover the gap (see `Runtime.run_checks`)."""
+    await wait_until_usable(rds, identifier, deadline)
     password = new_password()
-    await rds.set_master_password(identifier, password)
+    try:
+        await rds.set_master_password(identifier, password)
+    except InstanceNotReady:
+        # Available when described, busy again since (RDS's own post-restore work): wait once more.
+        await wait_until_usable(rds, identifier, deadline)
+        await rds.set_master_password(identifier, password)
     _log.debug("stage.password_reset", identifier=identifier)
-    # ModifyDBInstance answers before the change applies; wait for the pending value to clear.
-    await asyncio.sleep(poll.get("first_delay", 0.5))
-    instance = await wait_until_usable(rds, identifier, deadline, **poll)
+    # RDS applies the change asynchronously (it is pending in the reply): look again shortly, then back off.
+    await asyncio.sleep(FIRST_LOOK_AFTER_RESET)
+    instance = await wait_until_usable(rds, identifier, deadline)
     if not instance.host or not instance.port:
         raise RestoreFailed(f"instance {identifier} reports no endpoint")
-    return Connection(
+    connection = Connection(
         engine=instance.engine,
         host=instance.host,
         port=int(instance.port),
@@ -91,6 +95,7 @@ async def take_over(
         database=database_override or instance.db_name or _default_database(instance.engine),
         password=password,
     )
+    return connection, instance
 
 
 def _default_database(engine: str) -> str:

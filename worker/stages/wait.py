@@ -23,6 +23,8 @@ class JobStatus:
     status: str
     created_resource_arn: str | None = None
     message: str = ""
+    created_at: datetime | None = None
+    completed_at: datetime | None = None
 
 
 # An incremental sweep asks for jobs completed since the previous sweep began, less this margin (clock skew,
