@@ -70,7 +70,15 @@ def run(scale: Scale, chosen: list[str]) -> dict[str, Any]:
             "waiting": scale.waiting,
         }
         wanted = [name for name in SCENARIOS if name in chosen]
-        made = asyncio.run(make_supplies(workdir, f"b{uuid.uuid4().hex[:6]}", [counts[n] for n in wanted], 4))
+        made = asyncio.run(
+            make_supplies(
+                workdir,
+                f"b{uuid.uuid4().hex[:6]}",
+                [counts[n] for n in wanted],
+                4,
+                events_queues=[name != "baseline" for name in wanted],  # the seed had one queue
+            )
+        )
         supplies: dict[str, Supply] = dict(zip(wanted, made, strict=True))
         say(f"{sum(counts[n] for n in wanted)} recovery points ready")
         late = scenarios.Knobs(RESTORE_SECONDS, scale.event_delay)

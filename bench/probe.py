@@ -21,6 +21,7 @@ from bench.supply import Supply
 def worker_env(supply: Supply, **settings: Any) -> dict[str, str]:
     values: dict[str, Any] = {
         "QUEUE_URL": supply.resources.queue_url,
+        "EVENTS_QUEUE_URL": supply.resources.events_queue_url,
         "DLQ_URL": supply.resources.dlq_url,
         "RESULTS_BUCKET": supply.resources.bucket,
         "LEDGER_TABLE": supply.resources.ledger_table,
@@ -36,7 +37,7 @@ def worker_env(supply: Supply, **settings: Any) -> dict[str, str]:
         "DRAIN_SECONDS": 2,
     }
     values.update({k.upper(): v for k, v in settings.items()})
-    return {f"BV_{name}": str(value) for name, value in values.items()}
+    return {f"BV_{name}": str(value) for name, value in values.items() if value is not None}
 
 
 @dataclass

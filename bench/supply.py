@@ -51,8 +51,12 @@ def write_policy(workdir: Path, prefix: str, restore_timeout: str) -> Path:
     return path
 
 
-async def make_supplies(workdir: Path, prefix: str, counts: list[int], sources: int) -> list[Supply]:
-    """One set of recovery points per count, each with its own queue, rules, bucket and ledger."""
+async def make_supplies(
+    workdir: Path, prefix: str, counts: list[int], sources: int, events_queues: list[bool] | None = None
+) -> list[Supply]:
+    """One set of recovery points per count, each with its own queues, rules, bucket and ledger.
+    `events_queues[i]`: whether the i-th set's restore events get their own queue (the worker's deployment)
+    or share the work queue (the baseline's)."""
     traffic = Traffic(source_vault=f"{prefix}-prod", central_vault=f"{prefix}-central")
     await traffic.prepare_vaults()
     made = []
@@ -71,7 +75,8 @@ async def make_supplies(workdir: Path, prefix: str, counts: list[int], sources: 
     supplies = []
     for number, count in enumerate(counts):
         name = f"{prefix}-{number}"
-        resources = await asyncio.to_thread(create_resources, name, visibility_seconds=120)
+        own_queue = events_queues[number] if events_queues else True
+        resources = await asyncio.to_thread(create_resources, name, visibility_seconds=120, events_queue=own_queue)
         role = f"arn:aws:iam::{traffic.role_arn.split(':')[4]}:role/{name}-restore"
         pattern = json.dumps(restore_pattern(role))
         await asyncio.to_thread(events.put_rule, Name=f"{name}-restore-status", EventPattern=pattern)

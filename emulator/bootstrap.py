@@ -1,6 +1,6 @@
 """Creates what the worker consumes on a local AWS stand-in (moto or LocalStack), the way Terraform's
-`examples/local` does in the compose stack: queue + DLQ, EventBridge rules into the queue, results bucket,
-ledger table and log group. Used by the demo and the tests."""
+`examples/local` does in the compose stack: work queue, restore-events queue and their DLQ, EventBridge rules
+into them, results bucket, ledger table and log group. Used by the demo, the tests and the benchmark."""
 
 from __future__ import annotations
 
@@ -31,33 +31,41 @@ class LocalResources:
     ledger_table: str
     log_group: str
     rule_names: tuple[str, ...]
+    events_queue_url: str | None = None  # None: restore events go to the work queue
 
 
 def create_resources(
-    prefix: str, *, max_receive_count: int = 5, visibility_seconds: int = 60, backup_rule: bool = False
+    prefix: str,
+    *,
+    max_receive_count: int = 5,
+    visibility_seconds: int = 60,
+    backup_rule: bool = False,
+    events_queue: bool = True,
 ) -> LocalResources:
-    """Idempotent enough for a fresh stand-in; names start with `prefix`."""
+    """Idempotent enough for a fresh stand-in; names start with `prefix`. `events_queue`: restore events get
+    their own queue, as Terraform deploys it (False: one queue for everything, as the benchmark's baseline)."""
     sqs = boto3.client("sqs")
     dlq_url = sqs.create_queue(QueueName=f"{prefix}-dlq")["QueueUrl"]
-    dlq_arn = _queue_arn(sqs, dlq_url)
-    queue_url = sqs.create_queue(
-        QueueName=f"{prefix}-queue",
-        Attributes={
-            "VisibilityTimeout": str(visibility_seconds),
-            "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": max_receive_count}),
-        },
-    )["QueueUrl"]
-    queue_arn = _queue_arn(sqs, queue_url)
-    patterns: dict[str, dict[str, Any]] = {
-        f"{prefix}-copy-completed": COPY_COMPLETED_PATTERN,
-        f"{prefix}-restore-status": RESTORE_PATTERN,
+    redrive = json.dumps({"deadLetterTargetArn": _queue_arn(sqs, dlq_url), "maxReceiveCount": max_receive_count})
+    queue_urls = {
+        kind: sqs.create_queue(
+            QueueName=f"{prefix}-{kind}",
+            Attributes={"VisibilityTimeout": str(visibility_seconds), "RedrivePolicy": redrive},
+        )["QueueUrl"]
+        for kind in (("queue", "restore-events") if events_queue else ("queue",))
+    }
+    queue_arn = _queue_arn(sqs, queue_urls["queue"])
+    events_arn = _queue_arn(sqs, queue_urls["restore-events"]) if events_queue else queue_arn
+    targets: dict[str, tuple[dict[str, Any], str]] = {
+        f"{prefix}-copy-completed": (COPY_COMPLETED_PATTERN, queue_arn),
+        f"{prefix}-restore-status": (RESTORE_PATTERN, events_arn),
     }
     if backup_rule:
-        patterns[f"{prefix}-backup-completed"] = BACKUP_COMPLETED_PATTERN
+        targets[f"{prefix}-backup-completed"] = (BACKUP_COMPLETED_PATTERN, queue_arn)
     events = boto3.client("events")
-    for name, pattern in patterns.items():
+    for name, (pattern, arn) in targets.items():
         events.put_rule(Name=name, EventPattern=json.dumps(pattern), State="ENABLED")
-        events.put_targets(Rule=name, Targets=[{"Id": "queue", "Arn": queue_arn}])
+        events.put_targets(Rule=name, Targets=[{"Id": "queue", "Arn": arn}])
     bucket = f"{prefix}-results"
     boto3.client("s3").create_bucket(Bucket=bucket)
     table = f"{prefix}-ledger"
@@ -73,7 +81,9 @@ def create_resources(
     )
     log_group = f"/{prefix}/validations"
     boto3.client("logs").create_log_group(logGroupName=log_group)
-    return LocalResources(queue_url, dlq_url, bucket, table, log_group, tuple(patterns))
+    return LocalResources(
+        queue_urls["queue"], dlq_url, bucket, table, log_group, tuple(targets), queue_urls.get("restore-events")
+    )
 
 
 def _queue_arn(sqs: Any, url: str) -> str:

@@ -128,7 +128,13 @@ async def run_worker(
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(signum, stop.set)
     async with build_runtime(settings, policy, registry) as rt:
-        consumer = Consumer(rt, Pipeline(rt), max_in_flight=in_flight_cap(settings.max_concurrent_restores))
+        pipeline = Pipeline(rt)
+        consumer = Consumer(rt, pipeline, max_in_flight=in_flight_cap(settings.max_concurrent_restores))
+        consumers = [consumer]
+        if settings.events_queue_url:
+            # Handled in milliseconds and never holding a restore slot: a fixed cap is plenty.
+            events = rt.queue.sibling(settings.events_queue_url)
+            consumers.append(Consumer(rt, pipeline, max_in_flight=EVENTS_IN_FLIGHT, queue=events))
         runner, port = await start_server(
             build_app(rt.metrics.registry, lambda: _alive(consumer), lambda: _ready(rt)),
             settings.metrics_host,
@@ -138,18 +144,25 @@ async def run_worker(
         background = [
             asyncio.create_task(rt.watcher.run(lambda exc: _log_error(rt, "sweep.failed", exc))),
             asyncio.create_task(consumer.heartbeat()),
+            *(asyncio.create_task(other.heartbeat(renew_leases=False)) for other in consumers[1:]),
             asyncio.create_task(_periodic_sweeper(rt)),
             asyncio.create_task(_queue_gauges(rt)),
             asyncio.create_task(_reconcile(rt)),
         ]
         try:
-            await consumer.run(stop)
+            # A TaskGroup: should one receive loop fail, the other is cancelled and the worker exits.
+            async with asyncio.TaskGroup() as group:
+                for each in consumers:
+                    group.create_task(each.run(stop))
         finally:
             for task in background:
                 task.cancel()
             await asyncio.gather(*background, return_exceptions=True)
             await runner.cleanup()
             rt.log.info("worker.stopped")
+
+
+EVENTS_IN_FLIGHT = 50
 
 
 def in_flight_cap(max_restores: int) -> int:
@@ -198,6 +211,8 @@ async def _reconcile(rt: Runtime) -> None:
 
 async def _queue_gauges(rt: Runtime) -> None:
     queues = {"main": rt.queue}
+    if rt.settings.events_queue_url:
+        queues["events"] = rt.queue.sibling(rt.settings.events_queue_url)
     if rt.settings.dlq_url:
         queues["dlq"] = rt.queue.sibling(rt.settings.dlq_url)
     while True:

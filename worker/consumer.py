@@ -14,7 +14,7 @@ from typing import Any
 
 import structlog
 
-from worker.adapters.sqs import Message
+from worker.adapters.sqs import Message, Queue
 from worker.errors import Retryable
 from worker.pipeline import Outcome, Pipeline
 from worker.runtime import Runtime
@@ -30,10 +30,14 @@ def retry_delay(receive_count: int) -> int:
 
 
 class Consumer:
-    def __init__(self, rt: Runtime, pipeline: Pipeline, max_in_flight: int) -> None:
+    """One queue's receive loop. The worker runs one for the work queue and, when restore events have their own
+    queue, a second one for it, so that those events are received however full the work queue's intake is."""
+
+    def __init__(self, rt: Runtime, pipeline: Pipeline, max_in_flight: int, queue: Queue | None = None) -> None:
         self.rt = rt
         self.pipeline = pipeline
         self.max_in_flight = max_in_flight
+        self.queue = queue or rt.queue
         self.in_flight: dict[asyncio.Task[None], Message] = {}
         self.last_loop_at = time.monotonic()
 
@@ -58,7 +62,7 @@ class Consumer:
 
     async def _receive(self, capacity: int, stop_waiter: asyncio.Future[Any]) -> list[Message]:
         receive = asyncio.ensure_future(
-            self.rt.queue.receive(capacity, LONG_POLL_SECONDS, self.rt.settings.visibility_seconds)
+            self.queue.receive(capacity, LONG_POLL_SECONDS, self.rt.settings.visibility_seconds)
         )
         await asyncio.wait([receive, stop_waiter], return_when=asyncio.FIRST_COMPLETED)
         if not receive.done():
@@ -120,22 +124,22 @@ class Consumer:
         self.rt.metrics.sqs_messages.labels(outcome.reason).inc()
         try:
             if outcome.action == "ack":
-                await self.rt.queue.delete(message.receipt_handle)
+                await self.queue.delete(message.receipt_handle)
             elif outcome.action == "retry":
-                await self.rt.queue.set_visibility(message.receipt_handle, outcome.delay_seconds)
+                await self.queue.set_visibility(message.receipt_handle, outcome.delay_seconds)
             else:
                 # Back at once: each receive counts towards the redrive policy's maxReceiveCount.
-                await self.rt.queue.set_visibility(message.receipt_handle, 0)
+                await self.queue.set_visibility(message.receipt_handle, 0)
         except Exception as exc:  # noqa: BLE001 - the message comes back by itself when visibility lapses
             self.rt.log.warning("message.settle_failed", action=outcome.action, error=type(exc).__name__)
 
     async def _hand_over(self, message: Message) -> None:
         self.rt.metrics.sqs_messages.labels("handed_over").inc()
         with contextlib.suppress(Exception):
-            await self.rt.queue.set_visibility(message.receipt_handle, 0)
+            await self.queue.set_visibility(message.receipt_handle, 0)
 
-    async def heartbeat(self) -> None:
-        """Keep every in-flight message invisible and every held lease alive, in batches."""
+    async def heartbeat(self, *, renew_leases: bool = True) -> None:
+        """Keep every in-flight message invisible and (once per worker) every held lease alive, in batches."""
         interval = max(5.0, self.rt.settings.visibility_seconds / 3)
         lease_every = max(interval, self.rt.settings.lease_seconds / 3)
         last_lease = time.monotonic()
@@ -143,10 +147,10 @@ class Consumer:
             await asyncio.sleep(interval)
             handles = [message.receipt_handle for message in self.in_flight.values()]
             try:
-                await self.rt.queue.extend_many(handles, self.rt.settings.visibility_seconds)
+                await self.queue.extend_many(handles, self.rt.settings.visibility_seconds)
             except Exception as exc:  # noqa: BLE001 - the next beat tries again
                 self.rt.log.warning("heartbeat.failed", error=type(exc).__name__)
-            if time.monotonic() - last_lease >= lease_every:
+            if renew_leases and time.monotonic() - last_lease >= lease_every:
                 last_lease = time.monotonic()
                 await self._renew_leases()
 

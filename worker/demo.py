@@ -117,6 +117,7 @@ async def run_demo(postgres_url: str, mysql_url: str, per_engine: int) -> int:
         sources = await _make_sources(traffic, per_engine)
         settings = load_settings(
             queue_url=resources.queue_url,
+            events_queue_url=resources.events_queue_url,
             dlq_url=resources.dlq_url,
             results_bucket=resources.bucket,
             ledger_table=resources.ledger_table,

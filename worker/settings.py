@@ -29,6 +29,11 @@ class Settings(BaseSettings):
     policy_file: Path = Field(description="TOML policy: which recovery points to validate and how")
     log_group: str | None = Field(default=None, description="CloudWatch Logs group for the records (EMF)")
     results_prefix: str = Field(default="validations/", description="key prefix of the records in S3")
+    events_queue_url: str | None = Field(
+        default=None,
+        description="queue of restore job events only, received even when the work queue's intake is full "
+        "(unset: they come on the work queue)",
+    )
     dlq_url: str | None = Field(default=None, description="dead-letter queue, watched for depth only")
     restore_role_arn: str | None = Field(default=None, description="IAM role AWS Backup restores with")
     subnet_group: str | None = Field(default=None, description="DB subnet group for restored instances")
@@ -58,7 +63,7 @@ class Settings(BaseSettings):
     log_format: str = Field(default="auto", pattern="^(auto|json|console)$")
     log_level: str = Field(default="INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$")
 
-    @field_validator("queue_url", "dlq_url")
+    @field_validator("queue_url", "events_queue_url", "dlq_url")
     @classmethod
     def _queue_url_shape(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith(("https://", "http://")):

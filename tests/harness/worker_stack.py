@@ -47,6 +47,7 @@ class WorkerStack:
     def settings(self, **overrides: Any) -> Settings:
         values: dict[str, Any] = {
             "queue_url": self.resources.queue_url,
+            "events_queue_url": self.resources.events_queue_url,
             "dlq_url": self.resources.dlq_url,
             "results_bucket": self.resources.bucket,
             "ledger_table": self.resources.ledger_table,

@@ -99,6 +99,24 @@ async def test_a_validation_makes_only_the_calls_it_needs(stack, emulator):
     assert_clean(stack)
 
 
+async def test_restore_events_are_received_while_the_work_queue_intake_is_full(stack, emulator):
+    """One restore slot: the worker holds three messages of the work queue and stops receiving from it, with
+    more copy events waiting there. Restore events have their own queue, so each restore is learnt from its
+    event at once; with the status sweep off they would otherwise wait for the 60 s per-job fallback."""
+    source = await stack.add_source("postgres")
+    async with run_inline(stack, max_concurrent_restores=1, sweep_interval_seconds=3600) as registry:
+        for _ in range(5):
+            await stack.backup_and_copy(source)
+        records = await stack.wait_for_records(5, timeout=50)
+        await stack.wait_until(lambda: stack.queue_depth() == 0, what="messages acked")
+    assert sorted(r["status"] for r in records) == ["PASSED"] * 5
+    detections = "backup_validation_restore_detections_total"
+    assert metric_value(registry, detections, {"source": "event"}) == 5
+    assert metric_value(registry, detections, {"source": "sweep"}) == 0
+    assert stack.queue_depth(stack.resources.events_queue_url) == 0
+    assert_clean(stack)
+
+
 async def test_stale_copy_fails_freshness(stack, emulator):
     source = await stack.add_source("postgres", stale_minutes=120)
     async with run_inline(stack):
