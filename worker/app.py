@@ -166,7 +166,8 @@ EVENTS_IN_FLIGHT = 50
 
 
 def in_flight_cap(max_restores: int) -> int:
-    """Messages held at once: every restore slot plus headroom for restore events and duplicates."""
+    """Work-queue messages held at once: every restore slot, plus headroom so that a freed slot is taken at once
+    and duplicates or (without an events queue) restore events do not each cost a slot."""
     return max_restores + max(2, max_restores // 10)
 
 

@@ -37,6 +37,7 @@ expect() {
 # Queue URLs differ in host between stand-ins (moto answers with the request's host, LocalStack with its
 # own): compare the account id and queue name, which is what the worker's requests resolve.
 expect queue_url "$(output queue_url | cut -d/ -f4-)" "$(echo "$BV_QUEUE_URL" | cut -d/ -f4-)"
+expect events_queue_url "$(output events_queue_url | cut -d/ -f4-)" "$(echo "$BV_EVENTS_QUEUE_URL" | cut -d/ -f4-)"
 expect dlq_url "$(output dlq_url | cut -d/ -f4-)" "$(echo "$BV_DLQ_URL" | cut -d/ -f4-)"
 expect results_bucket "$(output results_bucket)" "$BV_RESULTS_BUCKET"
 expect ledger_table "$(output ledger_table)" "$BV_LEDGER_TABLE"

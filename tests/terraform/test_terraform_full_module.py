@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 import yaml
-from tfsupport import Deployment, Moto
+from tfsupport import Deployment, Moto, check_queue_permissions
 
 from worker.settings import Settings
 
@@ -22,6 +22,7 @@ NAME = "bv-full"
 # The worker's environment contract (the issue's list).
 WORKER_VARIABLES = {
     "BV_QUEUE_URL",
+    "BV_EVENTS_QUEUE_URL",
     "BV_RESULTS_BUCKET",
     "BV_RESULTS_PREFIX",
     "BV_LEDGER_TABLE",
@@ -69,6 +70,7 @@ def test_worker_container_environment_satisfies_the_worker_settings(
         monkeypatch.setenv(name, value)
     settings = Settings()  # type: ignore[call-arg]
     assert settings.queue_url == module_outputs["queue_url"]
+    assert settings.events_queue_url == module_outputs["events_queue_url"]
     assert settings.dlq_url == module_outputs["dlq_url"]
     assert settings.results_bucket == module_outputs["results_bucket"]
     assert settings.results_prefix == "validations/"
@@ -164,6 +166,8 @@ def test_task_role_policy_is_least_privilege(
     # With the ADOT sidecar, remote write to the workspace.
     assert "aps:RemoteWrite" in actions
     assert "iam:PassRole" in actions and "backup:StartRestoreJob" in actions
+    consumed = {outputs["queue_arn"], outputs["events_queue_arn"]}
+    check_queue_permissions(document, consumed, outputs["dlq_arn"])
 
 
 def test_task_and_execution_roles_are_assumed_by_ecs_tasks_only(full_deployment: Deployment, tf_moto: Moto) -> None:
@@ -214,6 +218,49 @@ def test_autoscaling_on_backlog_per_task_plans(full_deployment: Deployment) -> N
     assert (visible["namespace"], visible["metric_name"]) == ("AWS/SQS", "ApproximateNumberOfMessagesVisible")
     running = metrics["running"]["metric_stat"][0]["metric"][0]
     assert (running["namespace"], running["metric_name"]) == ("ECS/ContainerInsights", "RunningTaskCount")
+
+
+def _worker_environment(task_definition: dict[str, Any]) -> dict[str, str]:
+    containers = json.loads(task_definition["container_definitions"])
+    worker = next(container for container in containers if container["name"] == "worker")
+    return {item["name"]: item["value"] for item in worker.get("environment", [])}
+
+
+def test_without_restore_job_events_the_restore_events_queue_goes_too(full_deployment: Deployment) -> None:
+    """Planned against the applied state: the queue, its rule, target and alarm go, the worker's variable with them."""
+    plan = full_deployment.plan_json("-var", "enable_restore_job_events=false", "-refresh=false")
+    resources = {change["address"]: change for change in plan["resource_changes"]}
+    for address in (
+        "module.validator.aws_sqs_queue.restore_events[0]",
+        'module.validator.aws_cloudwatch_event_rule.this["restore_job"]',
+        'module.validator.aws_cloudwatch_event_target.this["restore_job"]',
+        'module.validator.aws_cloudwatch_metric_alarm.queue["restore_events_oldest_message_age"]',
+    ):
+        assert resources[address]["change"]["actions"] == ["delete"], address
+    assert resources["module.validator.aws_sqs_queue.this"]["change"]["actions"] != ["delete"]
+    definition = resources["module.validator.aws_ecs_task_definition.this[0]"]["change"]
+    assert "BV_EVENTS_QUEUE_URL" in _worker_environment(definition["before"])
+    after = _worker_environment(definition["after"])
+    assert "BV_EVENTS_QUEUE_URL" not in after and "BV_QUEUE_URL" in after
+    # The policy JSON is only known at apply time; the statements the data source will read are known now.
+    statements = resources["module.validator.data.aws_iam_policy_document.task"]["change"]["after"]["statement"]
+    sqs_arns = {arn for s in statements if any(a.startswith("sqs:") for a in s["actions"]) for arn in s["resources"]}
+    module = full_deployment.outputs["module"]
+    assert sqs_arns == {module["queue_arn"], module["dlq_arn"]}
+    assert plan["output_changes"]["module"]["after"]["events_queue_url"] is None
+
+
+def test_dlq_redrive_allow_policy_admits_both_queues_plans(full_deployment: Deployment) -> None:
+    """moto does not keep a redrive allow policy, so it is only planned (against the applied state)."""
+    plan = full_deployment.plan_json("-var", "dlq_redrive_allow_only_work_queue=true", "-refresh=false")
+    resources = {change["address"]: change for change in plan["resource_changes"]}
+    dlq = resources["module.validator.aws_sqs_queue.dlq"]["change"]["after"]
+    allow = json.loads(dlq["redrive_allow_policy"])
+    module = full_deployment.outputs["module"]
+    assert allow == {
+        "redrivePermission": "byQueue",
+        "sourceQueueArns": [module["queue_arn"], module["events_queue_arn"]],
+    }
 
 
 def test_full_module_destroys_cleanly(full_deployment: Deployment, tf_moto: Moto) -> None:

@@ -1,4 +1,4 @@
-"""examples/local applied to moto: the event route, the queue, the alarms against the worker's metrics, destroy."""
+"""examples/local applied to moto: the event routes, the queues, the alarms against the worker's metrics, destroy."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 import pytest
-from tfsupport import COPY_JOB_EVENTS, SAMPLE_EVENTS, Deployment, Moto
+from tfsupport import COPY_JOB_EVENTS, SAMPLE_EVENTS, Deployment, Moto, as_list, check_queue_permissions
 
 from worker.emf import METRICS, NAMESPACE
 
@@ -89,18 +89,28 @@ def _drain(moto: Moto, queue_url: str) -> list[dict[str, Any]]:
             sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
 
 
+def _queue_arn(moto: Moto, queue_url: str) -> str:
+    attributes = moto.client("sqs").get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])
+    arn: str = attributes["Attributes"]["QueueArn"]
+    return arn
+
+
 def test_outputs(local_deployment: Deployment) -> None:
     outputs = local_deployment.outputs
-    for name in ("queue_url", "dlq_url", "results_bucket", "ledger_table", "log_group_name"):
+    for name in ("queue_url", "events_queue_url", "dlq_url", "results_bucket", "ledger_table", "log_group_name"):
         assert isinstance(outputs[name], str) and outputs[name], name
     assert set(outputs["rule_names"]) == {"copy_job", "backup_job", "restore_job"}
+    # The name docker-compose.yml gives the worker (BV_EVENTS_QUEUE_URL).
+    assert outputs["events_queue_url"].endswith("/backup-validator-restore-events")
 
 
 def test_copy_completed_sample_reaches_the_queue_and_failed_does_not(
     local_deployment: Deployment, tf_moto: Moto
 ) -> None:
     queue_url = local_deployment.outputs["queue_url"]
+    events_queue_url = local_deployment.outputs["events_queue_url"]
     _drain(tf_moto, queue_url)
+    _drain(tf_moto, events_queue_url)
 
     _put(tf_moto, COPY_JOB_EVENTS["FAILED"])
     assert _drain(tf_moto, queue_url) == [], "a FAILED copy job reached the queue"
@@ -114,6 +124,7 @@ def test_copy_completed_sample_reaches_the_queue_and_failed_does_not(
     assert body["source"] == "aws.backup"
     assert body["detail"] == completed["detail"]
     assert body["detail"]["destinationRecoveryPointArn"] == "arn:aws:ec2:us-west-2::snapshot/snap-0726fe70935586180"
+    assert _drain(tf_moto, events_queue_url) == [], "a copy job event reached the restore events queue"
 
     # The same COMPLETED copy into a vault that is not a central one is not ours (a modified copy of the sample).
     elsewhere = copy.deepcopy(completed)
@@ -129,7 +140,9 @@ def test_copy_completed_sample_reaches_the_queue_and_failed_does_not(
 
 def test_backup_job_completed_in_this_account_reaches_the_queue(local_deployment: Deployment, tf_moto: Moto) -> None:
     queue_url = local_deployment.outputs["queue_url"]
+    events_queue_url = local_deployment.outputs["events_queue_url"]
     _drain(tf_moto, queue_url)
+    _drain(tf_moto, events_queue_url)
     samples = SAMPLE_EVENTS["Backup Job State Change"]
     _put(tf_moto, samples["FAILED"])
     assert _drain(tf_moto, queue_url) == []
@@ -137,40 +150,50 @@ def test_backup_job_completed_in_this_account_reaches_the_queue(local_deployment
     _put(tf_moto, samples["COMPLETED"])
     bodies = _drain(tf_moto, queue_url)
     assert [body["resources"] for body in bodies] == [samples["COMPLETED"]["resources"]]
+    assert _drain(tf_moto, events_queue_url) == [], "a backup job event reached the restore events queue"
 
 
-def test_only_final_states_of_our_restores_reach_the_queue(local_deployment: Deployment, tf_moto: Moto) -> None:
+def test_only_final_states_of_our_restores_reach_the_restore_events_queue(
+    local_deployment: Deployment, tf_moto: Moto
+) -> None:
     queue_url = local_deployment.outputs["queue_url"]
+    events_queue_url = local_deployment.outputs["events_queue_url"]
     _drain(tf_moto, queue_url)
+    _drain(tf_moto, events_queue_url)
     samples = SAMPLE_EVENTS["Restore Job State Change"]
     # The unmodified samples ran with another role: not the worker's restores.
     _put(tf_moto, samples["COMPLETED"])
-    assert _drain(tf_moto, queue_url) == []
+    assert _drain(tf_moto, events_queue_url) == []
     ours = {}
     for status, sample in samples.items():
         ours[status] = copy.deepcopy(sample)
         ours[status]["detail"]["iamRoleArn"] = local_deployment.outputs["restore_role_arn"]
     _put(tf_moto, ours["RUNNING"])
-    assert _drain(tf_moto, queue_url) == []
+    assert _drain(tf_moto, events_queue_url) == []
     _put(tf_moto, ours["COMPLETED"])
-    bodies = _drain(tf_moto, queue_url)
+    bodies = _drain(tf_moto, events_queue_url)
     assert [body["detail"]["restoreJobId"] for body in bodies] == [samples["COMPLETED"]["detail"]["restoreJobId"]]
     assert bodies[0]["detail"]["status"] == "COMPLETED"
+    # Never on the work queue, where they would wait behind its backlog.
+    assert _drain(tf_moto, queue_url) == [], "a restore job event reached the work queue"
 
 
-def test_rules_target_the_queue_with_retries_and_a_dead_letter_queue(
+def test_rules_target_their_queue_with_retries_and_a_dead_letter_queue(
     local_deployment: Deployment, tf_moto: Moto
 ) -> None:
-    sqs = tf_moto.client("sqs")
-    queue_arn = sqs.get_queue_attributes(QueueUrl=local_deployment.outputs["queue_url"], AttributeNames=["QueueArn"])
-    dlq_arn = sqs.get_queue_attributes(QueueUrl=local_deployment.outputs["dlq_url"], AttributeNames=["QueueArn"])
+    outputs = local_deployment.outputs
+    queue_arn = _queue_arn(tf_moto, outputs["queue_url"])
+    events_queue_arn = _queue_arn(tf_moto, outputs["events_queue_url"])
+    dlq_arn = _queue_arn(tf_moto, outputs["dlq_url"])
+    expected = {"copy_job": queue_arn, "backup_job": queue_arn, "restore_job": events_queue_arn}
     events = tf_moto.client("events")
-    for kind, rule in local_deployment.outputs["rule_names"].items():
+    for kind, rule in outputs["rule_names"].items():
         targets = events.list_targets_by_rule(Rule=rule)["Targets"]
         assert len(targets) == 1, (kind, targets)
         target = targets[0]
-        assert target["Arn"] == queue_arn["Attributes"]["QueueArn"]
-        assert target["DeadLetterConfig"]["Arn"] == dlq_arn["Attributes"]["QueueArn"]
+        assert target["Arn"] == expected[kind], kind
+        # Both queues share the DLQ.
+        assert target["DeadLetterConfig"]["Arn"] == dlq_arn
         assert target["RetryPolicy"]["MaximumRetryAttempts"] > 0
     restore_rule = events.describe_rule(Name=local_deployment.outputs["rule_names"]["restore_job"])
     pattern = json.loads(restore_rule["EventPattern"])
@@ -179,34 +202,55 @@ def test_rules_target_the_queue_with_retries_and_a_dead_letter_queue(
     assert pattern["detail"]["iamRoleArn"] == [local_deployment.outputs["restore_role_arn"]]
 
 
-def test_queue_policy_admits_only_our_rules(local_deployment: Deployment, tf_moto: Moto) -> None:
-    attributes = tf_moto.client("sqs").get_queue_attributes(
-        QueueUrl=local_deployment.outputs["queue_url"], AttributeNames=["Policy"]
-    )["Attributes"]
+@pytest.mark.parametrize(
+    ("queue", "kinds"),
+    [
+        ("queue_url", {"copy_job", "backup_job"}),
+        ("events_queue_url", {"restore_job"}),
+        # EventBridge dead-letters the events of every rule there.
+        ("dlq_url", {"copy_job", "backup_job", "restore_job"}),
+    ],
+)
+def test_queue_policy_admits_only_the_rules_that_target_it(
+    local_deployment: Deployment, tf_moto: Moto, queue: str, kinds: set[str]
+) -> None:
+    sqs = tf_moto.client("sqs")
+    attributes = sqs.get_queue_attributes(QueueUrl=local_deployment.outputs[queue], AttributeNames=["All"])
+    attributes = attributes["Attributes"]
     policy = json.loads(attributes["Policy"])
     allow = [s for s in policy["Statement"] if s["Effect"] == "Allow"]
     assert len(allow) == 1
     assert allow[0]["Principal"] == {"Service": "events.amazonaws.com"}
+    assert allow[0]["Action"] == "sqs:SendMessage"
+    assert allow[0]["Resource"] == attributes["QueueArn"]
     source_arns = allow[0]["Condition"]["ArnEquals"]["aws:SourceArn"]
     # describe_rule by name: list_rules pages and would also list the other deployment's rules
     events = tf_moto.client("events")
-    ours = {events.describe_rule(Name=name)["Arn"] for name in local_deployment.outputs["rule_names"].values()}
-    assert set(source_arns) == ours
+    rule_names = local_deployment.outputs["rule_names"]
+    ours = {events.describe_rule(Name=rule_names[kind])["Arn"] for kind in kinds}
+    assert set(as_list(source_arns)) == ours
+    deny = [s for s in policy["Statement"] if s["Effect"] == "Deny"]
+    assert len(deny) == 1 and deny[0]["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}, deny
 
 
-def test_queue_has_the_dlq_redrive_and_encryption(local_deployment: Deployment, tf_moto: Moto) -> None:
+def test_queues_have_the_dlq_redrive_and_encryption(local_deployment: Deployment, tf_moto: Moto) -> None:
     sqs = tf_moto.client("sqs")
-    queue = sqs.get_queue_attributes(QueueUrl=local_deployment.outputs["queue_url"], AttributeNames=["All"])[
-        "Attributes"
-    ]
-    dlq = sqs.get_queue_attributes(QueueUrl=local_deployment.outputs["dlq_url"], AttributeNames=["All"])["Attributes"]
-    redrive = json.loads(queue["RedrivePolicy"])
-    assert redrive["deadLetterTargetArn"] == dlq["QueueArn"]
-    assert int(redrive["maxReceiveCount"]) == 5
-    assert queue["SqsManagedSseEnabled"] == "true" and dlq["SqsManagedSseEnabled"] == "true"
-    assert int(dlq["MessageRetentionPeriod"]) > int(queue["MessageRetentionPeriod"])
-    # The worker's heartbeat window is the queue's visibility timeout.
-    worker_env = local_deployment.outputs["worker_environment"]
+    outputs = local_deployment.outputs
+    queue = sqs.get_queue_attributes(QueueUrl=outputs["queue_url"], AttributeNames=["All"])["Attributes"]
+    events_queue = sqs.get_queue_attributes(QueueUrl=outputs["events_queue_url"], AttributeNames=["All"])["Attributes"]
+    dlq = sqs.get_queue_attributes(QueueUrl=outputs["dlq_url"], AttributeNames=["All"])["Attributes"]
+    for attributes in (queue, events_queue):
+        redrive = json.loads(attributes["RedrivePolicy"])
+        assert redrive["deadLetterTargetArn"] == dlq["QueueArn"]
+        assert int(redrive["maxReceiveCount"]) == 5
+        assert attributes["SqsManagedSseEnabled"] == "true"
+        assert int(dlq["MessageRetentionPeriod"]) > int(attributes["MessageRetentionPeriod"])
+        assert attributes.get("FifoQueue", "false") == "false"
+    assert dlq["SqsManagedSseEnabled"] == "true"
+    assert events_queue["MessageRetentionPeriod"] == queue["MessageRetentionPeriod"]
+    assert int(events_queue["VisibilityTimeout"]) == 60
+    # The worker's heartbeat window is the work queue's visibility timeout.
+    worker_env = outputs["worker_environment"]
     assert worker_env["BV_VISIBILITY_SECONDS"] == queue["VisibilityTimeout"]
 
 
@@ -231,8 +275,18 @@ def test_alarms_watch_the_metrics_the_worker_emits(local_deployment: Deployment,
         assert by_metric[metric]["ComparisonOperator"] == "GreaterThanThreshold"
         assert by_metric[metric]["Threshold"] == 0
 
-    queue_alarms = {alarm["MetricName"] for alarm in alarms if alarm.get("Namespace") == "AWS/SQS"}
-    assert {"ApproximateNumberOfMessagesVisible", "ApproximateAgeOfOldestMessage"} <= queue_alarms
+    queue_alarms = {
+        (alarm["MetricName"], alarm["Dimensions"][0]["Value"])
+        for alarm in alarms
+        if alarm.get("Namespace") == "AWS/SQS"
+    }
+    queue_names = {name: local_deployment.outputs[name].rsplit("/", 1)[1] for name in ("queue_url", "events_queue_url")}
+    dlq_name = local_deployment.outputs["dlq_url"].rsplit("/", 1)[1]
+    assert queue_alarms == {
+        ("ApproximateNumberOfMessagesVisible", dlq_name),
+        ("ApproximateAgeOfOldestMessage", queue_names["queue_url"]),
+        ("ApproximateAgeOfOldestMessage", queue_names["events_queue_url"]),
+    }
 
     topics = tf_moto.client("sns").list_topics()["Topics"]
     topic_arns = {topic["TopicArn"] for topic in topics}
@@ -306,6 +360,7 @@ def test_worker_environment(local_deployment: Deployment) -> None:
     env = local_deployment.outputs["worker_environment"]
     outputs = local_deployment.outputs
     assert env["BV_QUEUE_URL"] == outputs["queue_url"]
+    assert env["BV_EVENTS_QUEUE_URL"] == outputs["events_queue_url"]
     assert env["BV_DLQ_URL"] == outputs["dlq_url"]
     assert env["BV_RESULTS_BUCKET"] == outputs["results_bucket"]
     assert env["BV_RESULTS_PREFIX"] == "validations/"
@@ -328,6 +383,9 @@ def test_task_role_policy_is_least_privilege(
     if isinstance(document, str):
         document = json.loads(document)
     task_policy_rules(document, local_deployment.outputs["restore_role_arn"])
+    outputs = local_deployment.outputs
+    consumed = {_queue_arn(tf_moto, outputs["queue_url"]), _queue_arn(tf_moto, outputs["events_queue_url"])}
+    check_queue_permissions(document, consumed, _queue_arn(tf_moto, outputs["dlq_url"]))
 
 
 def test_local_example_destroys_cleanly(local_deployment: Deployment, tf_moto: Moto) -> None:

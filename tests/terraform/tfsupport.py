@@ -295,6 +295,35 @@ def as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
+# What the worker may do on the queues it consumes (the work queue and the restore events queue) and on the DLQ.
+CONSUME_ACTIONS = {
+    "sqs:receivemessage",
+    "sqs:deletemessage",
+    "sqs:changemessagevisibility",
+    "sqs:getqueueattributes",
+    "sqs:getqueueurl",
+}
+DLQ_ACTIONS = {"sqs:sendmessage", "sqs:getqueueattributes", "sqs:getqueueurl"}
+
+
+def check_queue_permissions(document: dict[str, Any], consumed_arns: set[str], dlq_arn: str) -> None:
+    """SQS only on our queues, by ARN: consuming exactly the work and restore events queues, sending only to the DLQ."""
+    granted: dict[str, set[str]] = {}
+    for statement in as_list(document["Statement"]):
+        actions = {action.lower() for action in as_list(statement["Action"])}
+        sqs = {action for action in actions if action.startswith("sqs:")}
+        if not sqs:
+            continue
+        assert sqs == actions, f"SQS mixed with other services: {statement}"
+        for arn in as_list(statement["Resource"]):
+            assert arn.startswith("arn:aws:sqs:") and "*" not in arn, f"SQS on {arn}"
+            granted.setdefault(arn, set()).update(sqs)
+    assert set(granted) == consumed_arns | {dlq_arn}, granted
+    for arn in consumed_arns:
+        assert granted[arn] == CONSUME_ACTIONS, (arn, granted[arn])
+    assert granted[dlq_arn] == DLQ_ACTIONS, granted[dlq_arn]
+
+
 def check_task_policy(document: dict[str, Any], restore_role_arn: str) -> None:
     """The worker's policy: no wildcard RDS changes, PassRole only for the restore role, no `*` actions."""
     statements = as_list(document["Statement"])

@@ -8,6 +8,11 @@ output "queue_url" {
   value       = module.validator.queue_url
 }
 
+output "events_queue_url" {
+  description = "Restore events queue (BV_EVENTS_QUEUE_URL)."
+  value       = module.validator.events_queue_url
+}
+
 output "results_bucket" {
   description = "Bucket of the validation records."
   value       = module.validator.results_bucket

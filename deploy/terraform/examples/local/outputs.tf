@@ -3,6 +3,11 @@ output "queue_url" {
   value       = module.validator.queue_url
 }
 
+output "events_queue_url" {
+  description = "URL of the restore events queue (BV_EVENTS_QUEUE_URL)."
+  value       = module.validator.events_queue_url
+}
+
 output "dlq_url" {
   description = "URL of the dead-letter queue (BV_DLQ_URL)."
   value       = module.validator.dlq_url

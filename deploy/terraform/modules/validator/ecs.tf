@@ -8,8 +8,10 @@ locals {
     [aws_security_group.restored_db[0].id], var.restore_security_group_ids
   ) : var.restore_security_group_ids
 
+  # BV_EVENTS_QUEUE_URL is left out without the restore job rule: the worker has no restore events to receive then.
   base_worker_environment = {
     BV_QUEUE_URL               = aws_sqs_queue.this.url
+    BV_EVENTS_QUEUE_URL        = local.create_restore_events_queue ? aws_sqs_queue.restore_events[0].url : ""
     BV_DLQ_URL                 = aws_sqs_queue.dlq.url
     BV_RESULTS_BUCKET          = aws_s3_bucket.this.bucket
     BV_RESULTS_PREFIX          = var.results_prefix

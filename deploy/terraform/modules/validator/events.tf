@@ -1,5 +1,5 @@
 ################################################################################
-# EventBridge rules: AWS Backup events -> work queue
+# EventBridge rules: AWS Backup events -> work queue, the worker's restore events -> restore events queue
 ################################################################################
 
 locals {
@@ -9,9 +9,11 @@ locals {
   )
 
   # Each pattern is JSON-encoded here so that the rules can live in one map despite their different shapes.
+  # `queue` is the queue a rule's target delivers to (a key of local.event_queue_arns).
   event_rule_definitions = {
     copy_job = {
       enabled     = true
+      queue       = "work"
       name        = "${var.name}-copy-job-completed"
       description = "Copies COMPLETED into the central vault(s): validate the copied recovery point."
       pattern = jsonencode({
@@ -25,6 +27,7 @@ locals {
     }
     backup_job = {
       enabled     = var.enable_backup_job_events
+      queue       = "work"
       name        = "${var.name}-backup-job-completed"
       description = "Backups COMPLETED in the central account itself: validate the new recovery point."
       pattern = jsonencode({
@@ -36,8 +39,11 @@ locals {
         }
       })
     }
+    # Their own queue: the worker always receives from it, while it stops receiving from the work queue when it is
+    # at capacity, so the end of a restore it waits for never queues behind a backlog of validation requests.
     restore_job = {
       enabled     = var.enable_restore_job_events
+      queue       = "restore_events"
       name        = "${var.name}-restore-job-finished"
       description = "Restore jobs started by the worker (its restore role) that reached a final status."
       pattern = jsonencode({
@@ -56,6 +62,18 @@ locals {
   event_rule_arns = {
     for key, rule in local.event_rules :
     key => "arn:${local.partition}:events:${local.region}:${local.account_id}:rule/${rule.name}"
+  }
+
+  # The rules each queue's policy admits: only those that target it.
+  queue_event_rule_arns = {
+    for queue in ["work", "restore_events"] :
+    queue => [for key, rule in local.event_rules : local.event_rule_arns[key] if rule.queue == queue]
+  }
+
+  # A lookup rather than a conditional: the restore events queue does not exist without its rule.
+  event_queue_arns = {
+    work           = aws_sqs_queue.this.arn
+    restore_events = one(aws_sqs_queue.restore_events[*].arn)
   }
 }
 
@@ -81,8 +99,8 @@ resource "aws_cloudwatch_event_target" "this" {
   for_each = local.event_rules
 
   rule      = aws_cloudwatch_event_rule.this[each.key].name
-  target_id = "work-queue"
-  arn       = aws_sqs_queue.this.arn
+  target_id = "${replace(each.value.queue, "_", "-")}-queue"
+  arn       = local.event_queue_arns[each.value.queue]
 
   retry_policy {
     maximum_event_age_in_seconds = var.event_maximum_event_age_seconds

@@ -177,7 +177,8 @@ resource "aws_iam_role" "task" {
 
 data "aws_iam_policy_document" "task" {
   statement {
-    sid = "ConsumeWorkQueue"
+    # Both queues the worker receives from: the work queue and, with the restore job rule, the restore events queue.
+    sid = "ConsumeQueues"
     actions = [
       "sqs:ReceiveMessage",
       "sqs:DeleteMessage",
@@ -185,7 +186,7 @@ data "aws_iam_policy_document" "task" {
       "sqs:GetQueueAttributes",
       "sqs:GetQueueUrl",
     ]
-    resources = [aws_sqs_queue.this.arn]
+    resources = concat([aws_sqs_queue.this.arn], aws_sqs_queue.restore_events[*].arn)
   }
 
   statement {

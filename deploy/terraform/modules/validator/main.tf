@@ -15,12 +15,18 @@ locals {
 
   kms_key_arn = var.create_kms_key ? aws_kms_key.this[0].arn : var.kms_key_arn
 
-  queue_name = var.name
-  dlq_name   = "${var.name}-dlq"
+  queue_name                = var.name
+  restore_events_queue_name = "${var.name}-restore-events"
+  dlq_name                  = "${var.name}-dlq"
   # Built rather than read from the resources, so that the queue policies (inline in the queues) and the rules
   # do not depend on each other. Postconditions check them against the real ARNs.
-  queue_arn = "arn:${local.partition}:sqs:${local.region}:${local.account_id}:${local.queue_name}"
-  dlq_arn   = "arn:${local.partition}:sqs:${local.region}:${local.account_id}:${local.dlq_name}"
+  queue_arn                = "arn:${local.partition}:sqs:${local.region}:${local.account_id}:${local.queue_name}"
+  restore_events_queue_arn = "arn:${local.partition}:sqs:${local.region}:${local.account_id}:${local.restore_events_queue_name}"
+  dlq_arn                  = "arn:${local.partition}:sqs:${local.region}:${local.account_id}:${local.dlq_name}"
+  # Only the restore job rule fills the restore events queue: without it, there is nothing to put there.
+  create_restore_events_queue = var.enable_restore_job_events
+  # The queues that may dead-letter into the DLQ (its redrive allow policy): built ARNs, as both queues refer to it.
+  dlq_source_queue_arns = concat([local.queue_arn], local.create_restore_events_queue ? [local.restore_events_queue_arn] : [])
 
   ledger_table_name   = coalesce(var.ledger_table_name, "${var.name}-ledger")
   results_bucket_name = coalesce(var.results_bucket_name, "${var.name}-results-${local.account_id}-${local.region}")

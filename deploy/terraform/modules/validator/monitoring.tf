@@ -138,20 +138,31 @@ locals {
     }
   }
 
-  queue_alarms = {
-    dlq_not_empty = {
-      description = "Messages are in the dead-letter queue: events that could not be delivered or processed."
-      queue_name  = aws_sqs_queue.dlq.name
-      metric_name = "ApproximateNumberOfMessagesVisible"
-      threshold   = 0
-    }
-    oldest_message_age = {
-      description = "The oldest message of the work queue is older than ${var.oldest_message_age_threshold_seconds} s: the workers fall behind or are stuck."
-      queue_name  = aws_sqs_queue.this.name
-      metric_name = "ApproximateAgeOfOldestMessage"
-      threshold   = var.oldest_message_age_threshold_seconds
-    }
-  }
+  queue_alarms = merge(
+    {
+      dlq_not_empty = {
+        description = "Messages are in the dead-letter queue: events that could not be delivered or processed."
+        queue_name  = aws_sqs_queue.dlq.name
+        metric_name = "ApproximateNumberOfMessagesVisible"
+        threshold   = 0
+      }
+      oldest_message_age = {
+        description = "The oldest message of the work queue is older than ${var.oldest_message_age_threshold_seconds} s: the workers fall behind or are stuck."
+        queue_name  = aws_sqs_queue.this.name
+        metric_name = "ApproximateAgeOfOldestMessage"
+        threshold   = var.oldest_message_age_threshold_seconds
+      }
+    },
+    # A for expression rather than a conditional, whose two results would have to be the same object type.
+    {
+      for queue_name in aws_sqs_queue.restore_events[*].name : "restore_events_oldest_message_age" => {
+        description = "The oldest message of the restore events queue is older than ${var.restore_events_oldest_message_age_threshold_seconds} s: no worker receives the ends of its restores."
+        queue_name  = queue_name
+        metric_name = "ApproximateAgeOfOldestMessage"
+        threshold   = var.restore_events_oldest_message_age_threshold_seconds
+      }
+    },
+  )
 
   alarm_arns = concat(
     [for alarm in aws_cloudwatch_metric_alarm.validator : alarm.arn],
@@ -365,16 +376,22 @@ locals {
       {
         type = "metric", x = 0, y = 8, width = 8, height = 6
         properties = {
-          title  = "Work queue"
+          title  = "Queues"
           region = local.region
           view   = "timeSeries"
           period = 300
           stat   = "Maximum"
-          metrics = [
-            ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", aws_sqs_queue.this.name, { label = "waiting" }],
-            ["AWS/SQS", "ApproximateNumberOfMessagesNotVisible", "QueueName", aws_sqs_queue.this.name, { label = "in progress" }],
-            ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", aws_sqs_queue.dlq.name, { label = "dead letters", color = "#d62728" }],
-          ]
+          metrics = concat(
+            [
+              ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", aws_sqs_queue.this.name, { label = "waiting" }],
+              ["AWS/SQS", "ApproximateNumberOfMessagesNotVisible", "QueueName", aws_sqs_queue.this.name, { label = "in progress" }],
+              ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", aws_sqs_queue.dlq.name, { label = "dead letters", color = "#d62728" }],
+            ],
+            [
+              for queue_name in aws_sqs_queue.restore_events[*].name :
+              ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", queue_name, { label = "restore events waiting" }]
+            ],
+          )
         }
       },
       {

@@ -12,6 +12,16 @@ output "queue_arn" {
   value       = aws_sqs_queue.this.arn
 }
 
+output "events_queue_url" {
+  description = "URL of the restore events queue (BV_EVENTS_QUEUE_URL); null without the restore job rule (`enable_restore_job_events`)."
+  value       = one(aws_sqs_queue.restore_events[*].url)
+}
+
+output "events_queue_arn" {
+  description = "ARN of the restore events queue; null without the restore job rule."
+  value       = one(aws_sqs_queue.restore_events[*].arn)
+}
+
 output "dlq_url" {
   description = "URL of the dead-letter queue (BV_DLQ_URL)."
   value       = aws_sqs_queue.dlq.url

@@ -1,5 +1,5 @@
 ################################################################################
-# Work queue and dead-letter queue
+# Work queue, restore events queue and dead-letter queue
 #
 # The policies are inline (not aws_sqs_queue_policy) so that each queue is one resource: a queue is created
 # before EventBridge may deliver to it, and a separate policy resource only adds a second propagation wait.
@@ -19,7 +19,7 @@ data "aws_iam_policy_document" "queue" {
     condition {
       test     = "ArnEquals"
       variable = "aws:SourceArn"
-      values   = values(local.event_rule_arns)
+      values   = local.queue_event_rule_arns["work"]
     }
   }
 
@@ -42,8 +42,47 @@ data "aws_iam_policy_document" "queue" {
   }
 }
 
+data "aws_iam_policy_document" "restore_events_queue" {
+  count = local.create_restore_events_queue ? 1 : 0
+
+  statement {
+    sid       = "OnlyOurRestoreJobRule"
+    actions   = ["sqs:SendMessage"]
+    resources = [local.restore_events_queue_arn]
+
+    principals {
+      type        = "Service"
+      identifiers = ["events.amazonaws.com"]
+    }
+
+    condition {
+      test     = "ArnEquals"
+      variable = "aws:SourceArn"
+      values   = local.queue_event_rule_arns["restore_events"]
+    }
+  }
+
+  statement {
+    sid       = "DenyInsecureTransport"
+    effect    = "Deny"
+    actions   = ["sqs:*"]
+    resources = [local.restore_events_queue_arn]
+
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+
+    condition {
+      test     = "Bool"
+      variable = "aws:SecureTransport"
+      values   = ["false"]
+    }
+  }
+}
+
 data "aws_iam_policy_document" "dlq" {
-  # EventBridge sends events it could not deliver to the queue here (the rule targets' dead-letter config).
+  # EventBridge sends events it could not deliver to either queue here (every rule target's dead-letter config).
   statement {
     sid       = "OnlyOurEventBridgeRulesDeadLetters"
     actions   = ["sqs:SendMessage"]
@@ -90,7 +129,7 @@ resource "aws_sqs_queue" "dlq" {
 
   redrive_allow_policy = var.dlq_redrive_allow_only_work_queue ? jsonencode({
     redrivePermission = "byQueue"
-    sourceQueueArns   = [local.queue_arn]
+    sourceQueueArns   = local.dlq_source_queue_arns
   }) : null
 
   tags = var.tags
@@ -129,6 +168,36 @@ resource "aws_sqs_queue" "this" {
     postcondition {
       condition     = self.arn == local.queue_arn
       error_message = "The queue ARN differs from the one its policy was built with."
+    }
+  }
+}
+
+resource "aws_sqs_queue" "restore_events" {
+  count = local.create_restore_events_queue ? 1 : 0
+
+  name = local.restore_events_queue_name
+
+  # The worker sets its own visibility (BV_VISIBILITY_SECONDS) on every receive; this default only covers other
+  # readers. An event takes milliseconds to handle, so one a reader dropped should come back soon.
+  visibility_timeout_seconds = 60
+  message_retention_seconds  = var.message_retention_seconds
+  receive_wait_time_seconds  = var.receive_wait_time_seconds
+  sqs_managed_sse_enabled    = var.queue_kms_encryption ? null : true
+  kms_master_key_id          = var.queue_kms_encryption ? local.kms_key_arn : null
+  policy                     = data.aws_iam_policy_document.restore_events_queue[0].json
+
+  # The shared DLQ: one place to look for whatever could not be delivered or processed.
+  redrive_policy = jsonencode({
+    deadLetterTargetArn = aws_sqs_queue.dlq.arn
+    maxReceiveCount     = var.max_receive_count
+  })
+
+  tags = var.tags
+
+  lifecycle {
+    postcondition {
+      condition     = self.arn == local.restore_events_queue_arn
+      error_message = "The restore events queue ARN differs from the one its policy was built with."
     }
   }
 }

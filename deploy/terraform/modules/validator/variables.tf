@@ -56,7 +56,7 @@ variable "kms_key_deletion_window_in_days" {
 ################################################################################
 
 variable "queue_kms_encryption" {
-  description = "Encrypt the queue and its DLQ with the module's KMS key (SSE-KMS) instead of SQS-managed keys (SSE-SQS). Both are encrypted at rest; SSE-KMS adds a KMS call per batch of messages."
+  description = "Encrypt the queues and their DLQ with the module's KMS key (SSE-KMS) instead of SQS-managed keys (SSE-SQS). Both are encrypted at rest; SSE-KMS adds a KMS call per batch of messages."
   type        = bool
   default     = false
 }
@@ -73,7 +73,7 @@ variable "visibility_timeout_seconds" {
 }
 
 variable "message_retention_seconds" {
-  description = "How long the work queue keeps a message (default 4 days)."
+  description = "How long the work queue and the restore events queue keep a message (default 4 days)."
   type        = number
   default     = 345600
 
@@ -95,7 +95,7 @@ variable "dlq_message_retention_seconds" {
 }
 
 variable "max_receive_count" {
-  description = "Receives after which a message moves to the DLQ (redrive policy). Every visibility expiry (crash, retry with backoff) counts as one receive."
+  description = "Receives after which a message of the work queue or the restore events queue moves to the DLQ (redrive policy). Every visibility expiry (crash, retry with backoff) counts as one receive."
   type        = number
   default     = 5
 
@@ -106,13 +106,13 @@ variable "max_receive_count" {
 }
 
 variable "dlq_redrive_allow_only_work_queue" {
-  description = "Set a redrive allow policy on the DLQ so that only the work queue may use it as its dead-letter queue."
+  description = "Set a redrive allow policy on the DLQ so that only the work queue and the restore events queue may use it as their dead-letter queue."
   type        = bool
   default     = true
 }
 
 variable "receive_wait_time_seconds" {
-  description = "Long-polling wait of the work queue."
+  description = "Long-polling wait of the work queue and the restore events queue."
   type        = number
   default     = 20
 
@@ -144,7 +144,7 @@ variable "enable_backup_job_events" {
 }
 
 variable "enable_restore_job_events" {
-  description = "Send `Restore Job State Change` events of the restores the worker starts (terminal states, filtered on the restore role) to the queue, so the worker learns of completion before its polling would."
+  description = "Send `Restore Job State Change` events of the restores the worker starts (terminal states, filtered on the restore role) to a queue of their own (BV_EVENTS_QUEUE_URL), so the worker learns of completion before its polling would, even behind a backlog of validation requests."
   type        = bool
   default     = true
 }
@@ -542,6 +542,17 @@ variable "oldest_message_age_threshold_seconds" {
   validation {
     condition     = var.oldest_message_age_threshold_seconds >= 300
     error_message = "oldest_message_age_threshold_seconds must be at least 300."
+  }
+}
+
+variable "restore_events_oldest_message_age_threshold_seconds" {
+  description = "Alarm when the oldest message of the restore events queue is older than this. The worker receives restore events however long the work queue's backlog is and handles each in moments, so an old one means no worker is receiving them."
+  type        = number
+  default     = 900
+
+  validation {
+    condition     = var.restore_events_oldest_message_age_threshold_seconds >= 300
+    error_message = "restore_events_oldest_message_age_threshold_seconds must be at least 300."
   }
 }
 
