@@ -5,11 +5,30 @@
 # before EventBridge may deliver to it, and a separate policy resource only adds a second propagation wait.
 ################################################################################
 
+locals {
+  # Each queue admits EventBridge only from the rules that deliver to it; the DLQ takes every rule's dead letters.
+  queue_policies = merge(
+    {
+      work = { arn = local.queue_arn, sid = "OnlyOurEventBridgeRules", rules = local.queue_event_rule_arns["work"] }
+      dlq  = { arn = local.dlq_arn, sid = "OnlyOurEventBridgeRulesDeadLetters", rules = values(local.event_rule_arns) }
+    },
+    local.create_restore_events_queue ? {
+      restore_events = {
+        arn   = local.restore_events_queue_arn
+        sid   = "OnlyOurRestoreJobRule"
+        rules = local.queue_event_rule_arns["restore_events"]
+      }
+    } : {},
+  )
+}
+
 data "aws_iam_policy_document" "queue" {
+  for_each = local.queue_policies
+
   statement {
-    sid       = "OnlyOurEventBridgeRules"
+    sid       = each.value.sid
     actions   = ["sqs:SendMessage"]
-    resources = [local.queue_arn]
+    resources = [each.value.arn]
 
     principals {
       type        = "Service"
@@ -19,7 +38,7 @@ data "aws_iam_policy_document" "queue" {
     condition {
       test     = "ArnEquals"
       variable = "aws:SourceArn"
-      values   = local.queue_event_rule_arns["work"]
+      values   = each.value.rules
     }
   }
 
@@ -27,84 +46,7 @@ data "aws_iam_policy_document" "queue" {
     sid       = "DenyInsecureTransport"
     effect    = "Deny"
     actions   = ["sqs:*"]
-    resources = [local.queue_arn]
-
-    principals {
-      type        = "*"
-      identifiers = ["*"]
-    }
-
-    condition {
-      test     = "Bool"
-      variable = "aws:SecureTransport"
-      values   = ["false"]
-    }
-  }
-}
-
-data "aws_iam_policy_document" "restore_events_queue" {
-  count = local.create_restore_events_queue ? 1 : 0
-
-  statement {
-    sid       = "OnlyOurRestoreJobRule"
-    actions   = ["sqs:SendMessage"]
-    resources = [local.restore_events_queue_arn]
-
-    principals {
-      type        = "Service"
-      identifiers = ["events.amazonaws.com"]
-    }
-
-    condition {
-      test     = "ArnEquals"
-      variable = "aws:SourceArn"
-      values   = local.queue_event_rule_arns["restore_events"]
-    }
-  }
-
-  statement {
-    sid       = "DenyInsecureTransport"
-    effect    = "Deny"
-    actions   = ["sqs:*"]
-    resources = [local.restore_events_queue_arn]
-
-    principals {
-      type        = "*"
-      identifiers = ["*"]
-    }
-
-    condition {
-      test     = "Bool"
-      variable = "aws:SecureTransport"
-      values   = ["false"]
-    }
-  }
-}
-
-data "aws_iam_policy_document" "dlq" {
-  # EventBridge sends events it could not deliver to either queue here (every rule target's dead-letter config).
-  statement {
-    sid       = "OnlyOurEventBridgeRulesDeadLetters"
-    actions   = ["sqs:SendMessage"]
-    resources = [local.dlq_arn]
-
-    principals {
-      type        = "Service"
-      identifiers = ["events.amazonaws.com"]
-    }
-
-    condition {
-      test     = "ArnEquals"
-      variable = "aws:SourceArn"
-      values   = values(local.event_rule_arns)
-    }
-  }
-
-  statement {
-    sid       = "DenyInsecureTransport"
-    effect    = "Deny"
-    actions   = ["sqs:*"]
-    resources = [local.dlq_arn]
+    resources = [each.value.arn]
 
     principals {
       type        = "*"
@@ -125,7 +67,7 @@ resource "aws_sqs_queue" "dlq" {
   message_retention_seconds = var.dlq_message_retention_seconds
   sqs_managed_sse_enabled   = var.queue_kms_encryption ? null : true
   kms_master_key_id         = var.queue_kms_encryption ? local.kms_key_arn : null
-  policy                    = data.aws_iam_policy_document.dlq.json
+  policy                    = data.aws_iam_policy_document.queue["dlq"].json
 
   redrive_allow_policy = var.dlq_redrive_allow_only_work_queue ? jsonencode({
     redrivePermission = "byQueue"
@@ -155,7 +97,7 @@ resource "aws_sqs_queue" "this" {
   receive_wait_time_seconds  = var.receive_wait_time_seconds
   sqs_managed_sse_enabled    = var.queue_kms_encryption ? null : true
   kms_master_key_id          = var.queue_kms_encryption ? local.kms_key_arn : null
-  policy                     = data.aws_iam_policy_document.queue.json
+  policy                     = data.aws_iam_policy_document.queue["work"].json
 
   redrive_policy = jsonencode({
     deadLetterTargetArn = aws_sqs_queue.dlq.arn
@@ -184,7 +126,7 @@ resource "aws_sqs_queue" "restore_events" {
   receive_wait_time_seconds  = var.receive_wait_time_seconds
   sqs_managed_sse_enabled    = var.queue_kms_encryption ? null : true
   kms_master_key_id          = var.queue_kms_encryption ? local.kms_key_arn : null
-  policy                     = data.aws_iam_policy_document.restore_events_queue[0].json
+  policy                     = data.aws_iam_policy_document.queue["restore_events"].json
 
   # The shared DLQ: one place to look for whatever could not be delivered or processed.
   redrive_policy = jsonencode({
