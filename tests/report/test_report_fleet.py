@@ -59,7 +59,8 @@ def test_json_says_what_each_resource_went_through(fleet):
     broken = rows[fleet.arn("broken")]
     assert (broken["coverage"], broken["last_status"]) == ("NEVER_PASSED", "RESTORE_FAILED")
     assert broken["last_reason"] == fleet.records_of("broken")[0]["reason"]
-    assert broken["rto_p50"] is None  # nothing was restored: no RTO measured, none claimed
+    assert broken["rto_p50"] is None  # nothing was restored: no recovery time, none claimed
+    assert broken["rto_misses"] == 1  # and the target was missed, whatever the record's rto_target_met says
 
     untested = rows[fleet.arn("untested")]
     assert (untested["coverage"], untested["last_status"], untested["runs"]) == ("NEVER_TESTED", None, 0)

@@ -39,7 +39,11 @@ class Verification:
 
 
 def not_verified(window: Window) -> Verification:
-    return Verification(NOT_VERIFIED, "no verification of the records' integrity was run for this pack")
+    return Verification(
+        NOT_VERIFIED,
+        "No check of the records' integrity (hash chains, signed manifests) was run for this pack: "
+        "the figures below are what the records say, not proof that the records are complete and unedited.",
+    )
 
 
 # The seam: a function (window -> Verification) that checks the records' chains, manifests and signatures for the

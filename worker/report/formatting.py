@@ -12,7 +12,9 @@ def short_name(arn: str) -> str:
 
 
 def minutes(value: float | None) -> str:
-    return "-" if value is None else f"{value:.1f}"
+    if value is None:
+        return "-"
+    return f"{value:.3f}" if abs(value) < 1 else f"{value:.1f}"
 
 
 def age(hours: float | None) -> str:

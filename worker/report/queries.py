@@ -3,7 +3,8 @@
 Parameters: $since and $until (timestamps). A verdict is counted by when its validation finished; SKIPPED
 records are not verdicts. "Last" figures look at every record read (the coverage needs the last PASSED even when
 it is older than the window); counts and percentiles look at the window only. A failed restore job's duration
-is not a recovery time: RTO figures (`rto`) leave RESTORE_FAILED out.
+is not a recovery time: RTO figures (`rto`) leave RESTORE_FAILED out, and a failed restore missed its RTO target
+(`rto_met`), whatever the record's own `rto_target_met` says.
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ from __future__ import annotations
 VERDICTS = """
     verdicts AS (
         SELECT *, CAST(finished_at AS TIMESTAMPTZ) AS finished,
-               CASE WHEN status <> 'RESTORE_FAILED' THEN rto_minutes END AS rto
+               CASE WHEN status <> 'RESTORE_FAILED' THEN rto_minutes END AS rto,
+               CASE WHEN status = 'RESTORE_FAILED' THEN false ELSE rto_target_met END AS rto_met
         FROM validations
         WHERE status <> 'SKIPPED' AND finished_at IS NOT NULL AND CAST(finished_at AS TIMESTAMPTZ) <= $until
     ),
@@ -41,7 +43,7 @@ WITH {VERDICTS},
         SELECT source_resource_arn, count(*) AS runs, count(*) FILTER (WHERE status = 'PASSED') AS passed,
                quantile_cont(rto, 0.5) AS rto_p50, quantile_cont(rto, 0.95) AS rto_p95,
                quantile_cont(data_gap_minutes, 0.5) AS gap_p50, quantile_cont(data_gap_minutes, 0.95) AS gap_p95,
-               count(*) FILTER (WHERE rto_target_met = false) AS rto_misses,
+               count(*) FILTER (WHERE rto_met = false) AS rto_misses,
                count(*) FILTER (WHERE rpo_target_met = false) AS rpo_misses
         FROM windowed GROUP BY source_resource_arn
     )
@@ -77,7 +79,8 @@ VALIDATIONS = f"""
 WITH {VERDICTS}
 SELECT finished, source_resource_arn, selection, engine, account_id, status,
        CASE WHEN status <> 'PASSED' THEN {WHY} END AS why,
-       rto_minutes, rto_target_minutes, rto_target_met, data_gap_minutes, rpo_target_minutes, rpo_target_met,
+       rto AS rto_minutes, rto_target_minutes, rto_met AS rto_target_met,
+       data_gap_minutes, rpo_target_minutes, rpo_target_met,
        cleanup_status, validation_id, recovery_point_arn, restore_job_id
 FROM windowed ORDER BY finished, source_resource_arn
 """

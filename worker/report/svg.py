@@ -8,15 +8,18 @@ from datetime import datetime
 from html import escape
 
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22")
-GOOD, BAD, GREY = "#2ca02c", "#d62728", "#999999"
-WIDTH, HEIGHT, LEFT, BOTTOM, TOP = 720, 260, 56, 36, 16
+GOOD, BAD, AMBER = "#2ca02c", "#d62728", "#ff7f0e"
+WIDTH, HEIGHT, LEFT, BOTTOM, TOP = 760, 270, 56, 36, 32
 
 
 def _frame(title: str, body: list[str], height: int = HEIGHT) -> str:
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" role="img" width="{WIDTH}" height="{height}" '
         f'viewBox="0 0 {WIDTH} {height}" font-family="sans-serif" font-size="11">'
-        f"<title>{escape(title)}</title>" + "".join(body) + "</svg>"
+        f"<title>{escape(title)}</title>"
+        + _text(8, 18, title, font_size="13", font_weight="bold")
+        + "".join(body)
+        + "</svg>"
     )
 
 
@@ -50,7 +53,7 @@ def pass_rate_chart(days: Sequence[tuple[str, int, int]]) -> str:
     for i, (day, runs, passed) in enumerate(days):
         rate = passed / runs if runs else 0.0
         x, h = LEFT + i * slot + slot * 0.15, plot_h * rate
-        colour = GOOD if rate == 1 else (BAD if rate < 0.5 else "#ff7f0e")
+        colour = GOOD if rate == 1 else (BAD if rate < 0.5 else AMBER)
         parts.append(
             f'<rect class="bar" x="{x:.1f}" y="{HEIGHT - BOTTOM - h:.1f}" width="{slot * 0.7:.1f}" '
             f'height="{max(h, 1):.1f}" fill="{colour}"><title>{escape(day)}: {passed}/{runs} passed</title></rect>'
@@ -102,9 +105,9 @@ def coverage_chart(rows: Sequence[tuple[str, float | None, str]], slo_hours: flo
     bar, gap, left = 16, 6, 200
     height = TOP + len(rows) * (bar + gap) + BOTTOM
     if not rows:
-        return _frame(title, [_text(WIDTH / 2, 40, "no resources", "middle")], 80)
+        return _frame(title, [_text(WIDTH / 2, 50, "no resources", "middle")], 80)
     cap = slo_hours * 2
-    plot_w = WIDTH - left - 60
+    plot_w = WIDTH - left - 150
     parts = []
     for i, (name, hours, coverage) in enumerate(rows):
         y = TOP + i * (bar + gap)
