@@ -2,7 +2,7 @@
 
 Sources: `pg` passes twice, `maria` passes, `stale` fails its freshness check, `broken` cannot be restored,
 `untested` is backed up (AWS Backup holds a recovery point) but never validated. One object under the prefix
-is not a record. Built once per module: the validations take a while.
+is not a record. Built once per session: the validations take a while.
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ async def _validate(stack: WorkerStack, source: Source, expected_records: int) -
     await stack.wait_until(lambda: stack.queue_depth() == 0, timeout=60, what="message acked")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 async def fleet(emulator_session) -> AsyncIterator[Fleet]:
     initial = emulator_session.knobs()
     stack = await make_stack()
