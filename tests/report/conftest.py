@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -17,7 +18,7 @@ from typing import Any
 
 import boto3
 import pytest
-from harness.worker_stack import WorkerStack, make_stack, run_cli, run_inline
+from harness.worker_stack import WorkerStack, make_stack, run_inline
 
 from emulator.traffic import Source
 
@@ -39,8 +40,18 @@ class Fleet:
     def records_of(self, name: str) -> list[dict[str, Any]]:
         return [r for r in self.records if r["source_resource_arn"] == self.arn(name)]
 
-    def report(self, *args: str, **overrides: Any) -> subprocess.CompletedProcess[str]:
-        return run_cli(self.stack, "report", *args, **overrides)
+    def report(
+        self, *args: str, env: dict[str, str] | None = None, **overrides: Any
+    ) -> subprocess.CompletedProcess[str]:
+        """`backup-validator report ARGS` with the stack's environment (settings overridden) plus `env`."""
+        return subprocess.run(
+            [sys.executable, "-m", "worker.cli", "report", *args],
+            env={**self.stack.env(**overrides), **(env or {})},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
 
     def report_json(self, *args: str) -> dict[str, Any]:
         done = self.report("--format", "json", *args)

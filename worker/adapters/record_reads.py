@@ -158,5 +158,13 @@ def _typed(column_type: str, value: str | None) -> Any:
     if column_type == "BOOLEAN":
         return value.lower() == "true"
     if column_type.endswith("[]"):
-        return json.loads(value)
+        return [_struct(column_type, item) for item in json.loads(value)]
     return value
+
+
+def _struct(column_type: str, item: Any) -> Any:
+    """Trino casts a row to a JSON object, older Presto engines to an array in field order: both become objects."""
+    if not isinstance(item, list):
+        return item
+    fields = re.findall(r"(\w+) \w+", column_type[column_type.index("(") + 1 : column_type.rindex(")")])
+    return dict(zip(fields, item, strict=False))
