@@ -6,6 +6,7 @@ import csv
 import io
 
 import pytest
+from conftest import OUTPUT
 
 pytestmark = pytest.mark.slow
 
@@ -72,11 +73,15 @@ def test_json_says_what_each_resource_went_through(fleet):
     selection = next(g for g in document["groups"] if g["dimension"] == "selection")
     assert (selection["value"], selection["runs"], selection["passed"]) == ("orders", 5, 3)
     assert (selection["resources"], selection["covered"]) == (5, 2)
+    # The never-tested source has no engine on record: its own slice, with nothing run.
+    unknown = next(g for g in document["groups"] if g["dimension"] == "engine" and g["value"] == "(none)")
+    assert (unknown["resources"], unknown["runs"], unknown["pass_rate"]) == (1, 0, None)
 
 
 def test_worst_first_in_the_table_with_reasons(fleet):
     done = fleet.report()
     assert done.returncode == 0, done.stderr
+    (OUTPUT / "report.txt").write_text(done.stdout)
     lines = done.stdout.splitlines()
     order = [name for line in lines for name in fleet.sources if line.startswith(fleet.sources[name].identifier)]
     assert order[:5] == ["untested", "broken", "stale", "maria", "pg"] or order[:5] == [

@@ -181,7 +181,16 @@ def _status_kept(summary: ResourceSummary, statuses: Sequence[str]) -> bool:
 
 
 def group_summaries(rows: Iterable[dict[str, Any]], resources: Sequence[ResourceSummary]) -> list[dict[str, Any]]:
-    """Per selection, account and engine: the window's figures plus how many of its resources are covered."""
+    """Per selection, account and engine: the window's figures plus how many of its resources are covered.
+    A slice with resources but no validation in the window (e.g. only never-tested sources) is listed too."""
+    rows = list(rows)
+    seen = {(row["dimension"], row["value"]) for row in rows}
+    for dimension in ("selection", "account", "engine"):
+        for value in sorted(
+            {_dimension_value(r, dimension) for r in resources} - {v for d, v in seen if d == dimension}
+        ):
+            rows.append({"dimension": dimension, "value": value, "runs": 0, "passed": 0,
+                         **dict.fromkeys(("rto_p50", "rto_p95", "gap_p50", "gap_p95"))})  # fmt: skip
     groups = []
     for row in rows:
         members = [r for r in resources if _dimension_value(r, row["dimension"]) == row["value"]]
@@ -193,7 +202,7 @@ def group_summaries(rows: Iterable[dict[str, Any]], resources: Sequence[Resource
                 "pass_rate": round(row["passed"] / row["runs"], 4) if row["runs"] else None,
             }
         )
-    return groups
+    return sorted(groups, key=lambda g: (g["dimension"], g["value"]))
 
 
 def _dimension_value(summary: ResourceSummary, dimension: str) -> str:
