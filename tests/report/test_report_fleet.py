@@ -126,4 +126,7 @@ def test_records_only_and_bad_arguments(fleet):
     bad = fleet.report("--since", "last tuesday")
     assert bad.returncode == 2 and "neither a duration" in bad.stderr and bad.stdout == ""
     missing = fleet.report(results_bucket="no-such-bucket-for-the-report")
-    assert missing.returncode == 1 and "NoSuchBucket" in missing.stderr
+    assert missing.returncode == 1 and "NoSuchBucket" in missing.stderr and missing.stdout == ""
+    unwritable = fleet.report("--html", "/proc/no-such-dir/report.html")
+    assert unwritable.returncode == 1 and "could not write /proc/no-such-dir/report.html" in unwritable.stderr
+    assert unwritable.stdout == ""

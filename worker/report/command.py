@@ -19,7 +19,7 @@ from worker.report.render_text import render_csv, render_json, render_text
 from worker.settings import ConfigError, ReportSettings, load_report_settings
 
 EXIT_CONFIG = 2
-EXIT_UNREADABLE = 1
+EXIT_FAILED = 1  # the records could not be read, or the files not written
 
 
 def add_report_command(commands: Any) -> None:
@@ -71,9 +71,12 @@ def run_report(args: argparse.Namespace) -> int:
     filters = Filters(tuple(args.resource), _statuses(args.status), tuple(args.selection))
     try:
         return asyncio.run(_report(args, settings, policy, window, filters))
+    except OSError as exc:
+        print(f"backup-validator report: could not write {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_FAILED
     except Exception as exc:  # noqa: BLE001 - one clear line for a person; nothing half-written is claimed
         print(f"backup-validator report: could not read the records: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return EXIT_UNREADABLE
+        return EXIT_FAILED
 
 
 async def _report(
@@ -81,17 +84,17 @@ async def _report(
 ) -> int:
     async with report_clients() as clients:
         collected = await collect_records(clients, settings, window, filters, StderrProgress())
-        inventory = None if args.no_inventory else await collect_inventory(clients, policy)
-    try:
-        report = build_report(collected.engine, window, inventory, filters, collected.source)
-        report.unreadable = collected.unreadable
-        if args.html:
-            args.html.write_text(render_html(report), encoding="utf-8")
-        if args.evidence:
-            written = write_evidence(args.evidence, collected.engine, report)
-            print(f"evidence pack: {', '.join(str(p) for p in written)}", file=sys.stderr)
-    finally:
-        collected.engine.close()
+        try:
+            inventory = None if args.no_inventory else await collect_inventory(clients, policy)
+            report = build_report(collected.engine, window, inventory, filters, collected.source)
+            report.unreadable = collected.unreadable
+            if args.html:
+                args.html.write_text(render_html(report), encoding="utf-8")
+            if args.evidence:
+                written = write_evidence(args.evidence, collected.engine, report)
+                print(f"evidence pack: {', '.join(str(p) for p in written)}", file=sys.stderr)
+        finally:
+            collected.engine.close()
     renderers = {"table": render_text, "json": render_json, "csv": render_csv}
     sys.stdout.write(renderers[args.format](report))
     return 0
