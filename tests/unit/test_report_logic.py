@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -9,7 +10,7 @@ import pytest
 from worker.report.collect import parse_moment, read_window
 from worker.report.evidence import coverage_gaps
 from worker.report.model import COVERED, NEVER_PASSED, NEVER_TESTED, OVERDUE, Filters, Window, coverage_of
-from worker.report.svg import coverage_chart, pass_rate_chart, rto_chart
+from worker.report.svg import LEFT, WIDTH, Series, coverage_chart, pass_rate_chart, rto_chart
 
 UNTIL = datetime(2026, 6, 30, tzinfo=UTC)
 WINDOW = Window(UNTIL - timedelta(days=10), UNTIL, slo_hours=24)
@@ -78,8 +79,21 @@ def test_moments():
 
 def test_empty_charts_say_so():
     assert "no validations in the period" in pass_rate_chart([])
-    assert "no restore times in the period" in rto_chart([], WINDOW.since, UNTIL)
+    assert "no restore times in the period" in rto_chart([])
     assert "no resources" in coverage_chart([], 24)
+
+
+def test_rto_chart_spans_its_points_one_line_per_resource():
+    svg = rto_chart([Series("a", [(at(3), 10.0), (at(2), 20.0)]), Series("b", [(at(1), 5.0)])])
+    assert svg.count("<polyline") == 1 and svg.count('class="point"') == 3
+    xs = [float(x) for x in re.findall(r'<circle class="point" cx="([0-9.]+)"', svg)]
+    assert min(xs) == LEFT and max(xs) == WIDTH - 20  # first and last point at the axis' ends
+    assert at(3).strftime("%Y-%m-%d %H:%M") in svg and at(1).strftime("%Y-%m-%d %H:%M") in svg
+
+
+def test_pass_rate_bars_per_day():
+    svg = pass_rate_chart([("2026-06-01", 4, 4), ("2026-06-02", 4, 1)])
+    assert svg.count('class="bar"') == 2 and "4/4" in svg and "1/4" in svg
 
 
 def test_chart_labels_are_escaped():

@@ -75,7 +75,7 @@ def charts(report: Report) -> str:
     return (
         '<h2>Charts</h2><div class="charts">'
         + pass_rate_chart(days)
-        + rto_chart(series, report.window.since, report.window.until)
+        + rto_chart(series)
         + coverage_chart(coverage, report.window.slo_hours)
         + "</div>"
     )

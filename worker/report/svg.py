@@ -69,8 +69,8 @@ class Series:
     points: Sequence[tuple[datetime, float]]
 
 
-def rto_chart(series: Sequence[Series], start: datetime, end: datetime) -> str:
-    """RTO (minutes) of every validation over time, one line per resource."""
+def rto_chart(series: Sequence[Series]) -> str:
+    """RTO (minutes) of every validation over time, one line per resource; the time axis spans the points."""
     title = "RTO per resource over time (minutes)"
     values = [v for s in series for _, v in s.points]
     legend_h = 16 * len(series)
@@ -78,11 +78,13 @@ def rto_chart(series: Sequence[Series], start: datetime, end: datetime) -> str:
     if not values:
         return _frame(title, [_text(WIDTH / 2, HEIGHT / 2, "no restore times in the period", "middle")])
     y_max = max(values) * 1.15 or 1.0
+    times = [when for s in series for when, _ in s.points]
+    start, end = min(times), max(times)
     span = max((end - start).total_seconds(), 1.0)
     plot_w, plot_h = WIDTH - LEFT - 20, HEIGHT - BOTTOM - TOP
     parts = _axes(HEIGHT, y_max, "")
-    parts.append(_text(LEFT, HEIGHT - BOTTOM + 14, start.strftime("%Y-%m-%d %H:%M")))
-    parts.append(_text(WIDTH - 10, HEIGHT - BOTTOM + 14, end.strftime("%Y-%m-%d %H:%M"), "end"))
+    parts.append(_text(LEFT, HEIGHT - BOTTOM + 14, start.strftime("%Y-%m-%d %H:%M:%S")))
+    parts.append(_text(WIDTH - 10, HEIGHT - BOTTOM + 14, end.strftime("%Y-%m-%d %H:%M:%S"), "end"))
     for index, each in enumerate(series):
         colour = PALETTE[index % len(PALETTE)]
         xy = [
