@@ -5,12 +5,12 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: help venv tools lint typecheck test unit demo soak clean
+.PHONY: help venv tools tools-chromium lint typecheck test unit demo soak clean
 
 help:
 	@echo "make demo   - run the worker end to end against the local stand-ins (moto, emulator, local databases)"
 	@echo "make test   - install, lint (ruff), type-check (mypy) and run the whole test suite"
-	@echo "make tools  - install the system tools the tests need (prometheus + promtool, Debian package)"
+	@echo "make tools  - install the system tools the tests need (prometheus + promtool, chromium: Debian packages)"
 	@echo "make bench  - the throughput/overhead benchmark (bench/, about 10 minutes); make bench-quick: under 2"
 
 $(STAMP): pyproject.toml
@@ -24,7 +24,7 @@ venv: $(STAMP)
 # tests/observability runs a real Prometheus and promtool. Installs Debian's package when they are missing
 # and this is root with apt-get; the package may start a system service on :9090, which the tests don't use
 # (they pick free ports), so it is stopped and disabled right after the install.
-tools:
+tools: tools-chromium
 	@if command -v prometheus >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1; then \
 		exit 0; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
@@ -36,6 +36,20 @@ tools:
 		echo "prometheus/promtool not found. Install them, then re-run:" >&2; \
 		echo "  Debian/Ubuntu: sudo apt-get install --no-install-recommends prometheus" >&2; \
 		echo "  elsewhere: put prometheus and promtool from a Prometheus 2.x release on PATH" >&2; \
+		exit 1; \
+	fi
+
+# tests/report open the report's HTML in Debian's headless chromium and screenshot it.
+tools-chromium:
+	@if command -v chromium >/dev/null 2>&1; then \
+		exit 0; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "installing Debian's chromium package (headless rendering of the report)"; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium >/dev/null || exit 1; \
+	else \
+		echo "chromium not found. Install it, then re-run:" >&2; \
+		echo "  Debian/Ubuntu: sudo apt-get install --no-install-recommends chromium" >&2; \
 		exit 1; \
 	fi
 

@@ -1,4 +1,4 @@
-"""`backup-validator`: run | validate ARN | check-config | sweep | demo."""
+"""`backup-validator`: run | validate ARN | check-config | sweep | report | demo."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from datetime import timedelta
 
 from worker.log import configure_logging
 from worker.policy import Policy, PolicyError, load_policy
+from worker.report.command import add_report_command, run_report
 from worker.settings import ConfigError, Settings, load_settings
 
 EXIT_CONFIG = 2
@@ -46,6 +47,7 @@ def _parser() -> argparse.ArgumentParser:
         "the ledger, older than BV_RESOURCE_TTL_SECONDS (or --ttl-seconds). Everything else is left alone.",
     )
     sweep.add_argument("--ttl-seconds", type=int, default=None, help="override BV_RESOURCE_TTL_SECONDS")
+    add_report_command(commands)
     demo = commands.add_parser(
         "demo",
         help="end-to-end demo on local stand-ins (moto, emulator, local PostgreSQL and MariaDB)",
@@ -65,6 +67,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         configure_logging("WARNING", "auto")
         return int(asyncio.run(run_demo(args.postgres_url, args.mysql_url, args.sources)))
+    if args.command == "report":  # needs only the records' settings, not a queue or ledger
+        return run_report(args)
     try:
         settings = load_settings()
         configure_logging(settings.log_level, settings.log_format)

@@ -79,19 +79,61 @@ class Settings(BaseSettings):
         return self.db_tls is DbTls.REQUIRE
 
 
+class ReportSettings(BaseSettings):
+    """What `backup-validator report` reads: where the records are, and optionally the inventory's policy and an
+    Athena workgroup. Separate from Settings so that an auditor's read-only environment needs no queue or ledger."""
+
+    model_config = SettingsConfigDict(env_prefix="BV_", extra="ignore", frozen=True)
+
+    results_bucket: str = Field(description="S3 bucket of the summary records")
+    results_prefix: str = Field(default="validations/", description="key prefix of the records in S3")
+    coverage_slo_hours: float = Field(default=26.0, gt=0, description="a source not PASSED for this long is uncovered")
+    policy_file: Path | None = Field(default=None, description="policy: which protected sources are selected")
+    athena_workgroup: str | None = Field(
+        default=None, description="read the records through this Athena workgroup instead of listing S3"
+    )
+    athena_database: str | None = Field(default=None, description="Glue database of the records table (Athena)")
+    athena_table: str = Field(default="validations", pattern="^[a-z0-9_]{1,255}$", description="Glue table name")
+    athena_timeout_seconds: float = Field(default=300.0, gt=0, le=3600, description="bound on one Athena query")
+
+    @field_validator("athena_database")
+    @classmethod
+    def _glue_name(cls, value: str | None) -> str | None:
+        if value is not None and not value.replace("_", "").isalnum():
+            raise ValueError("must be a Glue database name (letters, digits, underscores)")
+        return value
+
+
+def load_report_settings(**overrides: object) -> ReportSettings:
+    """The report's settings; ConfigError naming every variable that is wrong."""
+    try:
+        settings = ReportSettings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        raise ConfigError(_problems(exc)) from None
+    if settings.athena_workgroup and not settings.athena_database:
+        raise ConfigError("invalid configuration:\n  BV_ATHENA_DATABASE: is required when BV_ATHENA_WORKGROUP is set")
+    if settings.policy_file is not None and not settings.policy_file.is_file():
+        raise ConfigError(f"BV_POLICY_FILE: {settings.policy_file} does not exist or is not a file")
+    return settings
+
+
 def load_settings(**overrides: object) -> Settings:
     """Read and validate the environment; raise ConfigError naming every variable that is wrong."""
     try:
         settings = Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
-        problems = []
-        for error in exc.errors():
-            field = str(error["loc"][0]) if error["loc"] else "?"
-            problems.append(f"BV_{field.upper()}: {_describe(error)}")
-        raise ConfigError("invalid configuration:\n  " + "\n  ".join(problems)) from None
+        raise ConfigError(_problems(exc)) from None
     if not settings.policy_file.is_file():
         raise ConfigError(f"BV_POLICY_FILE: {settings.policy_file} does not exist or is not a file")
     return settings
+
+
+def _problems(exc: ValidationError) -> str:
+    problems = []
+    for error in exc.errors():
+        field = str(error["loc"][0]) if error["loc"] else "?"
+        problems.append(f"BV_{field.upper()}: {_describe(error)}")
+    return "invalid configuration:\n  " + "\n  ".join(problems)
 
 
 def _describe(error: object) -> str:
