@@ -81,14 +81,17 @@ def test_backup_and_restore_events_use_state_and_status_as_aws_does(backup_clien
     restore = backup_client.start_restore_job(RecoveryPointArn=point, Metadata={"DBInstanceIdentifier": restored_id})
     job = wait_restore_job(backup_client, restore["RestoreJobId"])
     wait_instance(rds_client, restored_id)
-    events = everything.receive(6)
+    events = everything.receive(7)
 
     backups = only(events, "Backup Job State Change")
     assert [e["detail"]["state"] for e in backups] == ["CREATED", "RUNNING", "COMPLETED"]
     assert backups[-1]["resources"] == [point]
 
     restores = only(events, "Restore Job State Change")
-    assert [e["detail"]["status"] for e in restores] == ["PENDING", "RUNNING", "COMPLETED"]
+    # AWS's CREATED sample says `state`, the later ones `status`.
+    states = [e["detail"].get("status") or e["detail"]["state"] for e in restores]
+    assert states == ["CREATED", "PENDING", "RUNNING", "COMPLETED"]
+    assert "status" not in restores[0]["detail"] and restores[0]["detail"]["state"] == "CREATED"
     completed = restores[-1]
     assert completed["resources"] == [point]
     assert completed["detail"]["restoreJobId"] == restore["RestoreJobId"]
