@@ -45,6 +45,8 @@ class Knobs:
     event_drop_rate: float = 0.0
     # Each event may also be delivered twice (EventBridge is at-least-once); a delay range reorders events.
     event_duplicate_rate: float = 0.0
+    # AWS's documented CREATED shape of Restore Job State Change, which carries `state` instead of `status`.
+    restore_created_events: bool = True
     restore_fail_rate: float = 0.0
     copy_fail_rate: float = 0.0
     throttle_rate: float = 0.0
@@ -89,7 +91,7 @@ def _parse_knob(name: str, value: Any) -> Any:
         return parse_range(value, name)
     if name.endswith("_rate"):
         return parse_rate(value, name)
-    if name in ("lazy_restore", "default_vpc"):
+    if name in ("lazy_restore", "default_vpc", "restore_created_events"):
         if isinstance(value, str):
             return value.strip().lower() in ("1", "true", "yes", "on")
         return bool(value)

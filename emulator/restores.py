@@ -83,7 +83,8 @@ def start_restore(
     job.expected_minutes = max(1, round(duration / 60))
     job.duration = duration
     emu.store.add_restore_job(job, token)
-    announce_created(emu, job)
+    if emu.knobs.restore_created_events:
+        announce_created(emu, job)
     announce(emu, job)
     emu.spawn(_run_guarded(emu, job, duration))
     return job
