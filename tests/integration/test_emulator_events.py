@@ -120,3 +120,15 @@ def test_event_drop_and_delay_knobs(backup_client, rds_client, emulator, event_r
     backed_up(backup_client, rds_client)
     assert emulator.stats()["events"]["pending"] >= 1
     assert len(everything.receive(3, timeout=10)) == 3
+
+
+def test_duplicated_events_arrive_twice(backup_client, rds_client, emulator, event_route):
+    everything = event_route({"source": ["aws.backup"], "detail-type": ["Backup Job State Change"]})
+    emulator.configure(event_duplicate_rate=1.0)
+    before = emulator.stats()["events"].get("duplicated", 0)
+    backed_up(backup_client, rds_client)
+    events = everything.receive(6, timeout=10)
+    states = sorted(e["detail"]["state"] for e in events)
+    assert states == ["COMPLETED", "COMPLETED", "CREATED", "CREATED", "RUNNING", "RUNNING"]
+    assert emulator.stats()["events"]["duplicated"] - before == 3
+    assert everything.drain(1.0) == []
