@@ -188,3 +188,20 @@ def test_subnet_groups_and_the_default_vpc(emulator_factory, aws_env):
     placed = wait_for(lambda: describe_instance(rds, identifier), what="instance")
     assert placed["DBSubnetGroup"]["DBSubnetGroupName"] == "central-db"
     rds.delete_db_instance(DBInstanceIdentifier=identifier, SkipFinalSnapshot=True)
+
+
+def test_tags_round_trip_through_the_cli_and_unknown_arns_are_refused(aws_cli, emulator, rds_client):
+    arn = create_source(rds_client, "postgres")["DBInstanceArn"]
+    added = aws_cli(emulator.url, "rds", "add-tags-to-resource", "--resource-name", arn, "--tags", "Key=owner,Value=bv")
+    assert added.code == 0, added.stderr
+    listed = aws_cli(emulator.url, "rds", "list-tags-for-resource", "--resource-name", arn)
+    assert listed.code == 0 and {"Key": "owner", "Value": "bv"} in listed.output["TagList"]
+    removed = aws_cli(emulator.url, "rds", "remove-tags-from-resource", "--resource-name", arn, "--tag-keys", "owner")
+    assert removed.code == 0, removed.stderr
+    assert rds_client.list_tags_for_resource(ResourceName=arn)["TagList"] == []
+    missing = aws_cli(
+        emulator.url, "rds", "list-tags-for-resource", "--resource-name", arn.rsplit(":", 1)[0] + ":no-such-db"
+    )
+    assert missing.code != 0 and "(DBInstanceNotFound)" in missing.stderr
+    invalid = aws_cli(emulator.url, "rds", "list-tags-for-resource", "--resource-name", "not-an-arn")
+    assert invalid.code != 0 and "(InvalidParameterValue)" in invalid.stderr
