@@ -91,20 +91,10 @@ def start_restore(
 
 
 def announce_created(emu: Emulator, job: RestoreJob) -> None:
-    """AWS's CREATED sample carries `state` (its later ones `status`), and none of the progress fields."""
+    """AWS's CREATED sample carries `state` (its later ones `status`) and only the job id and creation date."""
     assert job.recovery_point is not None
-    rp = job.recovery_point
-    detail = {
-        "restoreJobId": job.job_id,
-        "backupVaultArn": rp.vault.arn,
-        "recoveryPointArn": rp.arn,
-        "sourceResourceArn": rp.resource_arn,
-        "creationDate": iso8601(job.created),
-        "iamRoleArn": job.iam_role_arn,
-        "resourceType": rp.resource_type,
-        "state": "CREATED",
-    }
-    emu.events.emit("Restore Job State Change", job.account, [rp.arn], detail)
+    detail = {"restoreJobId": job.job_id, "creationDate": iso8601(job.created), "state": "CREATED"}
+    emu.events.emit("Restore Job State Change", job.account, [job.recovery_point.arn], detail)
 
 
 def announce(emu: Emulator, job: RestoreJob) -> None:

@@ -95,7 +95,8 @@ def test_backup_and_restore_events_use_state_and_status_as_aws_does(backup_clien
     states = [e["detail"].get("status") or e["detail"]["state"] for e in restores]
     assert sorted(states, key=order.index) == order
     created = restores[states.index("CREATED")]["detail"]
-    assert "status" not in created and created["state"] == "CREATED"
+    # Exactly the fields of AWS's sample (Backup developer guide, restore job events, "State: CREATED").
+    assert set(created) == {"restoreJobId", "creationDate", "state"} and created["state"] == "CREATED"
     assert created["restoreJobId"] == restore["RestoreJobId"]
     completed = restores[states.index("COMPLETED")]
     assert completed["resources"] == [point]
