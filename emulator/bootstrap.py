@@ -88,3 +88,32 @@ def create_resources(
 
 def _queue_arn(sqs: Any, url: str) -> str:
     return str(sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"])
+
+
+@dataclass(frozen=True)
+class RestoreNetwork:
+    """The restoring account's network for the worker: BV_SUBNET_GROUP and BV_SECURITY_GROUP_IDS."""
+
+    subnet_group: str
+    security_group_ids: tuple[str, ...]
+
+
+def create_restore_network(prefix: str, emulator_url: str) -> RestoreNetwork:
+    """A security group in the default VPC of the EC2 stand-in (moto; the worker's preflight looks there), the same
+    group made known to the emulator's RDS, and a DB subnet group over the VPC's subnets on the emulator."""
+    from emulator.client import ControlClient
+
+    ec2 = boto3.client("ec2")
+    vpcs = ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"]
+    vpc_id = vpcs[0]["VpcId"] if vpcs else ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    group_id = ec2.create_security_group(
+        GroupName=f"{prefix}-restores", Description="restored databases", VpcId=vpc_id
+    )["GroupId"]
+    subnets = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])["Subnets"]
+    subnet_ids = [s["SubnetId"] for s in subnets][:3] or [f"subnet-{prefix}"]
+    ControlClient(emulator_url).add_network(security_groups=[group_id])
+    name = f"{prefix}-restores"
+    boto3.client("rds").create_db_subnet_group(
+        DBSubnetGroupName=name, DBSubnetGroupDescription="restored databases", SubnetIds=subnet_ids
+    )
+    return RestoreNetwork(name, (group_id,))

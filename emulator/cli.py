@@ -70,6 +70,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--ignore-password-rate", type=_rate, default=0.0, help="restored logins that keep their old password"
     )
     p.add_argument("--lazy-restore", action="store_true", help="build restored databases when the restore ends")
+    p.add_argument("--event-duplicate-rate", type=_rate, default=0.0, help="events delivered twice")
+    p.add_argument("--no-default-vpc", action="store_true", help="no default VPC: restores must name a DB subnet group")
+    p.add_argument("--max-db-instances", type=int, default=Knobs.max_db_instances, help="RDS DB instance quota")
     p.add_argument("--advertise-host", help="host reported in PostgreSQL endpoints (default: --host)")
     p.add_argument("--pg-proxy-port", type=int, default=0, help="port of the PostgreSQL password proxy (0: free)")
     p.add_argument("--no-pg-auth-proxy", action="store_true", help="report the PostgreSQL server itself as endpoint")
@@ -96,6 +99,9 @@ def config_from(args: argparse.Namespace) -> EmulatorConfig:
         unreachable_rate=args.unreachable_rate,
         ignore_password_rate=args.ignore_password_rate,
         lazy_restore=args.lazy_restore,
+        event_duplicate_rate=args.event_duplicate_rate,
+        default_vpc=not args.no_default_vpc,
+        max_db_instances=args.max_db_instances,
     )
     return EmulatorConfig(
         host=args.host,

@@ -68,3 +68,28 @@ class ControlClient:
         if plan_arn:
             body["restore_testing_plan_arn"] = plan_arn
         return str(self._call("restore-testing", body)["RestoreJobId"])
+
+    def add_network(
+        self,
+        account: str | None = None,
+        *,
+        subnet_groups: dict[str, list[str]] | None = None,
+        security_groups: list[str] | None = None,
+        option_groups: list[str] | None = None,
+        parameter_groups: list[str] | None = None,
+    ) -> dict[str, Any]:
+        """Add an account's (default: the emulator's) subnet groups, security groups, option/parameter groups."""
+        body: dict[str, Any] = {
+            "subnet_groups": subnet_groups or {},
+            "security_groups": security_groups or [],
+            "option_groups": option_groups or [],
+            "parameter_groups": parameter_groups or [],
+        }
+        if account:
+            body["account"] = account
+        result: dict[str, Any] = self._call("network", body)
+        return result
+
+    def network(self, account: str | None = None) -> dict[str, Any]:
+        result: dict[str, Any] = self._call("network" + (f"?account={account}" if account else ""))
+        return result

@@ -43,6 +43,10 @@ class Knobs:
     copy_seconds: Range = (1.0, 1.0)
     event_delay_seconds: Range = (0.0, 0.0)
     event_drop_rate: float = 0.0
+    # Each event may also be delivered twice (EventBridge is at-least-once); a delay range reorders events.
+    event_duplicate_rate: float = 0.0
+    # AWS's documented CREATED shape of Restore Job State Change, which carries `state` instead of `status`.
+    restore_created_events: bool = True
     restore_fail_rate: float = 0.0
     copy_fail_rate: float = 0.0
     throttle_rate: float = 0.0
@@ -59,6 +63,12 @@ class Knobs:
     # Build a restored database when its job finishes instead of when it starts: thousands of long restores
     # in flight then cost no database work (and no disk) until they end. The result is the same real database.
     lazy_restore: bool = False
+    # The restoring account's network: without a default VPC (a hardened central account) there is no `default`
+    # DB subnet group and no default security group, so a restore must name its own.
+    default_vpc: bool = True
+    # RDS account quotas (DescribeAccountAttributes); AWS's default is 40 DB instances and 40 DB clusters.
+    max_db_instances: int = 40
+    max_db_clusters: int = 40
 
     def update(self, changes: dict[str, Any]) -> None:
         """Validate every change first, then apply them all (no half-applied update)."""
@@ -81,10 +91,15 @@ def _parse_knob(name: str, value: Any) -> Any:
         return parse_range(value, name)
     if name.endswith("_rate"):
         return parse_rate(value, name)
-    if name == "lazy_restore":
+    if name in ("lazy_restore", "default_vpc", "restore_created_events"):
         if isinstance(value, str):
             return value.strip().lower() in ("1", "true", "yes", "on")
         return bool(value)
+    if name.startswith("max_"):
+        count = int(value)
+        if count < 0:
+            raise ValueError(f"{name}: must be >= 0")
+        return count
     if name == "throttle_operations":
         if isinstance(value, str):
             value = [v for v in value.split(",") if v]

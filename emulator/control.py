@@ -8,7 +8,7 @@ from typing import Any
 
 from aiohttp import web
 
-from emulator import restores
+from emulator import network, restores
 from emulator.core import Emulator
 from emulator.wire import ApiError
 
@@ -104,7 +104,19 @@ async def restore_testing(emu: Emulator, request: web.Request) -> web.Response:
     return _json({"RestoreJobId": job.job_id})
 
 
+async def define_network(emu: Emulator, request: web.Request) -> web.Response:
+    """GET ?account=: an account's network; POST {account?, subnet_groups, security_groups, ...}: add to it."""
+    if request.method != "POST":
+        return _json(network.describe(emu, request.query.get("account") or emu.account))
+    data = await _body(request)
+    try:
+        return _json(network.define(emu, str(data.get("account") or emu.account), data))
+    except ValueError as exc:
+        return _json({"error": str(exc)}, 400)
+
+
 ROUTES = {
+    "/_emulator/network": define_network,
     "/_emulator/health": health,
     "/_emulator/stats": get_stats,
     "/_emulator/config": config,

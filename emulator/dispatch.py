@@ -11,6 +11,7 @@ from aiohttp import web
 from emulator import backup_api, control, rds_api
 from emulator.core import Emulator
 from emulator.rest import Router, decode_request
+from emulator.validate import BACKUP_CODES, RDS_CODES, validate
 from emulator.wire import (
     ApiError,
     decode_query,
@@ -67,6 +68,7 @@ class Dispatcher:
                 raise ApiError("InvalidRequestException", f"{op.name} is not supported by the backup emulator.")
             body = await request.read()
             params = decode_request(op, uri, request.rel_url.raw_query_string, request.headers, body)
+            validate(op, params, BACKUP_CODES)
             output = await _call(handler, self.emu, params)
             status = int(op.http.get("responseCode", 200))
             payload = b"" if status == 204 else json_body(op, output)
@@ -93,7 +95,9 @@ class Dispatcher:
                 raise ApiError("InvalidAction", f"The action {action} is not valid for this web service.")
             self._account("rds", action)
             op = self.rds_model.operation_model(action)
-            output = await _call(handler, self.emu, decode_query(op, form))
+            params = decode_query(op, form)
+            validate(op, params, RDS_CODES)
+            output = await _call(handler, self.emu, params)
             return web.Response(body=xml_body(op, output, self.rds_namespace, req_id), content_type=XML_TYPE)
         except ApiError as err:
             self.emu.store.errors[f"rds:{action}:{err.code}"] += 1

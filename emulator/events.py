@@ -84,7 +84,12 @@ class EventBus:
         if self.faults.chance(knobs.event_drop_rate):
             self.counts["dropped"] += 1
             return
-        delay = self.faults.seconds(knobs.event_delay_seconds)
+        copies = 2 if self.faults.chance(knobs.event_duplicate_rate) else 1
+        self.counts["duplicated"] += copies - 1
+        for _ in range(copies):
+            self._schedule(event, self.faults.seconds(knobs.event_delay_seconds))
+
+    def _schedule(self, event: dict[str, Any], delay: float) -> None:
         if delay <= 0:
             self._enqueue(event)
             return

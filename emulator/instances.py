@@ -8,6 +8,7 @@ import logging
 import re
 from typing import Any
 
+from emulator import network
 from emulator.core import Emulator
 from emulator.state import Instance, Physical, now
 from emulator.wire import ApiError
@@ -17,6 +18,8 @@ log = logging.getLogger("emulator.instances")
 IDENTIFIER = re.compile(r"^[A-Za-z](?!.*--)[A-Za-z0-9-]{0,62}(?<!-)$")
 FORBIDDEN_PASSWORD_CHARS = set("/'\"@ ")
 DEFAULT_AZ_SUFFIX = "a"
+# A final snapshot needs an instance that can be snapshotted.
+FINAL_SNAPSHOT_STATES = ("available", "resetting-master-credentials", "storage-optimization")
 
 
 def check_identifier(identifier: str) -> str:
@@ -49,11 +52,13 @@ def new_instance(emu: Emulator, identifier: str, account: str, engine_name: str,
     """Validate and register an instance in state 'creating' (its database is built separately)."""
     identifier = check_identifier(identifier)
     engine = emu.databases.engine_for(engine_name)
-    subnet_group = settings.pop("subnet_group", None) or "default"
-    if subnet_group not in emu.store.subnet_groups:
-        raise ApiError("DBSubnetGroupNotFoundFault", f"DBSubnetGroup '{subnet_group}' not found.", 404)
     if identifier in emu.store.instances:
         raise ApiError("DBInstanceAlreadyExists", "DB instance already exists")
+    network.check_quota(emu, account)
+    subnet_group = network.subnet_group(emu, account, settings.pop("subnet_group", None)).name
+    network.check_security_groups(emu, account, settings.get("security_groups") or [])
+    network.check_option_group(emu, account, settings.get("option_group"))
+    network.check_parameter_group(emu, account, settings.get("parameter_group"))
     address, port = emu.endpoint(engine.kind)
     inst = Instance(
         identifier=identifier,
@@ -115,7 +120,11 @@ def modify(emu: Emulator, inst: Instance, params: dict[str, Any]) -> None:
     if "DeletionProtection" in params:
         inst.deletion_protection = bool(params["DeletionProtection"])
     if params.get("DBInstanceClass"):
-        inst.instance_class = params["DBInstanceClass"]
+        # RDS applies a class change in the next maintenance window unless ApplyImmediately is set.
+        if params.get("ApplyImmediately"):
+            inst.instance_class, inst.pending_class = params["DBInstanceClass"], None
+        else:
+            inst.pending_class = params["DBInstanceClass"]
     if password is not None:
         reset_password(emu, inst, password)
 
@@ -162,8 +171,18 @@ def delete(emu: Emulator, inst: Instance, params: dict[str, Any]) -> None:
             "InvalidParameterCombination",
             "FinalDBSnapshotIdentifier is required unless SkipFinalSnapshot is specified.",
         )
+    if params.get("SkipFinalSnapshot") and params.get("FinalDBSnapshotIdentifier"):
+        raise ApiError(
+            "InvalidParameterCombination",
+            "FinalDBSnapshotIdentifier can not be specified when deleting an instance with SkipFinalSnapshot.",
+        )
     if inst.status == "deleting":
         raise ApiError("InvalidDBInstanceState", f"Instance {inst.identifier} is already being deleted.")
+    if not params.get("SkipFinalSnapshot") and inst.status not in FINAL_SNAPSHOT_STATES:
+        raise ApiError(
+            "InvalidDBInstanceState",
+            f"Instance {inst.identifier} is currently {inst.status} - a final snapshot cannot be taken.",
+        )
     inst.status = "deleting"
     job = emu.store.restore_job_for_resource(inst.arn)
     if job is not None and job.restore_testing_plan_arn:

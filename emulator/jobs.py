@@ -23,6 +23,8 @@ def restore_metadata(inst: Instance) -> dict[str, Any]:
         "Port": str(inst.port),
         "DBName": inst.physical.database,
         "DBSubnetGroupName": inst.subnet_group,
+        "OptionGroupName": inst.option_group or f"default:{inst.engine}-{inst.engine_version.split('.')[0]}",
+        "DBParameterGroupName": inst.parameter_group or f"default.{inst.engine}{inst.engine_version.split('.')[0]}",
         "VpcSecurityGroupIds": "[" + ",".join(f'"{g}"' for g in inst.security_groups) + "]",
         "AvailabilityZone": inst.availability_zone,
         "MultiAZ": str(inst.multi_az).lower(),
@@ -173,8 +175,22 @@ def start_copy(emu: Emulator, rp: RecoveryPoint, destination_vault_arn: str, iam
     )
     emu.store.copy_jobs[job.job_id] = job
     _announce_copy(emu, job)
-    emu.spawn(_run_copy(emu, job, rp, dest_account, dest_name))
+    emu.spawn(_run_copy_guarded(emu, job, rp, dest_account, dest_name))
     return job
+
+
+async def _run_copy_guarded(emu: Emulator, job: CopyJob, rp: RecoveryPoint, dest_account: str, dest_name: str) -> None:
+    """An internal error ends the copy FAILED with a message, never RUNNING for ever."""
+    try:
+        await _run_copy(emu, job, rp, dest_account, dest_name)
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:
+        log.exception("copy job %s failed inside the emulator", job.job_id)
+        if job.state in ("CREATED", "RUNNING"):
+            job.completed = now()
+            job.state, job.status_message = "FAILED", f"An internal error occurred while copying: {type(exc).__name__}."
+            _announce_copy(emu, job)
 
 
 async def _run_copy(emu: Emulator, job: CopyJob, rp: RecoveryPoint, dest_account: str, dest_name: str) -> None:

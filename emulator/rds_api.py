@@ -6,7 +6,7 @@ import hashlib
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from emulator import instances
+from emulator import instances, network
 from emulator.core import Emulator
 from emulator.pagination import page
 from emulator.state import Instance, SubnetGroup
@@ -62,7 +62,10 @@ def subnet_group_view(group: SubnetGroup) -> dict[str, Any]:
 
 
 def instance_view(emu: Emulator, inst: Instance) -> dict[str, Any]:
-    family = f"{inst.engine}{inst.engine_version.split('.')[0]}"
+    parameter_group = inst.parameter_group or f"default.{inst.engine}{inst.engine_version.split('.')[0]}"
+    pending: dict[str, Any] = {"MasterUserPassword": "****"} if inst.pending_password else {}
+    if inst.pending_class:
+        pending["DBInstanceClass"] = inst.pending_class
     view: dict[str, Any] = {
         "DBInstanceIdentifier": inst.identifier,
         "DBInstanceClass": inst.instance_class,
@@ -76,11 +79,11 @@ def instance_view(emu: Emulator, inst: Instance) -> dict[str, Any]:
         "BackupRetentionPeriod": 1,
         "DBSecurityGroups": [],
         "VpcSecurityGroups": [{"VpcSecurityGroupId": g, "Status": "active"} for g in inst.security_groups],
-        "DBParameterGroups": [{"DBParameterGroupName": f"default.{family}", "ParameterApplyStatus": "in-sync"}],
+        "DBParameterGroups": [{"DBParameterGroupName": parameter_group, "ParameterApplyStatus": "in-sync"}],
         "AvailabilityZone": inst.availability_zone,
-        "DBSubnetGroup": subnet_group_view(emu.store.subnet_groups[inst.subnet_group]),
+        "DBSubnetGroup": subnet_group_view(_placed_in(emu, inst)),
         "PreferredMaintenanceWindow": "sun:05:00-sun:05:30",
-        "PendingModifiedValues": {"MasterUserPassword": "****"} if inst.pending_password else {},
+        "PendingModifiedValues": pending,
         "MultiAZ": inst.multi_az,
         "EngineVersion": inst.engine_version,
         "AutoMinorVersionUpgrade": True,
@@ -105,6 +108,13 @@ def instance_view(emu: Emulator, inst: Instance) -> dict[str, Any]:
     return view
 
 
+def _placed_in(emu: Emulator, inst: Instance) -> SubnetGroup:
+    group = emu.store.network(inst.account).subnet_groups.get(inst.subnet_group)
+    if group is None:  # the default VPC's group, reported even after the knob was switched off
+        return SubnetGroup(inst.subnet_group, emu.rds_arn(inst.account, "subgrp", inst.subnet_group), "", [])
+    return group
+
+
 def create_db_instance(emu: Emulator, p: dict[str, Any]) -> dict[str, Any]:
     if not p.get("MasterUsername"):
         raise ApiError("InvalidParameterValue", "The parameter MasterUsername must be provided and must not be blank.")
@@ -117,6 +127,8 @@ def create_db_instance(emu: Emulator, p: dict[str, Any]) -> dict[str, Any]:
         password=instances.check_password(p.get("MasterUserPassword")),
         subnet_group=p.get("DBSubnetGroupName"),
         security_groups=list(p.get("VpcSecurityGroupIds") or []),
+        option_group=p.get("OptionGroupName"),
+        parameter_group=p.get("DBParameterGroupName"),
         availability_zone=p.get("AvailabilityZone"),
         multi_az=bool(p.get("MultiAZ")),
         publicly_accessible=bool(p.get("PubliclyAccessible")),
@@ -175,7 +187,7 @@ def _taggable(emu: Emulator, arn: str) -> dict[str, str]:
             raise instance_not_found(parts[6])
         return inst.tags
     if parts[5] == "subgrp":
-        group = emu.store.subnet_groups.get(parts[6])
+        group = emu.store.network(emu.account).subnet_groups.get(parts[6])
         if group is None or group.arn != arn:
             raise subnet_group_not_found(parts[6])
         return group.tags
@@ -198,35 +210,32 @@ def remove_tags_from_resource(emu: Emulator, p: dict[str, Any]) -> None:
 
 def create_db_subnet_group(emu: Emulator, p: dict[str, Any]) -> dict[str, Any]:
     name = (p.get("DBSubnetGroupName") or "").lower()
-    if name in emu.store.subnet_groups:
+    if name == network.DEFAULT_GROUP:
+        raise ApiError("InvalidParameterValue", "DBSubnetGroupName must not be default.")
+    if name in emu.store.network(emu.account).subnet_groups:
         raise ApiError("DBSubnetGroupAlreadyExists", f"The DB subnet group '{name}' already exists.")
     if not p.get("SubnetIds"):
         raise ApiError("InvalidParameterValue", "SubnetIds must contain at least one subnet.")
-    group = add_subnet_group(emu, name, p.get("DBSubnetGroupDescription", ""), list(p["SubnetIds"]))
+    group = network.add_subnet_group(
+        emu, emu.account, name, p.get("DBSubnetGroupDescription", ""), list(p["SubnetIds"])
+    )
     group.tags.update(_tags(p.get("Tags")))
     return {"DBSubnetGroup": subnet_group_view(group)}
 
 
-def add_subnet_group(emu: Emulator, name: str, description: str, subnet_ids: list[str]) -> SubnetGroup:
-    group = SubnetGroup(name, emu.rds_arn(emu.account, "subgrp", name), description, subnet_ids)
-    emu.store.subnet_groups[name] = group
-    return group
-
-
 def describe_db_subnet_groups(emu: Emulator, p: dict[str, Any]) -> dict[str, Any]:
     name = p.get("DBSubnetGroupName")
-    if name:
-        group = emu.store.subnet_groups.get(name.lower())
-        if group is None:
-            raise subnet_group_not_found(name)
-        groups = [group]
-    else:
-        groups = list(emu.store.subnet_groups.values())
+    groups = [network.subnet_group(emu, emu.account, name)] if name else network.subnet_groups(emu, emu.account)
     items, marker = rds_page(groups, p)
     return {"DBSubnetGroups": [subnet_group_view(g) for g in items], "Marker": marker}
 
 
+def describe_account_attributes(emu: Emulator, p: dict[str, Any]) -> dict[str, Any]:
+    return {"AccountQuotas": network.account_quotas(emu, emu.account)}
+
+
 HANDLERS: dict[str, Handler] = {
+    "DescribeAccountAttributes": describe_account_attributes,
     "CreateDBInstance": create_db_instance,
     "DescribeDBInstances": describe_db_instances,
     "ModifyDBInstance": modify_db_instance,

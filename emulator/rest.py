@@ -77,16 +77,16 @@ def decode_request(
         elif location == "querystring" and wire_name in query:
             values = query[wire_name]
             if member.type_name == "list":
-                params[name] = values
+                params[name] = [_query_scalar(member.member, name, v) for v in values]
             else:
                 params[name] = _query_scalar(member, name, values[0])
         elif location == "header" and wire_name in headers:
-            params[name] = scalar(member, headers[wire_name])
+            params[name] = _query_scalar(member, name, headers[wire_name])
     return params
 
 
 def _query_scalar(member: Any, name: str, raw: str) -> Any:
     try:
         return scalar(member, raw)
-    except ValueError as exc:
+    except (ValueError, OverflowError, OSError) as exc:
         raise ApiError("InvalidParameterValueException", f"Invalid value for parameter {name}: {raw}") from exc

@@ -40,9 +40,15 @@ def _security_groups(raw: str | None) -> list[str]:
     if not raw:
         return []
     text = raw.strip()
-    if text.startswith("["):
-        return [str(v) for v in json.loads(text)]
-    return [v.strip() for v in text.split(",") if v.strip()]
+    if not text.startswith("["):
+        return [v.strip() for v in text.split(",") if v.strip()]
+    try:
+        values = json.loads(text)
+    except ValueError:
+        values = None
+    if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+        raise RestoreFailure(f"InvalidParameterValue: VpcSecurityGroupIds is not a list of group ids: {raw[:200]}")
+    return values
 
 
 def start_restore(
@@ -77,9 +83,18 @@ def start_restore(
     job.expected_minutes = max(1, round(duration / 60))
     job.duration = duration
     emu.store.add_restore_job(job, token)
+    if emu.knobs.restore_created_events:
+        announce_created(emu, job)
     announce(emu, job)
-    emu.spawn(_run(emu, job, duration))
+    emu.spawn(_run_guarded(emu, job, duration))
     return job
+
+
+def announce_created(emu: Emulator, job: RestoreJob) -> None:
+    """AWS's CREATED sample carries `state` (its later ones `status`) and only the job id and creation date."""
+    assert job.recovery_point is not None
+    detail = {"restoreJobId": job.job_id, "creationDate": iso8601(job.created), "state": "CREATED"}
+    emu.events.emit("Restore Job State Change", job.account, [job.recovery_point.arn], detail)
 
 
 def announce(emu: Emulator, job: RestoreJob) -> None:
@@ -106,6 +121,18 @@ def announce(emu: Emulator, job: RestoreJob) -> None:
     if job.completed:
         detail["completionDate"] = iso8601(job.completed)
     emu.events.emit("Restore Job State Change", job.account, [rp.arn], detail)
+
+
+async def _run_guarded(emu: Emulator, job: RestoreJob, duration: float) -> None:
+    """Whatever goes wrong inside the emulator, the job ends FAILED with a message: never RUNNING for ever."""
+    try:
+        await _run(emu, job, duration)
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:
+        log.exception("restore job %s failed inside the emulator", job.job_id)
+        if job.state in ("PENDING", "RUNNING"):
+            _finish(emu, job, "FAILED", f"An internal error occurred while restoring: {type(exc).__name__}.")
 
 
 async def _run(emu: Emulator, job: RestoreJob, duration: float) -> None:
@@ -213,8 +240,11 @@ def _register(emu: Emulator, job: RestoreJob) -> Instance:
             source["Engine"],
             instance_class=meta(job, "DBInstanceClass") or source["DBInstanceClass"],
             password=rp.snapshot.password,
-            subnet_group=meta(job, "DBSubnetGroupName") or source["DBSubnetGroupName"],
+            # What the metadata names, in the restoring account; what it leaves out takes RDS's defaults.
+            subnet_group=meta(job, "DBSubnetGroupName"),
             security_groups=_security_groups(meta(job, "VpcSecurityGroupIds")),
+            option_group=meta(job, "OptionGroupName"),
+            parameter_group=meta(job, "DBParameterGroupName"),
             availability_zone=meta(job, "AvailabilityZone"),
             multi_az=_flag(job, "MultiAZ", False),
             publicly_accessible=_flag(job, "PubliclyAccessible", False),

@@ -18,7 +18,6 @@ from emulator.dispatch import Dispatcher
 from emulator.events import EventBus
 from emulator.faults import Faults
 from emulator.pgproxy import PgAuthProxy
-from emulator.rds_api import add_subnet_group
 
 __all__ = ["EmulatorConfig", "EmulatorHandle", "EmulatorServer", "Knobs", "run_in_thread", "start"]
 
@@ -59,7 +58,6 @@ async def start(config: EmulatorConfig) -> EmulatorServer:
             proxy = PgAuthProxy(postgres.host, postgres.port, postgres.passwords.get)
             await proxy.start(config.host, config.pg_proxy_port)
         emu = Emulator(config, faults, databases, events, proxy)
-        add_subnet_group(emu, "default", "default", ["subnet-0default0000000001"])
         app = web.Application()
         app.router.add_route("*", "/{tail:.*}", Dispatcher(emu).__call__)
         runner = web.AppRunner(app, access_log=None)

@@ -48,6 +48,9 @@ class Instance:
     ignores_password_changes: bool = False
     password_changes: int = 0
     requested_db_name: str | None = None
+    option_group: str | None = None
+    parameter_group: str | None = None
+    pending_class: str | None = None
 
 
 @dataclass
@@ -57,6 +60,17 @@ class SubnetGroup:
     description: str
     subnet_ids: list[str]
     tags: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Network:
+    """What one account's RDS can place an instance in: its subnet groups, VPC security groups, option and
+    parameter groups (the engines' `default:` / `default.` groups always exist)."""
+
+    subnet_groups: dict[str, SubnetGroup] = field(default_factory=dict)
+    security_groups: set[str] = field(default_factory=set)
+    option_groups: set[str] = field(default_factory=set)
+    parameter_groups: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -148,7 +162,7 @@ class Store:
     def __init__(self) -> None:
         self.instances: dict[str, Instance] = {}
         self.instance_by_arn: dict[str, Instance] = {}
-        self.subnet_groups: dict[str, SubnetGroup] = {}
+        self.networks: dict[str, Network] = {}
         self.vaults: dict[tuple[str, str], Vault] = {}
         self.recovery_points: dict[str, RecoveryPoint] = {}
         self.points_by_resource: dict[str, dict[str, None]] = {}
@@ -173,6 +187,12 @@ class Store:
     def remove_instance(self, inst: Instance) -> None:
         self.instances.pop(inst.identifier, None)
         self.instance_by_arn.pop(inst.arn, None)
+
+    def instances_of(self, account: str) -> int:
+        return sum(1 for inst in self.instances.values() if inst.account == account)
+
+    def network(self, account: str) -> Network:
+        return self.networks.setdefault(account, Network())
 
     # ------------------------------------------------------------ recovery points
     def add_recovery_point(self, rp: RecoveryPoint) -> None:

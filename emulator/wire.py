@@ -205,6 +205,7 @@ def _decode(shape: Shape, node: Any) -> Any:
 
 
 def scalar(shape: Shape, raw: Any) -> Any:
+    """A wire string as the member's type; ValueError when it is not one (the caller answers a 400)."""
     if raw is None:
         return None
     text = str(raw)
@@ -214,6 +215,8 @@ def scalar(shape: Shape, raw: Any) -> Any:
         case "float" | "double":
             return float(text)
         case "boolean":
+            if text.lower() not in ("true", "false"):
+                raise ValueError(f"{text!r} is not a boolean")
             return text.lower() == "true"
         case "timestamp":
             return parse_timestamp(text)
@@ -221,20 +224,33 @@ def scalar(shape: Shape, raw: Any) -> Any:
 
 
 def decode_query(op: OperationModel, form: dict[str, str]) -> dict[str, Any]:
+    """Query-protocol input as a dict of typed members; a value of the wrong type is InvalidParameterValue."""
     if op.input_shape is None:
         return {}
-    decoded: dict[str, Any] = _decode(op.input_shape, _tree(form))
+    try:
+        decoded: dict[str, Any] = _decode(op.input_shape, _tree(form))
+    except ValueError as exc:
+        raise ApiError("InvalidParameterValue", f"Invalid parameter value: {exc}") from exc
     return decoded
 
 
-def decode_json_body(shape: StructureShape | None, body: dict[str, Any]) -> dict[str, Any]:
-    """Convert rest-json body members (timestamps arrive as epoch numbers)."""
+def decode_json_body(shape: StructureShape | None, body: Any) -> dict[str, Any]:
+    """Convert rest-json body members (timestamps arrive as epoch numbers); anything but an object is a 400."""
     if shape is None:
         return {}
+    if not isinstance(body, dict):
+        raise ApiError("InvalidParameterValueException", "The request body must be a JSON object.")
     result: dict[str, Any] = {}
     for name, value in body.items():
         member = shape.members.get(name)
         if member is None or member.serialization.get("location"):
             continue
-        result[name] = parse_timestamp(value) if member.type_name == "timestamp" else value
+        result[name] = _json_timestamp(name, value) if member.type_name == "timestamp" else value
     return result
+
+
+def _json_timestamp(name: str, value: Any) -> datetime:
+    try:
+        return parse_timestamp(value)
+    except (ValueError, OverflowError, OSError) as exc:
+        raise ApiError("InvalidParameterValueException", f"Invalid timestamp for {name}: {value!r}") from exc

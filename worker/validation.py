@@ -22,7 +22,13 @@ from worker.runtime import Runtime
 from worker.stages.cleanup import delete_ours
 from worker.stages.prepare import Connection, take_over
 from worker.stages.report import ERROR, RESTORE_FAILED, Validation, build_record, overall_status
-from worker.stages.restore import build_metadata, idempotency_token, restored_identifier
+from worker.stages.restore import (
+    RestoreNetwork,
+    build_metadata,
+    idempotency_token,
+    restore_network,
+    restored_identifier,
+)
 from worker.stages.wait import JobStatus
 
 
@@ -126,7 +132,7 @@ class ValidationRun:
         await self._preflight()
         await self.rt.ledger.record_resource(self.identifier, self.rp.arn)
         recorded = await self.rt.backup.restore_metadata(self.rp.vault_name, self.rp.arn)
-        metadata = build_metadata(recorded, self.identifier, self.plan.restore)
+        metadata = build_metadata(recorded, self.identifier, self.plan.restore, self._network_defaults())
         job_id = await self.rt.backup.start_restore(
             self.rp.arn,
             metadata,
@@ -147,11 +153,16 @@ class ValidationRun:
         self.rt.log.info("restore.started", restore_job_id=job_id, identifier=self.identifier)
         return job_id
 
+    def _network_defaults(self) -> RestoreNetwork:
+        settings = self.rt.settings
+        return RestoreNetwork(settings.subnet_group, settings.security_groups)
+
     async def _preflight(self) -> None:
-        subnet_group = self.plan.restore.db_subnet_group
+        network = restore_network(self.plan.restore, self._network_defaults())
+        subnet_group = network.subnet_group
         if subnet_group and not await self.rt.rds.subnet_group_exists(subnet_group):
             raise PreflightFailed(f"DB subnet group {subnet_group} does not exist")
-        missing = await self.rt.rds.missing_security_groups(self.plan.restore.vpc_security_group_ids)
+        missing = await self.rt.rds.missing_security_groups(network.security_group_ids)
         if missing:
             raise PreflightFailed(f"security groups not found: {', '.join(missing)}")
 

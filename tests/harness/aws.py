@@ -83,8 +83,11 @@ def unique(prefix: str) -> str:
     return f"{prefix}-{secrets.token_hex(3)}"
 
 
-def create_source(rds: Any, engine: str, identifier: str | None = None, password: str = PASSWORD) -> dict[str, Any]:
-    """A 'production' instance on the emulator, available, with an ``events`` table."""
+def create_source(
+    rds: Any, engine: str, identifier: str | None = None, password: str = PASSWORD, **settings: Any
+) -> dict[str, Any]:
+    """A 'production' instance on the emulator, available, with an ``events`` table. ``settings`` are more
+    CreateDBInstance parameters (its network: DBSubnetGroupName, VpcSecurityGroupIds, ...)."""
     identifier = identifier or unique(f"src-{engine}")
     rds.create_db_instance(
         DBInstanceIdentifier=identifier,
@@ -93,6 +96,7 @@ def create_source(rds: Any, engine: str, identifier: str | None = None, password
         MasterUsername="app",
         MasterUserPassword=password,
         AllocatedStorage=20,
+        **settings,
     )
     inst = wait_instance(rds, identifier)
     ddl = (

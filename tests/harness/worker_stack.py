@@ -20,7 +20,7 @@ from typing import Any
 import boto3
 from prometheus_client import CollectorRegistry
 
-from emulator.bootstrap import LocalResources, create_resources
+from emulator.bootstrap import LocalResources, RestoreNetwork, create_resources, create_restore_network
 from emulator.traffic import Source, Traffic
 from worker.app import run_worker
 from worker.demo import example_policy
@@ -42,6 +42,7 @@ class WorkerStack:
     resources: LocalResources
     policy_file: Path
     traffic: Traffic
+    network: RestoreNetwork
     sources: list[Source] = field(default_factory=list)
 
     def settings(self, **overrides: Any) -> Settings:
@@ -61,6 +62,9 @@ class WorkerStack:
             "lease_seconds": 30,
             "drain_seconds": 5,
             "db_connect_attempts": 3,
+            # The restoring account's own network: the recorded (source) names are never passed through.
+            "subnet_group": self.network.subnet_group,
+            "security_group_ids": ",".join(self.network.security_group_ids),
         }
         values.update(overrides)
         return load_settings(**values)
@@ -160,7 +164,8 @@ async def make_stack(
     )
     traffic = Traffic(source_vault=f"{prefix}-prod", central_vault=f"{prefix}-central")
     await traffic.prepare_vaults()
-    return WorkerStack(prefix, resources, policy_file, traffic)
+    network = await asyncio.to_thread(create_restore_network, prefix, os.environ["AWS_ENDPOINT_URL_RDS"])
+    return WorkerStack(prefix, resources, policy_file, traffic, network)
 
 
 @contextlib.asynccontextmanager

@@ -280,6 +280,7 @@ def test_restore_metadata_overrides_and_copied_tags(backup_client, rds_client, e
     rds_client.add_tags_to_resource(ResourceName=source["DBInstanceArn"], Tags=[{"Key": "app", "Value": "orders"}])
     group = unique("bv-subnets")
     rds_client.create_db_subnet_group(DBSubnetGroupName=group, DBSubnetGroupDescription="d", SubnetIds=["subnet-a"])
+    emulator.add_network(security_groups=["sg-0123"])  # a security group of this account's VPC
     vault = unique("prod")
     backup_client.create_backup_vault(BackupVaultName=vault)
     job = backup_client.start_backup_job(

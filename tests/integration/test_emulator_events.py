@@ -75,21 +75,30 @@ def test_completed_copies_are_routed_and_failed_ones_are_not(
 
 
 def test_backup_and_restore_events_use_state_and_status_as_aws_does(backup_client, rds_client, emulator, event_route):
+    emulator.configure(restore_created_events=True)
     everything = event_route({"source": ["aws.backup"]})
     _, _, point = backed_up(backup_client, rds_client)
     restored_id = unique("rst")
     restore = backup_client.start_restore_job(RecoveryPointArn=point, Metadata={"DBInstanceIdentifier": restored_id})
     job = wait_restore_job(backup_client, restore["RestoreJobId"])
     wait_instance(rds_client, restored_id)
-    events = everything.receive(6)
+    events = everything.receive(7)
 
     backups = only(events, "Backup Job State Change")
     assert [e["detail"]["state"] for e in backups] == ["CREATED", "RUNNING", "COMPLETED"]
     assert backups[-1]["resources"] == [point]
 
     restores = only(events, "Restore Job State Change")
-    assert [e["detail"]["status"] for e in restores] == ["PENDING", "RUNNING", "COMPLETED"]
-    completed = restores[-1]
+    # AWS's CREATED sample says `state`, the later ones `status`. Events emitted together may arrive in either
+    # order (best-effort delivery, several senders), so the states are compared as a set of four.
+    order = ["CREATED", "PENDING", "RUNNING", "COMPLETED"]
+    states = [e["detail"].get("status") or e["detail"]["state"] for e in restores]
+    assert sorted(states, key=order.index) == order
+    created = restores[states.index("CREATED")]["detail"]
+    # Exactly the fields of AWS's sample (Backup developer guide, restore job events, "State: CREATED").
+    assert set(created) == {"restoreJobId", "creationDate", "state"} and created["state"] == "CREATED"
+    assert created["restoreJobId"] == restore["RestoreJobId"]
+    completed = restores[states.index("COMPLETED")]
     assert completed["resources"] == [point]
     assert completed["detail"]["restoreJobId"] == restore["RestoreJobId"]
     assert completed["detail"]["createdResourceArn"] == job["CreatedResourceArn"]
@@ -112,3 +121,15 @@ def test_event_drop_and_delay_knobs(backup_client, rds_client, emulator, event_r
     backed_up(backup_client, rds_client)
     assert emulator.stats()["events"]["pending"] >= 1
     assert len(everything.receive(3, timeout=10)) == 3
+
+
+def test_duplicated_events_arrive_twice(backup_client, rds_client, emulator, event_route):
+    everything = event_route({"source": ["aws.backup"], "detail-type": ["Backup Job State Change"]})
+    emulator.configure(event_duplicate_rate=1.0)
+    before = emulator.stats()["events"].get("duplicated", 0)
+    backed_up(backup_client, rds_client)
+    events = everything.receive(6, timeout=10)
+    states = sorted(e["detail"]["state"] for e in events)
+    assert states == ["COMPLETED", "COMPLETED", "CREATED", "CREATED", "RUNNING", "RUNNING"]
+    assert emulator.stats()["events"]["duplicated"] - before == 3
+    assert everything.drain(1.0) == []
