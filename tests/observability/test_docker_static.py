@@ -619,7 +619,7 @@ def test_terraform_job_applies_the_local_example() -> None:
         if key.startswith("BV_"):
             assert environment_of("terraform")[key] == environment_of("worker")[key], key
     # the module attaches AWS managed policies, which moto only knows when told to load them
-    module_iam = (source.host_path / "modules" / "validator" / "iam.tf").read_text(encoding="utf-8")
+    module_iam = (source.host_path / "modules" / "service" / "iam.tf").read_text(encoding="utf-8")
     if ":aws:policy/" in module_iam:
         assert environment_of("moto").get("MOTO_IAM_LOAD_MANAGED_POLICIES") == "true"
     # the outputs it reads exist
@@ -640,7 +640,7 @@ def _hcl_default(path: Path, variable: str) -> str:
 
 def _module_local(text: str, name: str) -> str:
     line = re.search(rf"^\s*{name}\s*=\s*(.+)$", text, re.MULTILINE)
-    assert line, f"modules/validator: no local {name}"
+    assert line, f"modules/validator and its submodules: no local {name}"
     template = re.findall(r'"([^"]*)"', line[1])
     return template[-1] if template else line[1].strip()
 
@@ -648,12 +648,16 @@ def _module_local(text: str, name: str) -> str:
 def test_worker_resource_names_are_the_terraform_examples() -> None:
     """The names deploy/terraform/examples/local creates with its defaults (apply.sh checks them live too)."""
     example = REPO / "deploy" / "terraform" / "examples" / "local"
-    module = REPO / "deploy" / "terraform" / "modules" / "validator"
+    modules = REPO / "deploy" / "terraform" / "modules"
     name = _hcl_default(example / "variables.tf", "name")
     region = _hcl_default(example / "variables.tf", "region")
     account = "123456789012"  # moto's default account
-    main = (module / "main.tf").read_text(encoding="utf-8")
-    iam = (module / "iam.tf").read_text(encoding="utf-8")
+    # The validator module composes submodules; each names its own resources.
+    main = "\n".join(
+        (modules / path).read_text(encoding="utf-8")
+        for path in ("intake/main.tf", "results/main.tf", "results/analytics.tf", "monitoring/main.tf")
+    )
+    iam = (modules / "service" / "iam.tf").read_text(encoding="utf-8")
 
     def render(template: str) -> str:
         values = {"var.name": name, "local.account_id": account, "local.region": region}
@@ -662,7 +666,7 @@ def test_worker_resource_names_are_the_terraform_examples() -> None:
         return re.sub(r"\$\{([\w.]+)\}", lambda m: values[m[1]], template)
 
     role = re.search(r'resource "aws_iam_role" "restore" \{\s*name\s*=\s*"([^"]+)"', iam)
-    assert role, "modules/validator/iam.tf: no restore role name"
+    assert role, "modules/service/iam.tf: no restore role name"
     env = environment_of("worker")
     assert env["AWS_REGION"] == region
     assert env["BV_QUEUE_URL"] == f"http://moto:5000/{account}/{render(_module_local(main, 'queue_name'))}"

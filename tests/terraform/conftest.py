@@ -3,7 +3,8 @@
 * ``terraform`` (session): a runner whose subprocesses use a generated CLI configuration. When an AWS provider
   mirror is found on the machine (see ``find_provider_mirror``) the configuration installs providers only from
   it, so Terraform never touches the network; otherwise plain ``terraform init`` (a developer with internet).
-* ``tf_moto`` (session): a ``ThreadedMotoServer`` of these tests only, on 127.0.0.1 and a free port.
+* ``tf_moto`` (session): a ``ThreadedMotoServer`` of these tests only, on 127.0.0.1 and a free port, with the
+  Athena ``DeleteNamedQuery`` moto lacks (so that the named queries can be destroyed).
 * ``local_deployment`` / ``full_deployment`` (session): ``examples/local`` and ``fixtures/full`` (every module
   feature moto can run) applied to that moto server. Both applies start in the background as soon as the first
   Terraform test runs (moto takes ~25 s per SQS queue and ~55 s per S3 lifecycle configuration, mostly idle
@@ -28,6 +29,7 @@ from tfsupport import (
     Deployments,
     Moto,
     Terraform,
+    athena_delete_named_query,
     check_task_policy,
     cli_config_text,
     find_provider_mirror,
@@ -65,7 +67,8 @@ def tf_moto() -> Iterator[Moto]:
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     try:
-        yield Moto(f"http://127.0.0.1:{port}")
+        with athena_delete_named_query():
+            yield Moto(f"http://127.0.0.1:{port}")
     finally:
         server.stop()
         werkzeug.setLevel(level)

@@ -9,13 +9,24 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from string import Template
+from typing import Any
 
+import hcl2
 import pytest
-from tfsupport import FIXTURES, PROVIDER, TERRAFORM_DIRS, TF_ROOT, Terraform
+from tfsupport import (
+    FIXTURES,
+    MODULES,
+    PROVIDER,
+    QUERIES,
+    QUERY_PLACEHOLDERS,
+    SUBMODULES,
+    TERRAFORM_DIRS,
+    TF_ROOT,
+    Terraform,
+)
 
 from worker import emf
-
-MODULES = ("modules/validator", "modules/source")
 
 
 @pytest.fixture(scope="module")
@@ -161,7 +172,57 @@ def test_tags_are_passed_to_every_taggable_resource(terraform: Terraform, valida
 
 
 def test_module_metric_namespace_is_the_workers() -> None:
-    """The alarms watch the namespace the worker's EMF records use (worker/emf.py)."""
+    """The alarms watch, and the worker may write, the namespace the worker's EMF records use (worker/emf.py)."""
     main = (TF_ROOT / "modules" / "validator" / "main.tf").read_text()
     match = re.search(r'metric_namespace\s*=\s*"([^"]+)"', main)
     assert match and match.group(1) == emf.NAMESPACE
+    for module in ("modules/monitoring", "modules/service"):
+        assert _variables(module)["metric_namespace"]["default"] == emf.NAMESPACE, module
+
+
+def _variables(module: str) -> dict[str, dict[str, Any]]:
+    """Every variable block of a module's variables.tf, parsed (type, default, description, validation)."""
+    parsed = hcl2.loads((TF_ROOT / module / "variables.tf").read_text())
+    # The parser wraps every attribute value in a one-element list.
+    return {
+        name: {key: value[0] if isinstance(value, list) else value for key, value in body.items()}
+        for block in parsed["variable"]
+        for name, body in block.items()
+    }
+
+
+def test_the_root_passes_every_submodule_input_with_the_same_type_and_default() -> None:
+    """The validator module passes its inputs on to the submodules with the same type and default, so that using a
+    submodule alone behaves like the composed module, and sets every required one. Validations live in the
+    submodules only (`name` excepted: the root's KMS alias uses it too)."""
+    root = _variables("modules/validator")
+    main = (TF_ROOT / "modules" / "validator" / "main.tf").read_text()
+    for module in SUBMODULES:
+        call = re.search(rf'^module "{module.rsplit("/", 1)[1]}" \{{\n(.*?)^\}}', main, re.M | re.S)
+        assert call, f"the validator module does not use {module}"
+        for name, body in _variables(module).items():
+            if "default" not in body:
+                assert re.search(rf"^\s+{name}\s+=", call.group(1), re.M), f"{module}: required {name} not set"
+            if not re.search(rf"^\s+{name}\s+=\s+var\.{name}$", call.group(1), re.M):
+                continue  # wiring between submodules, or resolved by the root (the key, the log group name)
+            assert root[name]["type"] == body["type"], f"{module}: {name} type differs from the root's"
+            assert root[name].get("default") == body.get("default"), f"{module}: {name} default differs"
+            if "validation" in body and name != "name":
+                assert "validation" not in root[name], f"{name} is validated twice (keep it in {module})"
+        passed = set(re.findall(r"^\s+(\w+)\s+=\s+var\.\w+$", call.group(1), re.M))
+        assert passed <= set(_variables(module)), f"{module} has no input {passed - set(_variables(module))}"
+
+
+def test_every_named_query_sql_file_renders_with_the_documented_placeholders() -> None:
+    """The SQL files hold `${placeholder}`s only (templatefile() and Python's string.Template read them alike)."""
+    files = sorted(QUERIES.glob("*.sql"))
+    analytics = (TF_ROOT / "modules" / "results" / "analytics.tf").read_text()
+    keys = re.findall(r"^    (\w+) = \{\n      name", analytics, re.M)
+    assert sorted(keys) == [path.stem for path in files], "one .sql file per named query"
+    for path in files:
+        text = path.read_text()
+        assert "%{" not in text, f"{path.name}: template directives are Terraform-only"
+        found = set(re.findall(r"\$\{(\w+)\}", text))
+        assert found and found <= QUERY_PLACEHOLDERS, f"{path.name}: {found - QUERY_PLACEHOLDERS}"
+        rendered = Template(text).substitute(table='"db"."t"', lookback_days=90, stale_after_days=7)
+        assert "$" not in rendered and '"db"."t"' in rendered

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 import yaml
+from botocore.exceptions import ClientError
 from tfsupport import Deployment, Moto, check_queue_permissions
 
 from worker.settings import Settings
@@ -18,6 +19,9 @@ from worker.settings import Settings
 pytestmark = pytest.mark.slow
 
 NAME = "bv-full"
+
+# Plan addresses of the submodules' resources.
+SERVICE = "module.validator.module.service"
 
 # The worker's environment contract (the issue's list).
 WORKER_VARIABLES = {
@@ -191,6 +195,24 @@ def test_running_tasks_alarm(full_deployment: Deployment, tf_moto: Moto) -> None
     assert queries["desired"]["MetricStat"]["Metric"]["MetricName"] == "DesiredTaskCount"
 
 
+def test_results_bucket_admits_only_tls(full_deployment: Deployment, tf_moto: Moto) -> None:
+    bucket = full_deployment.outputs["module"]["results_bucket"]
+    policy = json.loads(tf_moto.client("s3").get_bucket_policy(Bucket=bucket)["Policy"])
+    denials = {
+        json.dumps(statement["Condition"], sort_keys=True)
+        for statement in policy["Statement"]
+        if statement["Effect"] == "Deny"
+    }
+    assert denials == {
+        json.dumps({"Bool": {"aws:SecureTransport": "false"}}),
+        json.dumps({"NumericLessThan": {"s3:TlsVersion": "1.2"}}),
+    }
+    # moto evaluates the policy: a plain-HTTP request is refused, as AWS would refuse it.
+    with pytest.raises(ClientError) as refused:
+        tf_moto.client("s3").put_object(Bucket=bucket, Key="validations/plain-http.json", Body=b"{}")
+    assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+
+
 def test_central_vault(full_deployment: Deployment, tf_moto: Moto) -> None:
     outputs = full_deployment.outputs["module"]
     vault = tf_moto.client("backup").describe_backup_vault(BackupVaultName=outputs["backup_vault_name"])
@@ -205,10 +227,12 @@ def test_autoscaling_on_backlog_per_task_plans(full_deployment: Deployment) -> N
     """moto hangs on application autoscaling, so the policy is only planned (against the applied state)."""
     plan = full_deployment.plan_json("-var", "create_autoscaling=true", "-refresh=false")
     resources = {change["address"]: change for change in plan["resource_changes"]}
-    target = resources["module.validator.aws_appautoscaling_target.this[0]"]["change"]["after"]
+    target = resources["module.validator.module.service.aws_appautoscaling_target.this[0]"]["change"]["after"]
     assert target["scalable_dimension"] == "ecs:service:DesiredCount"
     assert (target["min_capacity"], target["max_capacity"]) == (1, 4)
-    policy = resources["module.validator.aws_appautoscaling_policy.backlog_per_task[0]"]["change"]["after"]
+    policy = resources["module.validator.module.service.aws_appautoscaling_policy.backlog_per_task[0]"]["change"][
+        "after"
+    ]
     assert policy["policy_type"] == "TargetTrackingScaling"
     tracking = policy["target_tracking_scaling_policy_configuration"][0]
     metrics = {metric["id"]: metric for metric in tracking["customized_metric_specification"][0]["metrics"]}
@@ -231,22 +255,21 @@ def test_without_restore_job_events_the_restore_events_queue_goes_too(full_deplo
     plan = full_deployment.plan_json("-var", "enable_restore_job_events=false", "-refresh=false")
     resources = {change["address"]: change for change in plan["resource_changes"]}
     for address in (
-        "module.validator.aws_sqs_queue.restore_events[0]",
-        'module.validator.aws_cloudwatch_event_rule.this["restore_job"]',
-        'module.validator.aws_cloudwatch_event_target.this["restore_job"]',
-        'module.validator.aws_cloudwatch_metric_alarm.queue["restore_events_oldest_message_age"]',
+        "module.validator.module.intake.aws_sqs_queue.restore_events[0]",
+        'module.validator.module.intake.aws_cloudwatch_event_rule.this["restore_job"]',
+        'module.validator.module.intake.aws_cloudwatch_event_target.this["restore_job"]',
+        'module.validator.module.monitoring.aws_cloudwatch_metric_alarm.queue["restore_events_oldest_message_age"]',
     ):
         assert resources[address]["change"]["actions"] == ["delete"], address
-    assert resources["module.validator.aws_sqs_queue.this"]["change"]["actions"] != ["delete"]
-    definition = resources["module.validator.aws_ecs_task_definition.this[0]"]["change"]
+    assert resources["module.validator.module.intake.aws_sqs_queue.this"]["change"]["actions"] != ["delete"]
+    definition = resources["module.validator.module.service.aws_ecs_task_definition.this[0]"]["change"]
     assert "BV_EVENTS_QUEUE_URL" in _worker_environment(definition["before"])
     after = _worker_environment(definition["after"])
     assert "BV_EVENTS_QUEUE_URL" not in after and "BV_QUEUE_URL" in after
-    # The policy JSON is only known at apply time; the statements the data source will read are known now.
-    statements = resources["module.validator.data.aws_iam_policy_document.task"]["change"]["after"]["statement"]
-    sqs_arns = {arn for s in statements if any(a.startswith("sqs:") for a in s["actions"]) for arn in s["resources"]}
+    # The worker's policy as it will be applied (the submodule gets the queue ARNs as inputs, known at plan time).
+    policy = json.loads(resources[f"{SERVICE}.aws_iam_role_policy.task[0]"]["change"]["after"]["policy"])
     module = full_deployment.outputs["module"]
-    assert sqs_arns == {module["queue_arn"], module["dlq_arn"]}
+    check_queue_permissions(policy, {module["queue_arn"]}, module["dlq_arn"])
     assert plan["output_changes"]["module"]["after"]["events_queue_url"] is None
 
 
@@ -254,7 +277,7 @@ def test_dlq_redrive_allow_policy_admits_both_queues_plans(full_deployment: Depl
     """moto does not keep a redrive allow policy, so it is only planned (against the applied state)."""
     plan = full_deployment.plan_json("-var", "dlq_redrive_allow_only_work_queue=true", "-refresh=false")
     resources = {change["address"]: change for change in plan["resource_changes"]}
-    dlq = resources["module.validator.aws_sqs_queue.dlq"]["change"]["after"]
+    dlq = resources["module.validator.module.intake.aws_sqs_queue.dlq"]["change"]["after"]
     allow = json.loads(dlq["redrive_allow_policy"])
     module = full_deployment.outputs["module"]
     assert allow == {

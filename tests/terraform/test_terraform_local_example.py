@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import copy
 import json
+import re
+import uuid
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
+from string import Template
 from typing import Any
 
 import pytest
-from tfsupport import COPY_JOB_EVENTS, SAMPLE_EVENTS, Deployment, Moto, as_list, check_queue_permissions
+from botocore.exceptions import ClientError
+from tfsupport import COPY_JOB_EVENTS, QUERIES, SAMPLE_EVENTS, Deployment, Moto, as_list, check_queue_permissions
 
-from worker.emf import METRICS, NAMESPACE
+from worker.emf import DIMENSION_SETS, METRICS, NAMESPACE
 
 # Every test here needs a Terraform apply against moto.
 pytestmark = pytest.mark.slow
@@ -57,6 +61,13 @@ REQUIRED_METRIC_ALARMS = {
     "ValidationPassed",
     "CleanupFailed",
 }
+
+
+# The dimension sets of the worker's EMF records, as sorted name tuples.
+EMITTED_DIMENSION_SETS = {tuple(sorted(dimensions)) for dimensions in DIMENSION_SETS}
+
+# The resource type and engine pairs examples/local asks per-type alarms for.
+LOCAL_ALARM_DIMENSIONS = {("RDS", "postgres"), ("RDS", "mariadb")}
 
 
 def _put(moto: Moto, event: dict[str, Any]) -> None:
@@ -261,10 +272,12 @@ def test_alarms_watch_the_metrics_the_worker_emits(local_deployment: Deployment,
     ours = [alarm for alarm in alarms if alarm.get("Namespace") == NAMESPACE]
     for alarm in ours:
         assert alarm["MetricName"] in METRICS, f"{alarm['AlarmName']}: {alarm['MetricName']} is not emitted"
-        # The worker emits every metric also without dimensions: that is the series the alarms watch.
-        assert alarm.get("Dimensions", []) == [], alarm["AlarmName"]
+        # Only series the worker emits: a dimension set of its EMF records.
+        dimensions = tuple(sorted(dimension["Name"] for dimension in alarm.get("Dimensions", [])))
+        assert dimensions in EMITTED_DIMENSION_SETS, (alarm["AlarmName"], dimensions)
         assert alarm["AlarmActions"] and alarm["OKActions"], alarm["AlarmName"]
-    by_metric = {alarm["MetricName"]: alarm for alarm in ours}
+    # The worker emits every metric also without dimensions: that is the series the fleet-wide alarms watch.
+    by_metric = {alarm["MetricName"]: alarm for alarm in ours if not alarm.get("Dimensions")}
     assert set(by_metric) >= REQUIRED_METRIC_ALARMS, REQUIRED_METRIC_ALARMS - set(by_metric)
 
     no_passed = by_metric["ValidationPassed"]
@@ -294,6 +307,72 @@ def test_alarms_watch_the_metrics_the_worker_emits(local_deployment: Deployment,
         assert set(alarm["AlarmActions"]) <= topic_arns
 
 
+def test_alarms_per_resource_type_and_engine(local_deployment: Deployment, tf_moto: Moto) -> None:
+    """Each event alarm once more per listed pair, on the worker's ResourceType + Engine series."""
+    names = list(local_deployment.outputs["alarm_names"].values())
+    alarms = tf_moto.client("cloudwatch").describe_alarms(AlarmNames=names)["MetricAlarms"]
+    fleet = {alarm["MetricName"] for alarm in alarms if alarm.get("Namespace") == NAMESPACE and not alarm["Dimensions"]}
+    per_pair: dict[tuple[str, str], set[str]] = {}
+    for alarm in alarms:
+        dimensions = {dimension["Name"]: dimension["Value"] for dimension in alarm.get("Dimensions", [])}
+        if alarm.get("Namespace") == NAMESPACE and dimensions:
+            pair = (dimensions["ResourceType"], dimensions["Engine"])
+            per_pair.setdefault(pair, set()).add(alarm["MetricName"])
+            assert alarm["TreatMissingData"] == "notBreaching", alarm["AlarmName"]
+    assert set(per_pair) == LOCAL_ALARM_DIMENSIONS
+    for pair, metrics in per_pair.items():
+        # Every fleet-wide alarm but the no-PASSED one, which would breach for a kind validated less often.
+        assert metrics == fleet - {"ValidationPassed"}, pair
+
+
+def _dashboard_series(body: dict[str, Any]) -> list[tuple[str, str, tuple[str, ...]]]:
+    """(namespace, metric, sorted dimension names) of every series the dashboard's metric widgets show."""
+    series = []
+    for widget in body["widgets"]:
+        if widget["type"] != "metric":
+            continue
+        for entry in widget["properties"]["metrics"]:
+            if isinstance(entry[0], dict):  # a SEARCH expression: {namespace,dimension,...} MetricName="..."
+                expression = entry[0]["expression"]
+                schema = re.search(r"\{([^}]*)\}", expression)
+                metric = re.search(r'MetricName="([^"]+)"', expression)
+                assert schema and metric, expression
+                namespace, *dimensions = schema.group(1).split(",")
+                series.append((namespace, metric.group(1), tuple(sorted(dimensions))))
+            else:  # [namespace, metric, name, value, ..., {options}]
+                fields = [field for field in entry if not isinstance(field, dict)]
+                series.append((fields[0], fields[1], tuple(sorted(fields[2::2]))))
+    return series
+
+
+def test_dashboard_widgets_show_the_metrics_the_worker_emits(local_deployment: Deployment, tf_moto: Moto) -> None:
+    name = local_deployment.outputs["dashboard_name"]
+    body = json.loads(tf_moto.client("cloudwatch").get_dashboard(DashboardName=name)["DashboardBody"])
+    series = _dashboard_series(body)
+    ours = [(metric, dimensions) for namespace, metric, dimensions in series if namespace == NAMESPACE]
+    for metric, dimensions in ours:
+        assert metric in METRICS, f"the dashboard shows {metric}, which the worker does not emit"
+        assert dimensions in EMITTED_DIMENSION_SETS, f"{metric} by {dimensions}: the worker emits no such series"
+    # Every metric the worker emits is on the dashboard, and the per-type view uses its ResourceType + Engine set.
+    assert {metric for metric, _ in ours} == set(METRICS)
+    assert {dimensions for _, dimensions in ours} == EMITTED_DIMENSION_SETS
+    others = {namespace for namespace, _, _ in series} - {NAMESPACE}
+    assert others == {"AWS/SQS"}, others  # no ECS in the local example
+    queue_names = {
+        local_deployment.outputs[key].rsplit("/", 1)[1] for key in ("queue_url", "events_queue_url", "dlq_url")
+    }
+    alarm_widget = next(widget for widget in body["widgets"] if widget["type"] == "alarm")
+    assert len(alarm_widget["properties"]["alarms"]) == len(local_deployment.outputs["alarm_names"])
+    shown_queues = {
+        entry[3]
+        for widget in body["widgets"]
+        if widget["type"] == "metric"
+        for entry in widget["properties"]["metrics"]
+        if not isinstance(entry[0], dict) and entry[0] == "AWS/SQS"
+    }
+    assert shown_queues == queue_names
+
+
 def test_ledger_table(local_deployment: Deployment, tf_moto: Moto) -> None:
     dynamodb = tf_moto.client("dynamodb")
     name = local_deployment.outputs["ledger_table"]
@@ -315,9 +394,10 @@ def test_results_bucket(local_deployment: Deployment, tf_moto: Moto) -> None:
     assert rules[0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "aws:kms"
     block = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
     assert all(block.values()) and len(block) == 4
-    policy = json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])
-    tls = [s for s in policy["Statement"] if s["Effect"] == "Deny" and "aws:SecureTransport" in json.dumps(s)]
-    assert tls, "no TLS-only statement"
+    # No TLS-only policy against the plain-HTTP emulator (results_bucket_tls_only = false; the full module has it).
+    with pytest.raises(ClientError) as missing:
+        s3.get_bucket_policy(Bucket=bucket)
+    assert missing.value.response["Error"]["Code"] == "NoSuchBucketPolicy"
     lifecycle = s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]
     assert {rule["ID"] for rule in lifecycle} == {"validation-records", "athena-results"}
 
@@ -354,6 +434,69 @@ def test_glue_table_over_the_records(local_deployment: Deployment, tf_moto: Moto
     assert configuration["EnforceWorkGroupConfiguration"] is True
     output = configuration["ResultConfiguration"]["OutputLocation"]
     assert output == f"s3://{worker_env['BV_RESULTS_BUCKET']}/athena-results/"
+
+
+def test_named_queries_hold_the_sql_of_the_query_files(local_deployment: Deployment, tf_moto: Moto) -> None:
+    """The deployed named queries are queries/<key>.sql with the documented placeholders filled in: the same text
+    another engine gets from those files."""
+    ids = local_deployment.outputs["athena_named_query_ids"]
+    assert set(ids) == {path.stem for path in QUERIES.glob("*.sql")}
+    athena = tf_moto.client("athena")
+    for key, query_id in ids.items():
+        query = athena.get_named_query(NamedQueryId=query_id)["NamedQuery"]
+        expected = Template((QUERIES / f"{key}.sql").read_text()).substitute(
+            table='"backup_validator"."validations"', lookback_days=90, stale_after_days=7
+        )
+        assert query["QueryString"] == expected == local_deployment.outputs["named_query_sql"][key], key
+        assert (query["Database"], query["WorkGroup"]) == ("backup_validator", "backup-validator"), key
+
+
+def test_object_lock_keeps_every_version_of_a_record(local_deployment: Deployment, tf_moto: Moto) -> None:
+    """Inside its retention, a record's version can be neither overwritten nor deleted."""
+    s3 = tf_moto.client("s3")
+    bucket = local_deployment.outputs["results_bucket"]
+    assert local_deployment.outputs["results_object_lock"] == {"mode": "GOVERNANCE", "days": 1}
+    configuration = s3.get_object_lock_configuration(Bucket=bucket)["ObjectLockConfiguration"]
+    assert configuration["ObjectLockEnabled"] == "Enabled"
+    retention = configuration["Rule"]["DefaultRetention"]
+    assert (retention["Mode"], retention["Days"]) == ("GOVERNANCE", 1), retention
+
+    key = f"validations/dt=2026-01-01/lock-{uuid.uuid4()}.json"
+    try:
+        _check_record_versions_are_kept(s3, bucket, key)
+    finally:
+        _remove_with_governance_bypass(s3, bucket, key)
+
+
+def _check_record_versions_are_kept(s3: Any, bucket: str, key: str) -> None:
+    original = json.dumps({"validation_id": key, "status": "PASSED"}).encode()
+    first = s3.put_object(Bucket=bucket, Key=key, Body=original)["VersionId"]
+    head = s3.head_object(Bucket=bucket, Key=key, VersionId=first)
+    assert head["ObjectLockMode"] == "GOVERNANCE"
+    retained = head["ObjectLockRetainUntilDate"] - datetime.now(UTC)
+    assert timedelta(hours=23) < retained <= timedelta(days=1), retained
+
+    # A rewrite is a new version; the original stays readable.
+    second = s3.put_object(Bucket=bucket, Key=key, Body=b'{"status": "FAILED"}')["VersionId"]
+    assert second != first
+    assert s3.get_object(Bucket=bucket, Key=key, VersionId=first)["Body"].read() == original
+
+    # Deleting the original version is refused; a delete without a version only hides it behind a marker.
+    with pytest.raises(ClientError) as refused:
+        s3.delete_object(Bucket=bucket, Key=key, VersionId=first)
+    assert refused.value.response["Error"]["Code"] == "AccessDenied"
+    s3.delete_object(Bucket=bucket, Key=key)
+    assert s3.get_object(Bucket=bucket, Key=key, VersionId=first)["Body"].read() == original
+
+
+def _remove_with_governance_bypass(s3: Any, bucket: str, key: str) -> None:
+    """Leaves the bucket as it was: moto will not drop the Object Lock configuration (on destroy) of a bucket
+    that holds objects. Governance retention yields to an explicit bypass, which is what this shows too."""
+    listed = s3.list_object_versions(Bucket=bucket, Prefix=key)
+    for version in listed.get("Versions", []) + listed.get("DeleteMarkers", []):
+        s3.delete_object(Bucket=bucket, Key=key, VersionId=version["VersionId"], BypassGovernanceRetention=True)
+    listed = s3.list_object_versions(Bucket=bucket, Prefix=key)
+    assert not listed.get("Versions") and not listed.get("DeleteMarkers"), listed
 
 
 def test_worker_environment(local_deployment: Deployment) -> None:

@@ -12,11 +12,13 @@ import subprocess
 import threading
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import boto3
+from moto.athena.responses import AthenaResponse
 
 REPO = Path(__file__).resolve().parents[2]
 TF_ROOT = REPO / "deploy" / "terraform"
@@ -26,8 +28,15 @@ DATA = Path(__file__).resolve().parent / "data"
 PROVIDER = Path("registry.terraform.io") / "hashicorp" / "aws"
 REGION = "us-east-1"
 
+# The validator module composes these; each is a module of its own.
+SUBMODULES = ("modules/intake", "modules/results", "modules/monitoring", "modules/service")
+MODULES = ("modules/validator", "modules/source", *SUBMODULES)
 # The Terraform directories that must pass `init -backend=false` + `validate`.
-TERRAFORM_DIRS = ("modules/validator", "modules/source", "examples/local", "examples/complete")
+TERRAFORM_DIRS = (*MODULES, "examples/local", "examples/complete")
+
+# The named queries' SQL, one file per query key; `${name}` placeholders (templatefile() and string.Template alike).
+QUERIES = TF_ROOT / "modules" / "results" / "queries"
+QUERY_PLACEHOLDERS = {"table", "lookback_days", "stale_after_days"}
 
 # AWS's published sample events (AWS Backup developer guide), by detail-type and state.
 SAMPLE_EVENTS: dict[str, dict[str, Any]] = {
@@ -202,6 +211,25 @@ class Moto:
             aws_access_key_id="testing",
             aws_secret_access_key="testing",
         )
+
+
+def _delete_named_query(self: AthenaResponse) -> str | tuple[str, dict[str, int]]:
+    query_id = self._get_param("NamedQueryId")
+    if self.athena_backend.named_queries.pop(query_id, None) is None:
+        return self.error(f"Named query {query_id} was not found", 400)
+    return json.dumps({})
+
+
+@contextmanager
+def athena_delete_named_query() -> Iterator[None]:
+    """moto 5 implements Athena's CreateNamedQuery but not DeleteNamedQuery, so a destroy of the named queries
+    would hang; this adds it to the in-process server for the duration (deleting the query, as AWS does)."""
+    assert not hasattr(AthenaResponse, "delete_named_query"), "moto has DeleteNamedQuery now: drop this"
+    AthenaResponse.delete_named_query = _delete_named_query  # type: ignore[attr-defined]
+    try:
+        yield
+    finally:
+        del AthenaResponse.delete_named_query  # type: ignore[attr-defined]
 
 
 def free_port() -> int:

@@ -1,6 +1,5 @@
 # The validator module against a single AWS emulator endpoint (moto server): everything the emulator supports,
-# nothing it does not (ECS, autoscaling, VPC networking, Backup vault policies, Logs Insights query definitions,
-# deleting Athena named queries).
+# nothing it does not (ECS, autoscaling, VPC networking, Backup vault policies, Logs Insights query definitions).
 provider "aws" {
   region     = var.region
   access_key = "test"
@@ -60,8 +59,25 @@ module "validator" {
   create_backup_vault      = false
   create_query_definitions = false
 
-  # moto cannot delete Athena named queries (a destroy would wait for ever).
-  create_athena_named_queries = false
+  # The Athena named queries (their SQL: modules/results/queries/*.sql). moto 5 creates them but has no
+  # DeleteNamedQuery: a destroy against a plain moto server fails on them (the tests' moto server adds it).
+  create_athena_named_queries = true
+
+  # The emulator speaks plain HTTP and evaluates bucket policies: the TLS-only policy would refuse every request.
+  results_bucket_tls_only = false
+
+  # Records under Object Lock, as an auditor wants them: no version can be deleted or overwritten for a day.
+  # GOVERNANCE, so that the throwaway bucket can still be destroyed (force_destroy bypasses governance retention).
+  results_object_lock = {
+    mode = "GOVERNANCE"
+    days = 1
+  }
+
+  # Alarms per resource type and engine as well, for the engines of the local stand-ins.
+  alarm_dimensions = [
+    { resource_type = "RDS", engine = "postgres" },
+    { resource_type = "RDS", engine = "mariadb" },
+  ]
 
   # moto keeps neither a DLQ's redrive allow policy (Terraform then waits for it for ever) nor, unless started
   # with MOTO_IAM_LOAD_MANAGED_POLICIES=true, the AWS managed policies.

@@ -52,3 +52,28 @@ output "worker_environment" {
   description = "BV_* environment for a worker run against the emulator."
   value       = module.validator.worker_environment
 }
+
+output "athena_workgroup_name" {
+  description = "Athena workgroup with the named queries."
+  value       = module.validator.athena_workgroup_name
+}
+
+output "athena_named_query_ids" {
+  description = "IDs of the Athena named queries by key (the names of their SQL files in modules/results/queries)."
+  value       = module.validator.athena_named_query_ids
+}
+
+output "named_query_sql" {
+  description = "The SQL of every named query by key, as deployed."
+  value       = module.validator.named_query_sql
+}
+
+output "results_object_lock" {
+  description = "Default Object Lock retention of the records bucket."
+  value       = module.validator.results_object_lock
+}
+
+output "dashboard_name" {
+  description = "CloudWatch dashboard."
+  value       = module.validator.dashboard_name
+}

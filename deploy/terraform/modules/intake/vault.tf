@@ -2,11 +2,16 @@
 # Central backup vault: the source accounts copy their recovery points into it
 ################################################################################
 
+locals {
+  backup_vault_name = coalesce(var.backup_vault_name, "${var.name}-central")
+  has_sources       = length(var.source_account_ids) > 0 || var.source_organization_id != null
+}
+
 resource "aws_backup_vault" "this" {
   count = var.create_backup_vault ? 1 : 0
 
   name          = local.backup_vault_name
-  kms_key_arn   = coalesce(var.backup_vault_kms_key_arn, local.kms_key_arn)
+  kms_key_arn   = coalesce(var.backup_vault_kms_key_arn, var.kms_key_arn)
   force_destroy = var.backup_vault_force_destroy
 
   tags = var.tags

@@ -186,13 +186,13 @@ data "aws_iam_policy_document" "task" {
       "sqs:GetQueueAttributes",
       "sqs:GetQueueUrl",
     ]
-    resources = concat([aws_sqs_queue.this.arn], aws_sqs_queue.restore_events[*].arn)
+    resources = concat([var.queue_arn], var.events_queue_arn == null ? [] : [var.events_queue_arn])
   }
 
   statement {
     sid       = "DeadLetterQueue"
     actions   = ["sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"]
-    resources = [aws_sqs_queue.dlq.arn]
+    resources = [var.dlq_arn]
   }
 
   statement {
@@ -206,19 +206,19 @@ data "aws_iam_policy_document" "task" {
       "dynamodb:ConditionCheckItem",
       "dynamodb:DescribeTable",
     ]
-    resources = [aws_dynamodb_table.this.arn]
+    resources = [var.ledger_table_arn]
   }
 
   statement {
     sid       = "WriteAndReadRecords"
     actions   = ["s3:PutObject", "s3:GetObject"]
-    resources = ["${aws_s3_bucket.this.arn}/${var.results_prefix}*"]
+    resources = ["${var.results_bucket_arn}/${var.results_prefix}*"]
   }
 
   statement {
     sid       = "ListRecords"
     actions   = ["s3:ListBucket"]
-    resources = [aws_s3_bucket.this.arn]
+    resources = [var.results_bucket_arn]
 
     condition {
       test     = "StringLike"
@@ -230,7 +230,7 @@ data "aws_iam_policy_document" "task" {
   statement {
     sid       = "RecordsLogGroup"
     actions   = ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"]
-    resources = [aws_cloudwatch_log_group.records.arn, "${aws_cloudwatch_log_group.records.arn}:*"]
+    resources = [var.records_log_group_arn, "${var.records_log_group_arn}:*"]
   }
 
   statement {
@@ -241,14 +241,14 @@ data "aws_iam_policy_document" "task" {
     condition {
       test     = "StringEquals"
       variable = "cloudwatch:namespace"
-      values   = [local.metric_namespace]
+      values   = [var.metric_namespace]
     }
   }
 
   statement {
     sid       = "EncryptedRecordsAndLedger"
     actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
-    resources = [local.kms_key_arn]
+    resources = [var.kms_key_arn]
   }
 
   statement {

@@ -1,3 +1,39 @@
+data "aws_caller_identity" "current" {}
+
+data "aws_partition" "current" {}
+
+data "aws_region" "current" {}
+
+locals {
+  account_id = data.aws_caller_identity.current.account_id
+  partition  = data.aws_partition.current.partition
+  dns_suffix = data.aws_partition.current.dns_suffix
+  region     = data.aws_region.current.name
+
+  worker_log_group_name = coalesce(var.worker_log_group_name, "/ecs/${var.name}")
+
+  create_ecs             = var.create_ecs
+  create_task_role       = var.create_ecs || var.create_task_role
+  create_autoscaling     = var.create_ecs && var.create_autoscaling
+  create_restore_network = var.create_restore_network
+  enable_adot            = var.create_ecs && var.enable_adot_collector
+  create_amp_workspace   = local.enable_adot && var.amp_workspace_id == null
+}
+
+################################################################################
+# The worker's container log group
+################################################################################
+
+resource "aws_cloudwatch_log_group" "worker" {
+  count = local.create_ecs ? 1 : 0
+
+  name              = local.worker_log_group_name
+  retention_in_days = var.worker_log_retention_days
+  kms_key_id        = var.kms_key_arn
+
+  tags = var.tags
+}
+
 ################################################################################
 # Worker environment (also an output, to run the worker elsewhere)
 ################################################################################
@@ -8,15 +44,15 @@ locals {
     [aws_security_group.restored_db[0].id], var.restore_security_group_ids
   ) : var.restore_security_group_ids
 
-  # BV_EVENTS_QUEUE_URL is left out without the restore job rule: the worker has no restore events to receive then.
+  # BV_EVENTS_QUEUE_URL is left out without the restore events queue: the worker has no restore events to receive then.
   base_worker_environment = {
-    BV_QUEUE_URL               = aws_sqs_queue.this.url
-    BV_EVENTS_QUEUE_URL        = local.create_restore_events_queue ? aws_sqs_queue.restore_events[0].url : ""
-    BV_DLQ_URL                 = aws_sqs_queue.dlq.url
-    BV_RESULTS_BUCKET          = aws_s3_bucket.this.bucket
+    BV_QUEUE_URL               = var.queue_url
+    BV_EVENTS_QUEUE_URL        = var.events_queue_url == null ? "" : var.events_queue_url
+    BV_DLQ_URL                 = var.dlq_url
+    BV_RESULTS_BUCKET          = var.results_bucket
     BV_RESULTS_PREFIX          = var.results_prefix
-    BV_LEDGER_TABLE            = aws_dynamodb_table.this.name
-    BV_LOG_GROUP               = aws_cloudwatch_log_group.records.name
+    BV_LEDGER_TABLE            = var.ledger_table_name
+    BV_LOG_GROUP               = var.records_log_group_name
     BV_RESTORE_ROLE_ARN        = aws_iam_role.restore.arn
     BV_POLICY_FILE             = var.policy_file
     BV_METRICS_PORT            = tostring(var.metrics_port)
@@ -276,97 +312,4 @@ resource "aws_prometheus_workspace" "this" {
   alias = var.name
 
   tags = var.tags
-}
-
-################################################################################
-# Autoscaling on SQS backlog per task (metric math)
-################################################################################
-
-resource "aws_appautoscaling_target" "this" {
-  count = local.create_autoscaling ? 1 : 0
-
-  service_namespace  = "ecs"
-  resource_id        = "service/${aws_ecs_cluster.this[0].name}/${aws_ecs_service.this[0].name}"
-  scalable_dimension = "ecs:service:DesiredCount"
-  min_capacity       = var.autoscaling_min_capacity
-  max_capacity       = var.autoscaling_max_capacity
-
-  tags = var.tags
-
-  lifecycle {
-    precondition {
-      condition     = var.autoscaling_max_capacity >= var.autoscaling_min_capacity
-      error_message = "autoscaling_max_capacity must be at least autoscaling_min_capacity."
-    }
-  }
-}
-
-resource "aws_appautoscaling_policy" "backlog_per_task" {
-  count = local.create_autoscaling ? 1 : 0
-
-  name               = "${var.name}-backlog-per-task"
-  policy_type        = "TargetTrackingScaling"
-  service_namespace  = aws_appautoscaling_target.this[0].service_namespace
-  resource_id        = aws_appautoscaling_target.this[0].resource_id
-  scalable_dimension = aws_appautoscaling_target.this[0].scalable_dimension
-
-  target_tracking_scaling_policy_configuration {
-    target_value       = var.target_backlog_per_task
-    scale_in_cooldown  = var.scale_in_cooldown_seconds
-    scale_out_cooldown = var.scale_out_cooldown_seconds
-
-    customized_metric_specification {
-      metrics {
-        id          = "visible"
-        label       = "Messages waiting in the work queue"
-        return_data = false
-
-        metric_stat {
-          stat = "Sum"
-
-          metric {
-            namespace   = "AWS/SQS"
-            metric_name = "ApproximateNumberOfMessagesVisible"
-
-            dimensions {
-              name  = "QueueName"
-              value = aws_sqs_queue.this.name
-            }
-          }
-        }
-      }
-
-      metrics {
-        id          = "running"
-        label       = "Running worker tasks"
-        return_data = false
-
-        metric_stat {
-          stat = "Average"
-
-          metric {
-            namespace   = "ECS/ContainerInsights"
-            metric_name = "RunningTaskCount"
-
-            dimensions {
-              name  = "ClusterName"
-              value = aws_ecs_cluster.this[0].name
-            }
-
-            dimensions {
-              name  = "ServiceName"
-              value = aws_ecs_service.this[0].name
-            }
-          }
-        }
-      }
-
-      metrics {
-        id          = "backlog_per_task"
-        label       = "Backlog per task"
-        expression  = "visible / running"
-        return_data = true
-      }
-    }
-  }
 }

@@ -1,3 +1,28 @@
+data "aws_caller_identity" "current" {}
+
+data "aws_partition" "current" {}
+
+data "aws_region" "current" {}
+
+locals {
+  account_id = data.aws_caller_identity.current.account_id
+  partition  = data.aws_partition.current.partition
+  region     = data.aws_region.current.name
+
+  queue_name                = var.name
+  restore_events_queue_name = "${var.name}-restore-events"
+  dlq_name                  = "${var.name}-dlq"
+  # Built rather than read from the resources, so that the queue policies (inline in the queues) and the rules
+  # do not depend on each other. Postconditions check them against the real ARNs.
+  queue_arn                = "arn:${local.partition}:sqs:${local.region}:${local.account_id}:${local.queue_name}"
+  restore_events_queue_arn = "arn:${local.partition}:sqs:${local.region}:${local.account_id}:${local.restore_events_queue_name}"
+  dlq_arn                  = "arn:${local.partition}:sqs:${local.region}:${local.account_id}:${local.dlq_name}"
+  # Only the restore job rule fills the restore events queue: without it, there is nothing to put there.
+  create_restore_events_queue = var.enable_restore_job_events
+  # The queues that may dead-letter into the DLQ (its redrive allow policy): built ARNs, as both queues refer to it.
+  dlq_source_queue_arns = concat([local.queue_arn], local.create_restore_events_queue ? [local.restore_events_queue_arn] : [])
+}
+
 ################################################################################
 # Work queue, restore events queue and dead-letter queue
 #
@@ -66,7 +91,7 @@ resource "aws_sqs_queue" "dlq" {
 
   message_retention_seconds = var.dlq_message_retention_seconds
   sqs_managed_sse_enabled   = var.queue_kms_encryption ? null : true
-  kms_master_key_id         = var.queue_kms_encryption ? local.kms_key_arn : null
+  kms_master_key_id         = var.queue_kms_encryption ? var.kms_key_arn : null
   policy                    = data.aws_iam_policy_document.queue["dlq"].json
 
   redrive_allow_policy = var.dlq_redrive_allow_only_work_queue ? jsonencode({
@@ -96,7 +121,7 @@ resource "aws_sqs_queue" "this" {
   message_retention_seconds  = var.message_retention_seconds
   receive_wait_time_seconds  = var.receive_wait_time_seconds
   sqs_managed_sse_enabled    = var.queue_kms_encryption ? null : true
-  kms_master_key_id          = var.queue_kms_encryption ? local.kms_key_arn : null
+  kms_master_key_id          = var.queue_kms_encryption ? var.kms_key_arn : null
   policy                     = data.aws_iam_policy_document.queue["work"].json
 
   redrive_policy = jsonencode({
@@ -125,7 +150,7 @@ resource "aws_sqs_queue" "restore_events" {
   message_retention_seconds  = var.message_retention_seconds
   receive_wait_time_seconds  = var.receive_wait_time_seconds
   sqs_managed_sse_enabled    = var.queue_kms_encryption ? null : true
-  kms_master_key_id          = var.queue_kms_encryption ? local.kms_key_arn : null
+  kms_master_key_id          = var.queue_kms_encryption ? var.kms_key_arn : null
   policy                     = data.aws_iam_policy_document.queue["restore_events"].json
 
   # The shared DLQ: one place to look for whatever could not be delivered or processed.

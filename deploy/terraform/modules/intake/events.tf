@@ -51,7 +51,7 @@ locals {
         "detail-type" = ["Restore Job State Change"]
         detail = {
           status     = ["COMPLETED", "FAILED", "ABORTED"]
-          iamRoleArn = [aws_iam_role.restore.arn]
+          iamRoleArn = [var.restore_role_arn]
         }
       })
     }

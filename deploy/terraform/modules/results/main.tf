@@ -1,3 +1,13 @@
+data "aws_caller_identity" "current" {}
+
+data "aws_region" "current" {}
+
+locals {
+  account_id        = data.aws_caller_identity.current.account_id
+  region            = data.aws_region.current.name
+  ledger_table_name = coalesce(var.ledger_table_name, "${var.name}-ledger")
+}
+
 ################################################################################
 # Ledger: one item per recovery point (claim, lease, restore job, created resource)
 ################################################################################
@@ -25,15 +35,15 @@ resource "aws_dynamodb_table" "this" {
 
   server_side_encryption {
     enabled     = true
-    kms_key_arn = local.kms_key_arn
+    kms_key_arn = var.kms_key_arn
   }
 
   tags = var.tags
 
   lifecycle {
     precondition {
-      condition     = var.create_kms_key || var.kms_key_arn != null
-      error_message = "Set kms_key_arn when create_kms_key is false."
+      condition     = var.kms_key_arn != null
+      error_message = "kms_key_arn is required (in the validator module: set kms_key_arn when create_kms_key is false)."
     }
   }
 }
@@ -86,12 +96,14 @@ resource "aws_s3_bucket_server_side_encryption_configuration" "this" {
 
     apply_server_side_encryption_by_default {
       sse_algorithm     = "aws:kms"
-      kms_master_key_id = local.kms_key_arn
+      kms_master_key_id = var.kms_key_arn
     }
   }
 }
 
 data "aws_iam_policy_document" "results_bucket" {
+  count = var.results_bucket_tls_only ? 1 : 0
+
   statement {
     sid       = "DenyInsecureTransport"
     effect    = "Deny"
@@ -130,8 +142,10 @@ data "aws_iam_policy_document" "results_bucket" {
 }
 
 resource "aws_s3_bucket_policy" "this" {
+  count = var.results_bucket_tls_only ? 1 : 0
+
   bucket = aws_s3_bucket.this.id
-  policy = data.aws_iam_policy_document.results_bucket.json
+  policy = data.aws_iam_policy_document.results_bucket[0].json
 
   depends_on = [aws_s3_bucket_public_access_block.this]
 }

@@ -3,6 +3,8 @@
 ################################################################################
 
 locals {
+  results_bucket_name   = coalesce(var.results_bucket_name, "${var.name}-results-${local.account_id}-${local.region}")
+  athena_results_path   = "athena-results/"
   glue_database_name    = coalesce(var.glue_database_name, replace(var.name, "-", "_"))
   athena_workgroup_name = var.name
   records_location      = "s3://${local.results_bucket_name}/${var.results_prefix}"
@@ -44,79 +46,36 @@ locals {
     { name = "finished_at", type = "string", comment = "ISO-8601 UTC end of the validation" },
   ]
 
-  recent_partitions = "dt >= date_format(current_date - interval '%d' day, '%%Y-%%m-%%d')"
+  # The SQL lives in queries/<key>.sql, so that other engines (the report command, the tests) run the same text.
+  # Placeholders: ${table} (the quoted database.table), ${lookback_days}, ${stale_after_days}.
+  query_variables = {
+    table            = local.athena_table
+    lookback_days    = var.athena_lookback_days
+    stale_after_days = var.stale_after_days
+  }
 
-  named_queries = {
+  named_query_definitions = {
     latest_result_per_resource = {
       name        = "${var.name}: latest result per source resource"
       description = "The most recent validation (not SKIPPED) of every source resource seen in the lookback window."
-      query       = <<-SQL
-        SELECT source_resource_arn, resource_type, engine, status, finished_at, restore_duration, data_gap_minutes,
-               rpo_target_met, rto_target_met, cleanup_status, recovery_point_arn, validation_id
-        FROM (
-          SELECT *, row_number() OVER (
-                   PARTITION BY source_resource_arn ORDER BY from_iso8601_timestamp(finished_at) DESC) AS rn
-          FROM ${local.athena_table}
-          WHERE ${format(local.recent_partitions, var.athena_lookback_days)}
-            AND status <> 'SKIPPED'
-        )
-        WHERE rn = 1
-        ORDER BY source_resource_arn
-      SQL
     }
     failures_last_7_days = {
       name        = "${var.name}: failures in the last 7 days"
       description = "Validations that FAILED, could not restore or ended in ERROR in the last 7 days, with their failed checks."
-      query       = <<-SQL
-        SELECT finished_at, source_resource_arn, status, reason, recovery_point_arn, restore_job_id, validation_id,
-               transform(filter(checks, c -> c.passed = false), c -> c.name || ': ' || coalesce(c.message, '')) AS failed_checks
-        FROM ${local.athena_table}
-        WHERE ${format(local.recent_partitions, 7)}
-          AND status IN ('FAILED', 'RESTORE_FAILED', 'ERROR')
-        ORDER BY finished_at DESC
-      SQL
     }
     rto_rpo_percentiles = {
       name        = "${var.name}: RTO and RPO percentiles per resource"
       description = "Restore duration (RTO) and data gap (RPO) percentiles in minutes per source resource over the lookback window."
-      query       = <<-SQL
-        SELECT source_resource_arn, resource_type, engine, count(*) AS validations,
-               approx_percentile(restore_duration, 0.5) AS rto_p50_minutes,
-               approx_percentile(restore_duration, 0.9) AS rto_p90_minutes,
-               approx_percentile(restore_duration, 0.99) AS rto_p99_minutes,
-               max(restore_duration) AS rto_max_minutes,
-               approx_percentile(data_gap_minutes, 0.5) AS rpo_p50_minutes,
-               approx_percentile(data_gap_minutes, 0.9) AS rpo_p90_minutes,
-               approx_percentile(data_gap_minutes, 0.99) AS rpo_p99_minutes,
-               max(data_gap_minutes) AS rpo_max_minutes
-        FROM ${local.athena_table}
-        WHERE ${format(local.recent_partitions, var.athena_lookback_days)}
-          AND status <> 'SKIPPED'
-        GROUP BY source_resource_arn, resource_type, engine
-        ORDER BY rto_p90_minutes DESC
-      SQL
     }
     stale_resources = {
       name        = "${var.name}: resources without a PASSED validation in ${var.stale_after_days} days"
       description = "Source resources seen in the lookback window whose last PASSED validation is older than ${var.stale_after_days} days (or that never passed). Resources never validated at all are the reconciler's coverage metric."
-      query       = <<-SQL
-        WITH seen AS (
-          SELECT source_resource_arn,
-                 max(from_iso8601_timestamp(finished_at)) AS last_seen_at,
-                 max_by(status, from_iso8601_timestamp(finished_at)) AS last_status,
-                 max(CASE WHEN status = 'PASSED' THEN from_iso8601_timestamp(finished_at) END) AS last_passed_at
-          FROM ${local.athena_table}
-          WHERE ${format(local.recent_partitions, var.athena_lookback_days)}
-            AND status <> 'SKIPPED'
-          GROUP BY source_resource_arn
-        )
-        SELECT source_resource_arn, last_status, last_seen_at, last_passed_at
-        FROM seen
-        WHERE last_passed_at IS NULL
-           OR last_passed_at < current_timestamp - interval '${var.stale_after_days}' day
-        ORDER BY last_passed_at ASC NULLS FIRST
-      SQL
     }
+  }
+
+  named_queries = {
+    for key, query in local.named_query_definitions :
+    key => merge(query, { query = templatefile("${path.module}/queries/${key}.sql", local.query_variables) })
   }
 }
 
@@ -199,7 +158,7 @@ resource "aws_athena_workgroup" "this" {
 
       encryption_configuration {
         encryption_option = "SSE_KMS"
-        kms_key_arn       = local.kms_key_arn
+        kms_key_arn       = var.kms_key_arn
       }
     }
   }
