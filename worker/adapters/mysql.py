@@ -11,14 +11,14 @@ import aiomysql
 import pymysql
 from pymysql.constants import CLIENT
 
-from worker.adapters.database import (
+from worker.adapters.sql_common import (
     CLIENT_GRACE_SECONDS,
     connection_failure,
     count_query,
     hide,
     quote_table,
 )
-from worker.stages.checks import QueryError, QueryTimeout
+from worker.errors import QueryError, QueryTimeout
 
 _T = TypeVar("_T")
 

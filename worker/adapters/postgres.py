@@ -9,8 +9,8 @@ from typing import Any, TypeVar
 
 import asyncpg
 
-from worker.adapters.database import CLIENT_GRACE_SECONDS, connection_failure, count_query, hide, quote_table
-from worker.stages.checks import QueryError, QueryTimeout
+from worker.adapters.sql_common import CLIENT_GRACE_SECONDS, connection_failure, count_query, hide, quote_table
+from worker.errors import QueryError, QueryTimeout
 
 _T = TypeVar("_T")
 Connector = Callable[[], Awaitable[asyncpg.Connection]]
