@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Protocol
+from typing import Protocol
 
 from worker.checks import CheckContext, CheckResult
 from worker.model import RecoveryPoint, RestoreJob
@@ -26,12 +26,12 @@ class Target:
     deadline: float  # event-loop time by which the data must be usable
 
 
-@dataclass
+@dataclass(frozen=True)
 class TakenOver:
-    """A restored resource ready for the checks. `state` is the kind's own (e.g. the instance as described)."""
+    """A restored resource ready for the checks. Each kind extends it with what its later steps reuse (the
+    RDS kind: the connection with our password, and the instance as last described)."""
 
     engine: str | None
-    state: Any = None
 
 
 class ResourceKind(Protocol):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -16,7 +17,13 @@ from worker.kinds.rds_metadata import Network, build_metadata, network_for
 from worker.kinds.rds_ownership import InstanceSweeper, delete_ours
 from worker.kinds.rds_prepare import take_over
 from worker.model import OWNER_TAG, RestoreJob, owner_tags
-from worker.ports import DbInstance, OpenDatabase, OwnershipLedger, RdsPort, Restores
+from worker.ports import Connection, DbInstance, OpenDatabase, OwnershipLedger, RdsPort, Restores
+
+
+@dataclass(frozen=True)
+class TakenInstance(TakenOver):
+    connection: Connection
+    instance: DbInstance
 
 
 class RdsInstance:
@@ -58,12 +65,12 @@ class RdsInstance:
     async def take_over(self, target: Target, job: RestoreJob) -> TakenOver:
         await self._tag(target, job.created_resource_arn)
         connection, instance = await take_over(self._rds, target.identifier, target.deadline, target.selection.database)
-        return TakenOver(engine=connection.engine, state=(connection, instance))
+        return TakenInstance(connection.engine, connection, instance)
 
     async def run_checks(self, taken: TakenOver, target: Target, ctx: CheckContext) -> Sequence[CheckResult]:
         """Connect (retrying while the new password settles), then run every check."""
-        connection, _ = taken.state
-        plan = target.selection
+        assert isinstance(taken, TakenInstance)
+        connection, plan = taken.connection, target.selection
         loop = asyncio.get_running_loop()
         delay = 1.0
         for attempt in range(1, self._connect_attempts + 1):
@@ -82,7 +89,7 @@ class RdsInstance:
         identifier = target.identifier
         self._log.debug("stage.cleanup", identifier=identifier)
         try:
-            instance = taken.state[1] if taken is not None else None
+            instance = taken.instance if isinstance(taken, TakenInstance) else None
             if instance is not None and instance.tags.get(OWNER_TAG) == "true":
                 # Described, with our tag, after the password reset; the ledger entry we hold names it.
                 return await delete_ours(self._rds, self._ledger, identifier, instance, in_ledger=True)
