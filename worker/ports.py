@@ -51,12 +51,6 @@ class Restores(Protocol):
     async def describe_restore_job(self, job_id: str) -> RestoreJob: ...
 
 
-class RestoreListing(Protocol):
-    async def list_restore_jobs(
-        self, created_after: datetime | None = None, *, completed_after: datetime | None = None
-    ) -> list[RestoreJob]: ...
-
-
 class Inventory(Protocol):
     async def protected_sources(self) -> list[ProtectedSource]: ...
 
