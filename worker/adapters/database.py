@@ -13,7 +13,6 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from typing import Protocol
 
-from worker.adapters import mysql, postgres
 from worker.errors import DatabaseUnavailable, UnsupportedEngine
 from worker.ports import Connection, Database
 
@@ -58,9 +57,14 @@ async def open_database(
 
 
 def _driver_connect(engine: str) -> Callable[..., Awaitable[_Connected]]:
+    # Imported here so that only the driver in use is loaded (the drivers import `sql_common`, not this module).
     if engine in POSTGRES_ENGINES:
+        from worker.adapters import postgres
+
         return postgres.connect
     if engine in MYSQL_ENGINES:
+        from worker.adapters import mysql
+
         return mysql.connect
     raise UnsupportedEngine(f"no driver for engine {engine!r} (supported: PostgreSQL, MySQL, MariaDB)")
 
