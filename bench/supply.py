@@ -21,7 +21,7 @@ import boto3
 
 from emulator.bootstrap import LocalResources, create_resources
 from emulator.traffic import Source, Traffic
-from worker.demo import example_policy
+from standins.policies import example_policy
 
 
 def restore_pattern(role_arn: str) -> dict[str, Any]:

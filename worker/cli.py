@@ -63,7 +63,8 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "demo":
-        from worker.demo import run_demo  # demo-only dependencies (moto, the emulator) load lazily
+        # The demo lives with the stand-ins (it imports the emulator and moto): loaded only for this command.
+        from standins.demo import run_demo
 
         configure_logging("WARNING", "auto")
         return int(asyncio.run(run_demo(args.postgres_url, args.mysql_url, args.sources)))
@@ -96,24 +97,24 @@ def _dispatch(args: argparse.Namespace, settings: Settings, policy: Policy) -> i
 
 
 async def _send_on_demand(settings: Settings, arn: str, vault: str | None) -> int:
-    from worker.app import build_runtime
-    from worker.stages.parse import parse_body
+    from worker.app import open_services
+    from worker.events import parse_body
 
     body = json.dumps({"recoveryPointArn": arn, **({"backupVaultName": vault} if vault else {})})
     parse_body(body)  # the worker must accept what we send
     policy = Policy(source="<none>", selections=())
-    async with build_runtime(settings, policy) as rt:
-        message_id = await rt.queue.send(body)
+    async with open_services(settings, policy) as services:
+        message_id = await services.queue.send(body)
     print(f"queued validation of {arn} (message {message_id})")
     return 0
 
 
 async def _sweep_once(settings: Settings, policy: Policy, ttl: timedelta) -> int:
-    from worker.app import build_runtime
-    from worker.sweeper import sweep
+    from worker.app import open_services
+    from worker.background import sweep_leftovers
 
-    async with build_runtime(settings, policy) as rt:
-        deleted = await sweep(rt.rds, rt.ledger, rt.backup, rt.metrics, ttl, rt.log)
+    async with open_services(settings, policy) as services:
+        deleted = await sweep_leftovers(services.kinds, ttl, services.metrics)
     print(f"deleted {len(deleted)} instance(s){': ' + ', '.join(deleted) if deleted else ''}")
     return 0
 

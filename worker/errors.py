@@ -1,4 +1,5 @@
-"""The worker's error tree. The consumer decides what to do with a message from the class alone."""
+"""The worker's error tree. The consumer decides what to do with a message from the class alone: adapters
+translate what their libraries raise (botocore, drivers) into these classes before it leaves them."""
 
 from __future__ import annotations
 
@@ -19,12 +20,28 @@ class Retryable(ValidatorError):
         self.delay_seconds = delay_seconds
 
 
+class ServiceUnavailable(Retryable):
+    """An AWS call that may pass later: throttled, a server fault, the network (after botocore's own retries)."""
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+
+
 class LeaseHeld(Retryable):
     """Another worker holds this recovery point; try again after its lease."""
 
 
 class Permanent(ValidatorError):
     """Will not pass by retrying; reported and acknowledged."""
+
+
+class RequestRefused(Permanent):
+    """AWS refused a call in a way retrying will not change (validation, access denied, a condition)."""
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 class NotFound(Permanent):
@@ -49,3 +66,19 @@ class NotOurs(Permanent):
 
 class InstanceNotReady(ValidatorError):
     """RDS refused a change because of the instance's state (still creating, modifying): wait, then retry."""
+
+
+class QueryError(ValidatorError):
+    """A query failed. Adapters raise it with a message that is safe to record (no connection details)."""
+
+
+class QueryTimeout(QueryError):
+    """The statement timeout cut a query short."""
+
+
+class DatabaseUnavailable(ValidatorError):
+    """Could not connect. The message names the engine, host:port and the error, never the password."""
+
+
+class UnsupportedEngine(DatabaseUnavailable):
+    """The engine has no driver here (e.g. an Oracle or SQL Server restore)."""

@@ -11,253 +11,61 @@ with the selection's effective settings already merged over `[defaults]`.
 from __future__ import annotations
 
 import fnmatch
-import functools
-import importlib
-import re
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, TypeVar
 
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    PlainValidator,
-    ValidationError,
-    model_validator,
+from pydantic import BaseModel, Field, ValidationError, model_validator
+
+from worker.policy_checks import (
+    CHECK_MODELS,
+    CheckSpec,
+    FreshnessCheck,
+    PluginCheck,
+    RowCountCheck,
+    SchemaCheck,
+    SqlCheck,
+    with_default_names,
+)
+from worker.policy_errors import CHECK_KINDS, Loc, PolicyError, item_at, policy_error, syntax_error, validation_problem
+from worker.policy_fields import (
+    SPEC,
+    AccountIds,
+    ArnGlob,
+    Duration,
+    NonEmptyStr,
+    PositiveDuration,
+    ResourceType,
+    table_name_parts,
 )
 
-from worker.durations import DURATION_HINT, parse_duration
-from worker.policy_errors import CHECK_KINDS, Loc, PolicyError, item_at, policy_error, syntax_error, validation_problem
-
-__all__ = ["CHECK_KINDS", "Policy", "PolicyError", "Selection", "load_policy", "parse_policy"]
+__all__ = [
+    "CHECK_KINDS",
+    "CheckSpec",
+    "FreshnessCheck",
+    "PluginCheck",
+    "Policy",
+    "PolicyError",
+    "RowCountCheck",
+    "SchemaCheck",
+    "Selection",
+    "SqlCheck",
+    "load_policy",
+    "parse_policy",
+    "table_name_parts",
+]
 
 _T = TypeVar("_T")
-
-# AWS Backup's resource type names; checked so that "RSD" fails at start-up instead of matching nothing.
-RESOURCE_TYPES = (
-    "Aurora", "CloudFormation", "DocumentDB", "DynamoDB", "EBS", "EC2", "EFS", "FSx", "Neptune", "RDS",
-    "Redshift", "S3", "SAP HANA on Amazon EC2", "Storage Gateway", "Timestream", "VirtualMachine",
-)  # fmt: skip
-
-_IDENTIFIER = r"[A-Za-z_][A-Za-z0-9_$]{0,62}"
-_TABLE_NAME = re.compile(rf"{_IDENTIFIER}(?:\.{_IDENTIFIER})?")
-_ACCOUNT_ID = re.compile(r"\d{12}")
-
-
-# ---- field types ---------------------------------------------------------------------------------
-
-
-def _duration(value: object) -> timedelta:
-    if isinstance(value, timedelta):
-        return value
-    if not isinstance(value, str):
-        raise ValueError(f"expected a duration string ({DURATION_HINT}), got {value!r}")
-    return parse_duration(value)
-
-
-def _positive(value: timedelta) -> timedelta:
-    if value <= timedelta(0):
-        raise ValueError("must be longer than 0s")
-    return value
-
-
-def table_name_parts(name: str) -> tuple[str, ...]:
-    """`"sales.orders"` -> `("sales", "orders")`; ValueError unless a plain, maybe schema-qualified, name."""
-    if not _TABLE_NAME.fullmatch(name):
-        raise ValueError(f'invalid table name "{name}" (letters, digits, _ and $, optionally "schema.table")')
-    return tuple(name.split("."))
-
-
-def _table_name(name: str) -> str:
-    table_name_parts(name)
-    return name
-
-
-def _column_name(name: str) -> str:
-    if not re.fullmatch(_IDENTIFIER, name):
-        raise ValueError(f'invalid column name "{name}" (letters, digits, _ and $)')
-    return name
-
-
-def _expected_value(value: object) -> bool | int | float | str:
-    if not isinstance(value, bool | int | float | str):
-        raise ValueError(f"expect must be a number, string or boolean, got {value!r}")
-    return value
-
-
-def _arn_glob(pattern: str) -> str:
-    if pattern != "*" and not pattern.startswith("arn:"):
-        raise ValueError(f'invalid glob "{pattern}": use "*" or an ARN pattern starting with "arn:"')
-    if pattern.count("[") != pattern.count("]"):
-        raise ValueError(f'invalid glob "{pattern}": unbalanced [ ]')
-    return pattern
-
-
-def _account_ids(value: object) -> object:
-    ids = [value] if isinstance(value, str) else value
-    if isinstance(ids, list):
-        for account in ids:
-            if not isinstance(account, str) or not _ACCOUNT_ID.fullmatch(account):
-                raise ValueError(f"invalid account id {account!r} (12 digits, as a string)")
-    return ids
-
-
-def _resource_type(value: str) -> str:
-    for known in RESOURCE_TYPES:
-        if value.lower() == known.lower():
-            return known
-    raise ValueError(f'unknown resource type "{value}" (one of: {", ".join(RESOURCE_TYPES)})')
-
-
-@functools.cache
-def import_callable(reference: str) -> Callable[..., Any]:
-    """`"package.module:function"` -> the function (attribute paths like `module:Class.method` work too)."""
-    module_name, _, attribute = reference.partition(":")
-    if not module_name or not attribute:
-        raise ValueError(f'invalid function "{reference}" (use "package.module:callable")')
-    try:
-        target: Any = importlib.import_module(module_name)
-        for part in attribute.split("."):
-            target = getattr(target, part)
-    except Exception as exc:  # noqa: BLE001 - importing user code can fail in any way; report, don't crash
-        raise ValueError(f'cannot import "{reference}": {type(exc).__name__}: {exc}') from None
-    if not callable(target):
-        raise ValueError(f'"{reference}" is not callable')
-    return target  # type: ignore[no-any-return]
-
-
-def _importable(reference: str) -> str:
-    import_callable(reference)
-    return reference
-
-
-Duration = Annotated[timedelta, BeforeValidator(_duration)]
-PositiveDuration = Annotated[timedelta, BeforeValidator(_duration), AfterValidator(_positive)]
-NonEmptyStr = Annotated[str, Field(min_length=1)]
-TableName = Annotated[str, AfterValidator(_table_name)]
-ColumnName = Annotated[str, AfterValidator(_column_name)]
-ExpectedValue = Annotated[bool | int | float | str, PlainValidator(_expected_value)]
-ArnGlob = Annotated[str, AfterValidator(_arn_glob)]
-AccountIds = Annotated[tuple[str, ...], BeforeValidator(_account_ids)]
-ResourceType = Annotated[str, AfterValidator(_resource_type)]
-PluginReference = Annotated[str, AfterValidator(_importable)]
-
-_SPEC = ConfigDict(frozen=True, extra="forbid")
-
-
-# ---- checks --------------------------------------------------------------------------------------
-
-
-class _Check(BaseModel):
-    model_config = _SPEC
-    name: NonEmptyStr
-
-
-class FreshnessCheck(_Check):
-    """The newest row (the timestamp `query` returns) is recent, relative to now and to the recovery point."""
-
-    kind: Literal["freshness"] = "freshness"
-    query: NonEmptyStr
-    max_age: PositiveDuration
-    max_gap: Duration | None = None
-
-
-class RowCountCheck(_Check):
-    """`table` has at least `min` rows and lost at most `max_drop` (a fraction) since the previous run."""
-
-    kind: Literal["row_count"] = "row_count"
-    table: TableName
-    min: int | None = Field(default=None, ge=0)
-    max_drop: float | None = Field(default=None, ge=0, le=1)
-    where: NonEmptyStr | None = None
-
-
-class SqlCheck(_Check):
-    """`query` returns one value equal to `expect`, or within `expect_min`..`expect_max`."""
-
-    kind: Literal["sql"] = "sql"
-    query: NonEmptyStr
-    expect: ExpectedValue | None = None
-    expect_min: int | float | None = None
-    expect_max: int | float | None = None
-
-    @model_validator(mode="after")
-    def _one_expectation(self) -> SqlCheck:
-        has_range = self.expect_min is not None or self.expect_max is not None
-        if self.expect is None and not has_range:
-            raise ValueError("give expect, or expect_min and/or expect_max")
-        if self.expect is not None and has_range:
-            raise ValueError("give either expect or expect_min/expect_max, not both")
-        if self.expect_min is not None and self.expect_max is not None and self.expect_min > self.expect_max:
-            raise ValueError("expect_min is greater than expect_max")
-        return self
-
-
-class SchemaCheck(_Check):
-    """Each table in `tables` exists and has the listed columns."""
-
-    kind: Literal["schema"] = "schema"
-    tables: dict[TableName, tuple[ColumnName, ...]] = Field(min_length=1)
-
-
-class PluginCheck(_Check):
-    """A Python check: `async def f(db, ctx, params) -> CheckOutcome` (see worker.stages.checks)."""
-
-    kind: Literal["plugin"] = "plugin"
-    function: PluginReference
-    params: dict[str, Any] = Field(default_factory=dict)
-
-    @property
-    def callable(self) -> Callable[..., Any]:
-        return import_callable(self.function)
-
-
-CheckSpec = FreshnessCheck | RowCountCheck | SqlCheck | SchemaCheck | PluginCheck
-_CHECK_MODELS: dict[str, type[_Check]] = {
-    "freshness": FreshnessCheck,
-    "row_count": RowCountCheck,
-    "sql": SqlCheck,
-    "schema": SchemaCheck,
-    "plugin": PluginCheck,
-}
-
-
-def _default_check_name(check: Mapping[str, Any]) -> str:
-    kind = check.get("kind")
-    if kind == "row_count" and isinstance(check.get("table"), str):
-        return f"row_count:{check['table']}"
-    if kind == "plugin" and isinstance(check.get("function"), str):
-        return f"plugin:{check['function'].rpartition(':')[2]}"
-    return kind if isinstance(kind, str) else "check"
-
-
-def _with_default_names(checks: list[Any]) -> list[Any]:
-    """Name unnamed checks `<kind>` / `<kind>:<table>`, suffixed -2, -3 ... where needed to stay unique."""
-    taken = {c["name"] for c in checks if isinstance(c, dict) and isinstance(c.get("name"), str)}
-    named = []
-    for check in checks:
-        if isinstance(check, dict) and "name" not in check:
-            base = name = _default_check_name(check)
-            suffix = 2
-            while name in taken:
-                name, suffix = f"{base}-{suffix}", suffix + 1
-            taken.add(name)
-            check = {**check, "name": name}
-        named.append(check)
-    return named
 
 
 # ---- the file's schema ---------------------------------------------------------------------------
 
 
 class DefaultsSpec(BaseModel):
-    model_config = _SPEC
+    model_config = SPEC
     db_instance_class: NonEmptyStr = "db.t4g.micro"
     db_subnet_group: NonEmptyStr | None = None
     vpc_security_group_ids: tuple[NonEmptyStr, ...] = ()
@@ -270,7 +78,7 @@ class DefaultsSpec(BaseModel):
 
 
 class RestoreSpec(BaseModel):
-    model_config = _SPEC
+    model_config = SPEC
     db_instance_class: NonEmptyStr | None = None
     db_subnet_group: NonEmptyStr | None = None
     vpc_security_group_ids: tuple[NonEmptyStr, ...] | None = None
@@ -278,7 +86,7 @@ class RestoreSpec(BaseModel):
 
 
 class SelectionSpec(BaseModel):
-    model_config = _SPEC
+    model_config = SPEC
     name: NonEmptyStr
     resource_type: ResourceType | None = None
     source_arn: ArnGlob = "*"
@@ -297,7 +105,7 @@ class SelectionSpec(BaseModel):
     @classmethod
     def _name_checks(cls, data: Any) -> Any:
         if isinstance(data, dict) and isinstance(data.get("check"), list):
-            return {**data, "check": _with_default_names(data["check"])}
+            return {**data, "check": with_default_names(data["check"])}
         return data
 
     @property
@@ -306,7 +114,7 @@ class SelectionSpec(BaseModel):
 
 
 class PolicyFile(BaseModel):
-    model_config = _SPEC
+    model_config = SPEC
     defaults: DefaultsSpec = DefaultsSpec()
     selections: tuple[SelectionSpec, ...] = Field(default=(), alias="selection")
 
@@ -470,7 +278,7 @@ def _allowed_keys(loc: Loc, raw: Mapping[str, Any]) -> list[str]:
         elif loc[2] == "restore" and len(loc) == 4:
             model = RestoreSpec
         elif loc[2] == "check" and len(loc) == 5 and isinstance(loc[3], int):
-            model = _CHECK_MODELS.get(str(item_at(selection.get("check"), loc[3]).get("kind")))
+            model = CHECK_MODELS.get(str(item_at(selection.get("check"), loc[3]).get("kind")))
     if model is None:
         return []
     return [field.alias or name for name, field in model.model_fields.items() if name != "kind"]

@@ -8,19 +8,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
-from typing import Any, Protocol
 
-from worker.adapters.backup import ProtectedSource
+from worker.model import ProtectedSource, account_of
 from worker.policy import Policy
-from worker.stages.parse import account_of
-
-
-class InventoryPort(Protocol):
-    async def protected_sources(self) -> list[ProtectedSource]: ...
-
-
-class HistoryPort(Protocol):
-    async def get(self, pk: str) -> dict[str, Any] | None: ...
+from worker.ports import CoverageLedger, Inventory
 
 
 def selected(policy: Policy, sources: Iterable[ProtectedSource]) -> list[ProtectedSource]:
@@ -28,14 +19,13 @@ def selected(policy: Policy, sources: Iterable[ProtectedSource]) -> list[Protect
 
 
 async def uncovered_sources(
-    policy: Policy, inventory: InventoryPort, history: HistoryPort, slo_seconds: float, now: float | None = None
+    policy: Policy, inventory: Inventory, history: CoverageLedger, slo_seconds: float, now: float | None = None
 ) -> list[str]:
     """ARNs of selected sources whose last PASSED validation is older than the SLO (or never happened)."""
     now = time.time() if now is None else now
     missing: list[str] = []
     for source in selected(policy, await inventory.protected_sources()):
-        item = await history.get(f"src#{source.arn}") or {}
-        last_passed = item.get("last_passed_at")
-        if not isinstance(last_passed, int | float) or now - float(last_passed) > slo_seconds:
+        last_passed = await history.last_passed_at(source.arn)
+        if last_passed is None or now - last_passed > slo_seconds:
             missing.append(source.arn)
     return missing

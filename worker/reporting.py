@@ -4,23 +4,12 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any
 
 from worker.emf import emf_document
 from worker.metrics import Metrics
-from worker.stages.report import PASSED
-
-
-class JsonStore(Protocol):
-    async def put_json(self, key: str, document: dict[str, Any]) -> None: ...
-
-
-class JsonSink(Protocol):
-    async def put(self, document: dict[str, Any]) -> None: ...
-
-
-class ValidationResultPort(Protocol):
-    async def put_validation_result(self, job_id: str, status: str, message: str) -> None: ...
+from worker.model import PASSED
+from worker.ports import JsonSink, JsonStore, ValidationResults
 
 
 class Reporter:
@@ -28,7 +17,7 @@ class Reporter:
         self,
         store: JsonStore,
         sink: JsonSink | None,
-        backup: ValidationResultPort,
+        backup: ValidationResults,
         metrics: Metrics,
         log: Any,
     ) -> None:

@@ -15,7 +15,8 @@ import pytest
 from harness.aws import ROLE_ARN, create_source, unique, wait_backup_job, wait_copy_job, wait_restore_job
 
 from emulator import restores
-from worker.stages.restore import RestoreNetwork, build_metadata
+from worker.kinds.rds_metadata import Network as RestoreNetwork
+from worker.kinds.rds_metadata import build_metadata
 
 pytestmark = pytest.mark.usefixtures("cleanup_instances")
 CENTRAL_ACCOUNT = "210987654321"

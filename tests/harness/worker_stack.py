@@ -22,8 +22,8 @@ from prometheus_client import CollectorRegistry
 
 from emulator.bootstrap import LocalResources, RestoreNetwork, create_resources, create_restore_network
 from emulator.traffic import Source, Traffic
+from standins.policies import example_policy
 from worker.app import run_worker
-from worker.demo import example_policy
 from worker.policy import load_policy
 from worker.settings import Settings, load_settings
 

@@ -12,8 +12,8 @@ import pytest
 from conftest_checks import ENGINES, SERVERS, scratch_database, scratch_user
 
 from worker.adapters.database import DatabaseUnavailable, UnsupportedEngine, open_database, tls_context
+from worker.checks import CheckContext, run_checks
 from worker.policy import SqlCheck
-from worker.stages.checks import CheckContext, run_checks
 
 PASSWORD = "Pa55-word-that-must-not-leak"
 

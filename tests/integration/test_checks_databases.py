@@ -8,8 +8,8 @@ from decimal import Decimal
 import pytest
 from conftest_checks import ENGINES, SLEEP, Scratch, scratch_database
 
+from worker.checks import CheckContext, CheckOutcome, freshness_figures, run_checks
 from worker.policy import FreshnessCheck, PluginCheck, RowCountCheck, SchemaCheck, SqlCheck, parse_policy
-from worker.stages.checks import CheckContext, CheckOutcome, freshness_figures, run_checks
 
 
 @pytest.fixture(params=ENGINES)

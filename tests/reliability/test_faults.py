@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from worker.errors import MalformedMessage
-from worker.stages.parse import parse_body
+from worker.events import parse_body
 
 
 def restores_started(emulator, arn: str) -> int:

@@ -8,7 +8,7 @@ import boto3
 from harness.worker_stack import make_stack, run_inline
 from prometheus_client import generate_latest
 
-import worker.stages.prepare as prepare
+import worker.kinds.rds_prepare as prepare
 from worker.log import configure_logging
 from worker.settings import DbTls, Settings
 

@@ -9,8 +9,7 @@ from typing import Any
 
 import pytest
 
-from worker.policy import FreshnessCheck, PluginCheck, RowCountCheck, SchemaCheck, SqlCheck
-from worker.stages.checks import (
+from worker.checks import (
     CheckContext,
     CheckOutcome,
     QueryError,
@@ -24,6 +23,7 @@ from worker.stages.checks import (
     scrub_secrets,
     to_jsonable,
 )
+from worker.policy import FreshnessCheck, PluginCheck, RowCountCheck, SchemaCheck, SqlCheck
 
 NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 CTX = CheckContext(recovery_point_created_at=NOW - timedelta(minutes=30), now=NOW)

@@ -8,14 +8,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from worker.errors import MalformedMessage
-from worker.stages.parse import (
-    Irrelevant,
-    RecoveryPointReady,
-    RestoreStatus,
-    account_of,
-    parse_body,
-    vault_name_from_arn,
-)
+from worker.events import Irrelevant, RecoveryPointReady, parse_body, vault_name_from_arn
+from worker.model import RestoreJob, account_of
 
 EVENTS = Path(__file__).parent.parent / "fixtures" / "events"
 
@@ -53,7 +47,7 @@ def test_backup_job_completed_takes_recovery_point_from_resources():
 
 def test_restore_job_event_reads_status_not_state():
     event = parse_body(load("restore_job_completed.json"))
-    assert event == RestoreStatus(
+    assert event == RestoreJob(
         "9C4E3B2A-1D0F-4E5A-8B7C-6D5E4F3A2B1C",
         "COMPLETED",
         "arn:aws:rds:us-east-1:123456789012:db:bv-0f1e2d3c4b5a69788796",
@@ -68,7 +62,7 @@ def test_restore_event_with_unreadable_dates_still_counts(value):
     document = json.loads(load("restore_job_completed.json"))
     document["detail"]["completionDate"] = value
     event = parse_body(json.dumps(document))
-    assert isinstance(event, RestoreStatus)
+    assert isinstance(event, RestoreJob)
     assert event.status == "COMPLETED"
     assert event.completed_at is None
     assert event.created_at is not None
@@ -119,13 +113,13 @@ JSON_VALUES = st.recursive(
 def test_any_text_either_parses_or_raises_malformed(body):
     # Any other exception would crash the receive loop's task: that is what this property guards.
     with contextlib.suppress(MalformedMessage):
-        assert isinstance(parse_body(body), RecoveryPointReady | RestoreStatus | Irrelevant)
+        assert isinstance(parse_body(body), RecoveryPointReady | RestoreJob | Irrelevant)
 
 
 @given(JSON_VALUES)
 def test_any_json_either_parses_or_raises_malformed(document):
     with contextlib.suppress(MalformedMessage):
-        assert isinstance(parse_body(json.dumps(document)), RecoveryPointReady | RestoreStatus | Irrelevant)
+        assert isinstance(parse_body(json.dumps(document)), RecoveryPointReady | RestoreJob | Irrelevant)
 
 
 def test_arn_helpers():

@@ -1,4 +1,4 @@
-"""Taking over a restored instance (worker/stages/prepare.py): the order of calls, on a fake RDS.
+"""Taking over a restored instance (worker/kinds/rds_prepare.py): the order of calls, on a fake RDS.
 
 The same path runs against the emulator in tests/integration/test_worker_flow.py; this pins down the decisions.
 """
@@ -8,9 +8,9 @@ from dataclasses import replace
 
 import pytest
 
-from worker.adapters.rds import DbInstance
 from worker.errors import DeadlineExceeded, InstanceNotReady
-from worker.stages.prepare import take_over
+from worker.kinds.rds_prepare import take_over
+from worker.ports import DbInstance
 
 READY = DbInstance(
     identifier="bv-1",

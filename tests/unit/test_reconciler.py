@@ -1,4 +1,4 @@
-from worker.adapters.backup import ProtectedSource
+from worker.model import ProtectedSource
 from worker.policy import parse_policy
 from worker.reconciler import uncovered_sources
 
@@ -28,13 +28,13 @@ class Inventory:
 
 
 class History:
-    items = {
-        "src#arn:aws:rds:us-east-1:111111111111:db:orders-fresh": {"last_passed_at": NOW - 3600},
-        "src#arn:aws:rds:us-east-1:111111111111:db:orders-stale": {"last_passed_at": NOW - 30 * 3600},
+    last_passed = {
+        "arn:aws:rds:us-east-1:111111111111:db:orders-fresh": NOW - 3600,
+        "arn:aws:rds:us-east-1:111111111111:db:orders-stale": NOW - 30 * 3600,
     }
 
-    async def get(self, pk):
-        return self.items.get(pk)
+    async def last_passed_at(self, source_arn):
+        return self.last_passed.get(source_arn)
 
 
 async def test_only_selected_sources_without_a_recent_pass_are_uncovered():

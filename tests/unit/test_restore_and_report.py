@@ -3,8 +3,9 @@ from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
 from worker.emf import METRICS, NAMESPACE, emf_document
-from worker.stages.report import Validation, build_record, overall_status, record_key
-from worker.stages.restore import build_metadata, idempotency_token, restored_identifier, validation_id
+from worker.kinds.rds_metadata import build_metadata
+from worker.model import Validation, idempotency_token, overall_status, restored_identifier, validation_id
+from worker.record import build_record, record_key
 
 ARN = "arn:aws:rds:us-east-1:123456789012:snapshot:awsbackup:copyjob-1"
 

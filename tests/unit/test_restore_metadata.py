@@ -7,7 +7,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from worker.stages.restore import RestoreNetwork, build_metadata, restore_network
+from worker.kinds.rds_metadata import Network as RestoreNetwork
+from worker.kinds.rds_metadata import build_metadata
+from worker.kinds.rds_metadata import network_for as restore_network
 
 SOURCE_NETWORK = {
     "DBSubnetGroupName": "prod-db-subnets",

@@ -3,7 +3,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from worker.stages.wait import JobStatus, RestoreWatcher
+from worker.model import RestoreJob
+from worker.watcher import RestoreWatcher
 
 
 class FakeBackup:
@@ -16,11 +17,11 @@ class FakeBackup:
 
     async def list_since(self, moment):
         self.list_calls += 1
-        return [JobStatus(job_id, status) for job_id, status in self.jobs.items()]
+        return [RestoreJob(job_id, status) for job_id, status in self.jobs.items()]
 
     async def describe(self, job_id):
         self.describe_calls += 1
-        return JobStatus(job_id, self.jobs.get(job_id, "RUNNING"))
+        return RestoreJob(job_id, self.jobs.get(job_id, "RUNNING"))
 
 
 async def test_one_sweep_finishes_many_waiters():
@@ -39,7 +40,7 @@ async def test_one_sweep_finishes_many_waiters():
 async def test_event_before_wait_is_remembered():
     backup = FakeBackup()
     watcher = RestoreWatcher(backup.list_since, backup.describe, sweep_interval=1)
-    watcher.resolve(JobStatus("job-x", "FAILED", message="boom"))
+    watcher.resolve(RestoreJob("job-x", "FAILED", message="boom"))
     result = await watcher.wait("job-x", None, 1)
     assert result.status == "FAILED"
 
@@ -49,9 +50,9 @@ async def test_non_terminal_status_does_not_resolve():
     watcher = RestoreWatcher(backup.list_since, backup.describe, sweep_interval=1, fallback_initial=60)
     task = asyncio.create_task(watcher.wait("job-y", None, 5))
     await asyncio.sleep(0)
-    assert watcher.resolve(JobStatus("job-y", "RUNNING")) is False
+    assert watcher.resolve(RestoreJob("job-y", "RUNNING")) is False
     assert not task.done()
-    assert watcher.resolve(JobStatus("job-y", "COMPLETED")) is True
+    assert watcher.resolve(RestoreJob("job-y", "COMPLETED")) is True
     assert (await task).status == "COMPLETED"
 
 
@@ -82,5 +83,5 @@ async def test_two_waiters_for_one_job_both_learn_the_outcome():
     await asyncio.sleep(0)
     second = asyncio.create_task(watcher.wait("job-2", None, 5))
     await asyncio.sleep(0)
-    assert watcher.resolve(JobStatus("job-2", "COMPLETED"))
+    assert watcher.resolve(RestoreJob("job-2", "COMPLETED"))
     assert [(await first).status, (await second).status] == ["COMPLETED", "COMPLETED"]

@@ -6,18 +6,22 @@ botocore honours by itself: there is no local mode here.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+import functools
+import inspect
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from aiobotocore.config import AioConfig
 from aiobotocore.session import get_session
 from botocore.context import get_context
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 from botocore.utils import parse_timestamp as botocore_parse_timestamp
 
+from worker.errors import RequestRefused, ServiceUnavailable, ValidatorError
 from worker.metrics import Metrics
 
 SERVICES = ("sqs", "s3", "dynamodb", "logs", "backup", "rds", "ec2")
@@ -50,6 +54,45 @@ def error_code(exc: BaseException) -> str | None:
     if isinstance(exc, ClientError):
         return str(exc.response.get("Error", {}).get("Code", "")) or None
     return None
+
+
+def translated(exc: BaseException) -> ValidatorError | None:
+    """What the worker's error tree calls a botocore (or network) error; None for anything else.
+    Throttling, 5xx and the network may pass later; any other refusal will not."""
+    if isinstance(exc, ClientError):
+        code = error_code(exc)
+        status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
+        retryable = code in THROTTLING_CODES or status >= 500
+        return (ServiceUnavailable if retryable else RequestRefused)(str(exc)[:500], code=code)
+    if isinstance(exc, BotoCoreError | OSError | asyncio.TimeoutError):
+        return ServiceUnavailable(f"{type(exc).__name__}: {exc}"[:500])
+    return None
+
+
+def _translating(method: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+    @functools.wraps(method)
+    async def call(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return await method(*args, **kwargs)
+        except Exception as exc:
+            error = translated(exc)
+            if error is None:
+                raise
+            raise error from exc
+
+    return call
+
+
+_Adapter = TypeVar("_Adapter", bound=type)
+
+
+def translate_errors(cls: _Adapter) -> _Adapter:
+    """Class decorator: every public coroutine method raises the worker's errors, not botocore's. The method's
+    own handling of specific codes (NotFound, InstanceNotReady...) runs first."""
+    for name, member in list(vars(cls).items()):
+        if not name.startswith("_") and inspect.iscoroutinefunction(member):
+            setattr(cls, name, _translating(member))
+    return cls
 
 
 def _count_calls(metrics: Metrics, service: str) -> Any:

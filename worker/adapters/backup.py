@@ -3,48 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
 
-from worker.adapters.aws import error_code
+from worker.adapters.aws import error_code, translate_errors
 from worker.errors import NotFound
-
-
-@dataclass(frozen=True)
-class RecoveryPoint:
-    arn: str
-    vault_name: str
-    source_resource_arn: str
-    resource_type: str
-    created_at: datetime | None
-    status: str
-
-
-@dataclass(frozen=True)
-class ProtectedSource:
-    arn: str
-    resource_type: str
-
-
-@dataclass(frozen=True)
-class RestoreJob:
-    job_id: str
-    status: str
-    status_message: str
-    created_resource_arn: str | None
-    created_at: datetime | None
-    completed_at: datetime | None
-    from_restore_testing: bool
+from worker.model import ProtectedSource, RecoveryPoint, RestoreJob
 
 
 def _restore_job(raw: Mapping[str, Any]) -> RestoreJob:
     return RestoreJob(
         job_id=raw["RestoreJobId"],
         status=raw.get("Status", "PENDING"),
-        status_message=raw.get("StatusMessage", ""),
+        message=raw.get("StatusMessage", ""),
         created_resource_arn=raw.get("CreatedResourceArn") or None,
         created_at=raw.get("CreationDate"),
         completed_at=raw.get("CompletionDate"),
@@ -52,6 +25,7 @@ def _restore_job(raw: Mapping[str, Any]) -> RestoreJob:
     )
 
 
+@translate_errors
 class Backup:
     def __init__(self, client: Any) -> None:
         self._client = client

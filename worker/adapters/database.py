@@ -1,34 +1,24 @@
 """The restored database, for the checks: one connection per validation, every check read-only.
 
 `open_database` picks the driver by the engine name RDS reports (asyncpg for PostgreSQL, aiomysql for MySQL
-and MariaDB) and yields an object implementing `worker.stages.checks.Database`. What is shared by both
-engines lives here: the connection error, TLS, identifier quoting and keeping the password out of messages.
+and MariaDB) and yields an object implementing `worker.ports.Database`. The helpers both drivers share are in
+`sql_common`; TLS is set up here.
 """
 
 from __future__ import annotations
 
 import ssl
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass
 from typing import Protocol
 
-from worker.policy import table_name_parts
-from worker.stages.checks import Database, scrub_secrets
+from worker.errors import DatabaseUnavailable, UnsupportedEngine
+from worker.ports import Connection, Database
 
 POSTGRES_ENGINES = frozenset({"postgres", "aurora-postgresql"})
 # "aurora" is Aurora MySQL 5.6's engine name
 MYSQL_ENGINES = frozenset({"mysql", "mariadb", "aurora-mysql", "aurora"})
-
-# A query the server should have stopped by itself gets this long before the client gives up on it too.
-CLIENT_GRACE_SECONDS = 5.0
-
-
-class DatabaseUnavailable(Exception):
-    """Could not connect. The message names the engine, host:port and the error, never the password."""
-
-
-class UnsupportedEngine(DatabaseUnavailable):
-    """The engine has no driver here (e.g. an Oracle or SQL Server restore)."""
 
 
 class _Connected(Database, Protocol):
@@ -67,7 +57,7 @@ async def open_database(
 
 
 def _driver_connect(engine: str) -> Callable[..., Awaitable[_Connected]]:
-    # Imported here so that only the driver in use is loaded (and the engine modules can import this one).
+    # Imported here so that only the driver in use is loaded (the drivers import `sql_common`, not this module).
     if engine in POSTGRES_ENGINES:
         from worker.adapters import postgres
 
@@ -88,31 +78,18 @@ def tls_context(ca_file: str | None) -> ssl.SSLContext:
     return context
 
 
-def connection_failure(
-    engine: str, host: str, port: int, exc: BaseException, secrets: Iterable[str]
-) -> DatabaseUnavailable:
-    """A DatabaseUnavailable describing `exc` without credentials (drivers may echo DSNs or settings)."""
-    detail = f"{type(exc).__name__}: {exc}"
-    if exc.__cause__ is not None:
-        detail += f" ({type(exc.__cause__).__name__}: {exc.__cause__})"
-    return DatabaseUnavailable(f"cannot connect to {engine} at {host}:{port}: {hide(detail, secrets)}")
+@dataclass(frozen=True)
+class DatabaseOpener:
+    """`worker.ports.OpenDatabase` with the deployment's TLS settings."""
+
+    tls: bool
+    ca_file: str | None = None
+
+    def __call__(self, connection: Connection, statement_timeout: float) -> AbstractAsyncContextManager[Database]:
+        return open_database(
+            connection.engine, connection.host, connection.port, connection.user, connection.password,
+            connection.database, tls=self.tls, statement_timeout=statement_timeout, tls_ca_file=self.ca_file,
+        )  # fmt: skip
 
 
-def hide(text: str, secrets: Iterable[str]) -> str:
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "***")
-    return scrub_secrets(text)
-
-
-def quote_table(name: str, quote: str) -> str:
-    """`sales.orders` -> `"sales"."orders"` (PostgreSQL) or `` `sales`.`orders` `` (MySQL).
-
-    The policy already allows only plain identifiers; checking again here keeps this function safe alone.
-    """
-    return ".".join(quote + part.replace(quote, quote * 2) + quote for part in table_name_parts(name))
-
-
-def count_query(quoted_table: str, where: str | None) -> str:
-    # `where` comes from the policy file, which is trusted like code; the read-only transaction still applies
-    return f"SELECT count(*) FROM {quoted_table}" + (f" WHERE {where}" if where else "")
+__all__ = ["DatabaseOpener", "DatabaseUnavailable", "UnsupportedEngine", "open_database", "tls_context"]

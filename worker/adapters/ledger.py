@@ -1,28 +1,24 @@
 """The DynamoDB ledger: one item per recovery point, claimed with a single conditional write.
 
-Items (partition key `pk`, TTL attribute `expires_at`):
-  rp#<recovery point arn>   state, owner, message_id, lease_expires_at, validation_id, restore_job_id, ...
-  res#<db identifier>       the recovery point a restored resource belongs to (the sweeper's proof of ours)
-  src#<source arn>          last_started_at, last_row_counts: sampling and row-count history per source
+Partition key `pk`, TTL attribute `expires_at`; the items and their rules are in worker/ledger_item.py. Every
+write is a named operation of the flow (claim, mark_restoring, checkpoint_record, finish, ...).
 """
 
 from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
-from worker.adapters.aws import error_code
+from worker.adapters.aws import error_code, translate_errors
+from worker.ledger_item import CHECKED, CLAIMED, DONE, RESTORING, ClaimResult, LedgerItem, ResourceEntry
 
 _serialize = TypeSerializer().serialize
 _deserialize = TypeDeserializer().deserialize
-
-DONE = "DONE"
 
 
 def _to_attr(value: Any) -> dict[str, Any]:
@@ -36,16 +32,7 @@ def _from_item(item: dict[str, Any]) -> dict[str, Any]:
     return {key: int(value) if isinstance(value, Decimal) else value for key, value in plain.items()}
 
 
-@dataclass(frozen=True)
-class ClaimResult:
-    outcome: str  # "claimed" | "done" | "held"
-    item: dict[str, Any]
-
-    @property
-    def lease_remaining(self) -> int:
-        return max(0, int(self.item.get("lease_expires_at", 0)) - int(time.time()))
-
-
+@translate_errors
 class Ledger:
     def __init__(self, client: Any, table: str, owner: str, lease_seconds: int, ttl_days: int) -> None:
         self._client = client
@@ -83,7 +70,7 @@ class Ledger:
                     ":lease": {"N": str(now + self.lease_seconds)},
                     ":now": {"N": str(now)},
                     ":vid": {"S": validation_id},
-                    ":claimed": {"S": "CLAIMED"},
+                    ":claimed": {"S": CLAIMED},
                     ":done": {"S": DONE},
                     ":ttl": {"N": str(now + self._ttl_seconds)},
                 },
@@ -92,16 +79,49 @@ class Ledger:
         except ClientError as exc:
             if error_code(exc) != "ConditionalCheckFailedException":
                 raise
-            current = await self.get(f"rp#{recovery_point_arn}") or {}
-            return ClaimResult("done" if current.get("state") == DONE else "held", current)
-        return ClaimResult("claimed", _from_item(response["Attributes"]))
+            current = await self.item(recovery_point_arn) or LedgerItem(recovery_point_arn)
+            return ClaimResult("done" if current.state == DONE else "held", current)
+        return ClaimResult("claimed", LedgerItem.from_attributes(_from_item(response["Attributes"])))
 
-    async def get(self, pk: str) -> dict[str, Any] | None:
+    async def item(self, recovery_point_arn: str) -> LedgerItem | None:
+        attributes = await self._get(f"rp#{recovery_point_arn}")
+        return None if attributes is None else LedgerItem.from_attributes(attributes)
+
+    async def resource(self, identifier: str) -> ResourceEntry | None:
+        attributes = await self._get(f"res#{identifier}")
+        if attributes is None:
+            return None
+        return ResourceEntry(
+            identifier, str(attributes.get("recovery_point_arn", "")), int(attributes.get("created_at", 0))
+        )
+
+    async def last_passed_at(self, source_arn: str) -> float | None:
+        value = (await self._get(f"src#{source_arn}") or {}).get("last_passed_at")
+        return float(value) if isinstance(value, int | float) else None
+
+    async def mark_restoring(self, recovery_point_arn: str, job_id: str, resource_id: str, engine: str) -> None:
+        await self._update(
+            recovery_point_arn,
+            state=RESTORING,
+            restore_job_id=job_id,
+            restore_started_at=int(time.time()),
+            resource_id=resource_id,
+            engine=engine,
+        )
+
+    async def checkpoint_record(self, recovery_point_arn: str, record: dict[str, Any]) -> None:
+        """The record draft, before cleanup: a crash after it needs no second restore."""
+        await self._update(recovery_point_arn, state=CHECKED, record=json.dumps(record))
+
+    async def finish(self, recovery_point_arn: str, status: str) -> None:
+        await self._update(recovery_point_arn, state=DONE, status=status)
+
+    async def _get(self, pk: str) -> dict[str, Any] | None:
         response = await self._client.get_item(TableName=self.table, Key={"pk": {"S": pk}}, ConsistentRead=True)
         item = response.get("Item")
         return _from_item(item) if item else None
 
-    async def update(self, recovery_point_arn: str, **fields: Any) -> None:
+    async def _update(self, recovery_point_arn: str, **fields: Any) -> None:
         """Record progress; only the current owner may write (a stale worker gets ConditionalCheckFailed)."""
         fields["updated_at"] = int(time.time())
         names = {f"#f{index}": name for index, name in enumerate(fields)}
@@ -117,11 +137,11 @@ class Ledger:
         )
 
     async def renew(self, recovery_point_arn: str) -> None:
-        await self.update(recovery_point_arn, lease_expires_at=int(time.time()) + self.lease_seconds)
+        await self._update(recovery_point_arn, lease_expires_at=int(time.time()) + self.lease_seconds)
 
     async def release(self, recovery_point_arn: str) -> None:
         """Let another worker resume at once (shutdown): the lease ends now, progress is kept."""
-        await self.update(recovery_point_arn, lease_expires_at=0)
+        await self._update(recovery_point_arn, lease_expires_at=0)
 
     async def record_resource(self, identifier: str, recovery_point_arn: str) -> None:
         now = int(time.time())
@@ -158,7 +178,7 @@ class Ledger:
         return True
 
     async def source_history(self, source_arn: str) -> dict[str, int]:
-        item = await self.get(f"src#{source_arn}") or {}
+        item = await self._get(f"src#{source_arn}") or {}
         raw = item.get("last_row_counts")
         return {str(k): int(v) for k, v in json.loads(raw).items()} if isinstance(raw, str) else {}
 

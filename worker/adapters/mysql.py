@@ -11,14 +11,14 @@ import aiomysql
 import pymysql
 from pymysql.constants import CLIENT
 
-from worker.adapters.database import (
+from worker.adapters.sql_common import (
     CLIENT_GRACE_SECONDS,
     connection_failure,
     count_query,
     hide,
     quote_table,
 )
-from worker.stages.checks import QueryError, QueryTimeout
+from worker.errors import QueryError, QueryTimeout
 
 _T = TypeVar("_T")
 
@@ -84,7 +84,7 @@ async def _prepare_session(connection: Any, statement_timeout: float, require_tl
 
 
 class MySqlDatabase:
-    """`worker.stages.checks.Database` for MySQL/MariaDB: each call is one read-only transaction."""
+    """`worker.ports.Database` for MySQL/MariaDB: each call is one read-only transaction."""
 
     def __init__(self, session: Session, connector: Connector, statement_timeout: float, password: str) -> None:
         self.engine = "mysql"

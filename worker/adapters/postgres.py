@@ -9,8 +9,8 @@ from typing import Any, TypeVar
 
 import asyncpg
 
-from worker.adapters.database import CLIENT_GRACE_SECONDS, connection_failure, count_query, hide, quote_table
-from worker.stages.checks import QueryError, QueryTimeout
+from worker.adapters.sql_common import CLIENT_GRACE_SECONDS, connection_failure, count_query, hide, quote_table
+from worker.errors import QueryError, QueryTimeout
 
 _T = TypeVar("_T")
 Connector = Callable[[], Awaitable[asyncpg.Connection]]
@@ -54,7 +54,7 @@ async def connect(
 
 
 class PostgresDatabase:
-    """`worker.stages.checks.Database` for PostgreSQL: each call is one read-only transaction."""
+    """`worker.ports.Database` for PostgreSQL: each call is one read-only transaction."""
 
     def __init__(
         self, connection: asyncpg.Connection, connector: Connector, statement_timeout: float, password: str

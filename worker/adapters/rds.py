@@ -2,35 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
 
-from worker.adapters.aws import error_code
+from worker.adapters.aws import error_code, translate_errors
 from worker.errors import InstanceNotReady
-
-OWNER_TAG = "backup-validator:managed"
-
-
-@dataclass(frozen=True)
-class DbInstance:
-    identifier: str
-    arn: str
-    status: str
-    engine: str
-    host: str | None
-    port: int | None
-    db_name: str | None
-    master_username: str
-    password_pending: bool
-    created_at: datetime | None
-    tags: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def available(self) -> bool:
-        return self.status == "available" and not self.password_pending
+from worker.ports import DbInstance
 
 
 def _instance(raw: dict[str, Any]) -> DbInstance:
@@ -50,6 +28,7 @@ def _instance(raw: dict[str, Any]) -> DbInstance:
     )
 
 
+@translate_errors
 class Rds:
     def __init__(self, client: Any, ec2_client: Any) -> None:
         self._client = client

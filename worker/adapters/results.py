@@ -10,9 +10,10 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from worker.adapters.aws import error_code
+from worker.adapters.aws import error_code, translate_errors
 
 
+@translate_errors
 class ResultStore:
     def __init__(self, s3_client: Any, bucket: str) -> None:
         self._s3 = s3_client

@@ -4,23 +4,18 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import ClientError
+
+from worker.adapters.aws import translate_errors
+from worker.ports import Message
 
 # Acknowledgements wait this long for company, then go ten to a DeleteMessageBatch call.
 DELETE_LINGER_SECONDS = 0.05
 
 
-@dataclass(frozen=True)
-class Message:
-    message_id: str
-    receipt_handle: str
-    body: str
-    receive_count: int
-
-
+@translate_errors
 class Queue:
     def __init__(self, client: Any, url: str) -> None:
         self._client = client

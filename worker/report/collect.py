@@ -18,11 +18,11 @@ from worker.adapters.record_reads import (
     read_s3_records,
 )
 from worker.durations import parse_duration
+from worker.model import account_of
 from worker.policy import Policy
 from worker.report.model import Filters, InventoryEntry, Window
 from worker.report.schema import RECORD_COLUMNS, table_row
 from worker.settings import ReportSettings
-from worker.stages.parse import account_of
 
 if TYPE_CHECKING:
     from worker.adapters.record_engine import RecordEngine

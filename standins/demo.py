@@ -21,42 +21,13 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from emulator.bootstrap import create_resources
+from emulator.moto_server import start_moto
+from emulator.server import EmulatorConfig, Knobs, run_in_thread
+from emulator.traffic import Traffic
+from standins.policies import example_policy
 from worker.policy import load_policy
 from worker.settings import load_settings
-
-
-def example_policy(source_glob: str, *, name: str = "orders", defaults: str = "", extra_checks: str = "") -> str:
-    """The README's example policy, for sources matching `source_glob`. `defaults` and `extra_checks` are TOML
-    appended to `[defaults]` and after the checks (the tests and the benchmark tune timeouts and add checks)."""
-    return f"""\
-[defaults]
-db_instance_class = "db.t4g.micro"
-{defaults}
-
-[[selection]]
-name = "{name}"
-resource_type = "RDS"
-source_arn = "{source_glob}"
-min_interval = "0s"
-rpo_target = "80m"
-rto_target = "60m"
-
-[[selection.check]]
-kind = "freshness"
-query = "SELECT max(created_at) FROM events"
-max_age = "80m"
-
-[[selection.check]]
-kind = "row_count"
-table = "events"
-min = 1
-
-[[selection.check]]
-kind = "sql"
-query = "SELECT count(*) FROM events WHERE amount < 0"
-expect = 0
-{extra_checks}"""
-
 
 DEADLINE_SECONDS = 240
 
@@ -70,9 +41,6 @@ class DemoSource:
 
 @contextlib.contextmanager
 def _stand_ins(postgres_url: str, mysql_url: str) -> Iterator[None]:
-    from emulator.moto_server import start_moto
-    from emulator.server import EmulatorConfig, Knobs, run_in_thread
-
     # moto's web server logs every request at INFO; the demo's table is what a person wants to read.
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     moto = start_moto()
@@ -104,9 +72,6 @@ def _stand_ins(postgres_url: str, mysql_url: str) -> Iterator[None]:
 
 
 async def run_demo(postgres_url: str, mysql_url: str, per_engine: int) -> int:
-    from emulator.bootstrap import create_resources
-    from emulator.traffic import Traffic
-
     with _stand_ins(postgres_url, mysql_url), tempfile.TemporaryDirectory() as tmp:
         resources = await asyncio.to_thread(create_resources, "bv-demo")
         policy_file = Path(tmp) / "policy.toml"

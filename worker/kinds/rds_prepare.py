@@ -9,13 +9,11 @@ from __future__ import annotations
 import asyncio
 import secrets
 import string
-from dataclasses import dataclass, field
-from typing import Protocol
 
 import structlog
 
-from worker.adapters.rds import DbInstance
 from worker.errors import DeadlineExceeded, InstanceNotReady, NotFound, RestoreFailed
+from worker.ports import Connection, DbInstance, InstancePort
 
 _log = structlog.get_logger("worker.prepare")
 _FAILED_STATES = frozenset({"failed", "incompatible-restore", "incompatible-parameters", "storage-full"})
@@ -23,21 +21,6 @@ _ALPHABET = string.ascii_letters + string.digits
 # The first look after a password reset. RDS takes seconds to minutes; a shorter look costs an extra describe
 # there, a longer one adds its whole length to every validation where the change applies quickly.
 FIRST_LOOK_AFTER_RESET = 0.25
-
-
-class InstancePort(Protocol):
-    async def describe(self, identifier: str) -> DbInstance | None: ...
-    async def set_master_password(self, identifier: str, password: str) -> None: ...
-
-
-@dataclass(frozen=True)
-class Connection:
-    engine: str
-    host: str
-    port: int
-    user: str
-    database: str
-    password: str = field(repr=False)
 
 
 def new_password(length: int = 32) -> str:
@@ -72,7 +55,7 @@ async def take_over(
 
     The instance is described before the reset rather than the reset tried blind: a refused ModifyDBInstance
     would count as an API error on every validation whose instance is still settling. Should a description lag
-    behind the change, the checks' connection retries cover the gap (see `Runtime.run_checks`)."""
+    behind the change, the checks' connection retries cover the gap (see `RdsInstance.run_checks`)."""
     await wait_until_usable(rds, identifier, deadline)
     password = new_password()
     try:

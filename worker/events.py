@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from worker.errors import MalformedMessage
+from worker.model import RestoreJob, as_utc
 
 MAX_BODY_BYTES = 256 * 1024  # SQS's own limit: anything larger did not come from SQS intact
 
@@ -28,23 +29,13 @@ class RecoveryPointReady:
 
 
 @dataclass(frozen=True)
-class RestoreStatus:
-    """A restore job changed status (learnt early, instead of by polling)."""
-
-    restore_job_id: str
-    status: str
-    created_resource_arn: str | None
-    # When present, the record takes the restore's times from here instead of a DescribeRestoreJob.
-    created_at: datetime | None = None
-    completed_at: datetime | None = None
-
-
-@dataclass(frozen=True)
 class Irrelevant:
     reason: str
 
 
-Event = RecoveryPointReady | RestoreStatus | Irrelevant
+# A `Restore Job State Change` is a RestoreJob status learnt early, instead of by polling; when it carries the
+# job's times the record takes them from here instead of a DescribeRestoreJob.
+Event = RecoveryPointReady | RestoreJob | Irrelevant
 
 
 def parse_body(body: str) -> Event:
@@ -71,7 +62,7 @@ def _optional_time(value: Any) -> datetime | None:
         parsed = datetime.fromisoformat(value)
     except ValueError:
         return None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    return as_utc(parsed)
 
 
 def _text(value: Any, what: str) -> str:
@@ -106,8 +97,8 @@ def _event(document: dict[str, Any]) -> Event:
     if detail_type == "Backup Job State Change":
         return _backup_event(document, detail)
     if detail_type == "Restore Job State Change":
-        return RestoreStatus(
-            restore_job_id=_text(detail.get("restoreJobId"), "detail.restoreJobId"),
+        return RestoreJob(
+            job_id=_text(detail.get("restoreJobId"), "detail.restoreJobId"),
             status=_text(detail.get("status"), "detail.status"),
             created_resource_arn=_optional_text(detail.get("createdResourceArn")),
             created_at=_optional_time(detail.get("creationDate")),
@@ -164,13 +155,3 @@ def vault_name_from_arn(arn: str | None) -> str | None:
     if not arn or ":backup-vault:" not in arn:
         return None
     return arn.rsplit(":backup-vault:", 1)[1] or None
-
-
-def account_of(arn: str) -> str | None:
-    parts = arn.split(":", 5)
-    return parts[4] if len(parts) >= 6 and parts[4] else None
-
-
-def region_of(arn: str) -> str | None:
-    parts = arn.split(":", 5)
-    return parts[3] if len(parts) >= 6 and parts[3] else None

@@ -11,21 +11,9 @@ import asyncio
 import contextlib
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-TERMINAL = frozenset({"COMPLETED", "FAILED", "ABORTED"})
-
-
-@dataclass(frozen=True)
-class JobStatus:
-    job_id: str
-    status: str
-    created_resource_arn: str | None = None
-    message: str = ""
-    created_at: datetime | None = None
-    completed_at: datetime | None = None
-
+from worker.model import RestoreJob
 
 # An incremental sweep asks for jobs completed since the previous sweep began, less this margin (clock skew,
 # listings that lag behind); a full sweep lists every job created since the oldest waiter.
@@ -35,14 +23,14 @@ COMPLETION_MARGIN = timedelta(seconds=30)
 class _Waiter:
     __slots__ = ("created_at", "future", "seen_at")
 
-    def __init__(self, created_at: datetime, future: asyncio.Future[JobStatus]) -> None:
+    def __init__(self, created_at: datetime, future: asyncio.Future[RestoreJob]) -> None:
         self.created_at = created_at
         self.future = future
         self.seen_at = float("-inf")  # loop time of the last sweep that listed the job (still running)
 
 
-ListSince = Callable[[datetime], Awaitable[list[JobStatus]]]
-DescribeOne = Callable[[str], Awaitable[JobStatus]]
+ListSince = Callable[[datetime], Awaitable[list[RestoreJob]]]
+DescribeOne = Callable[[str], Awaitable[RestoreJob]]
 
 
 class RestoreWatcher:
@@ -70,7 +58,7 @@ class RestoreWatcher:
         self._fallback_max = fallback_max
         self._waiters: dict[str, _Waiter] = {}
         # Terminal statuses seen before anyone waited (an event can beat the waiter); bounded.
-        self._recent: OrderedDict[str, JobStatus] = OrderedDict()
+        self._recent: OrderedDict[str, RestoreJob] = OrderedDict()
         self.detected_by: dict[str, int] = {"event": 0, "sweep": 0, "describe": 0}
         self._on_detect = on_detect
 
@@ -78,9 +66,9 @@ class RestoreWatcher:
     def in_flight(self) -> int:
         return len(self._waiters)
 
-    def resolve(self, status: JobStatus, source: str = "event") -> bool:
+    def resolve(self, status: RestoreJob, source: str = "event") -> bool:
         """Record a status; True when it finished a job someone here waits for."""
-        if status.status not in TERMINAL:
+        if not status.finished:
             return False
         waiter = self._waiters.get(status.job_id)
         if waiter is None or waiter.future.done():
@@ -94,7 +82,7 @@ class RestoreWatcher:
             self._on_detect(source)
         return True
 
-    async def wait(self, job_id: str, created_at: datetime | None, limit_seconds: float) -> JobStatus:
+    async def wait(self, job_id: str, created_at: datetime | None, limit_seconds: float) -> RestoreJob:
         """The job's terminal status; raises TimeoutError after `limit_seconds`."""
         known = self._recent.pop(job_id, None)
         if known is not None:
@@ -113,7 +101,7 @@ class RestoreWatcher:
         finally:
             self._waiters.pop(job_id, None)
 
-    async def _wait_with_fallback(self, job_id: str, waiter: _Waiter) -> JobStatus:
+    async def _wait_with_fallback(self, job_id: str, waiter: _Waiter) -> RestoreJob:
         future = waiter.future
         loop = asyncio.get_running_loop()
         delay = self._fallback_initial
@@ -125,7 +113,7 @@ class RestoreWatcher:
                 delay = min(delay * 2, self._fallback_max)
                 continue
             status = await self._describe(job_id)
-            if status.status in TERMINAL:
+            if status.finished:
                 self.resolve(status, "describe")
                 return await future
             delay = min(delay * 2, self._fallback_max)
@@ -159,15 +147,3 @@ class RestoreWatcher:
         if full:
             self._next_full_sweep = now + self._full_sweep_every
         return finished
-
-    async def run(self, on_error: Callable[[BaseException], None]) -> None:
-        # At a fixed rate, not a fixed pause: a sweep's own duration does not add to the detection latency.
-        loop = asyncio.get_running_loop()
-        due = loop.time()
-        while True:
-            due = max(due + self.sweep_interval, loop.time())
-            await asyncio.sleep(due - loop.time())
-            try:
-                await self.sweep_once()
-            except Exception as exc:  # noqa: BLE001 - a failed sweep must not stop the next one
-                on_error(exc)

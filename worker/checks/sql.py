@@ -9,96 +9,22 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import math
-import re
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from types import MappingProxyType
-from typing import Any, Literal, Protocol
+from typing import Any
 
+from worker.checks.results import CheckContext, CheckOutcome, CheckResult, Status
+from worker.checks.values import CheckError, as_utc_timestamp, to_jsonable
 from worker.durations import format_duration
+from worker.errors import QueryError
+from worker.model import as_utc
 from worker.policy import CheckSpec, FreshnessCheck, PluginCheck, RowCountCheck, SchemaCheck, SqlCheck
-
-Status = Literal["PASSED", "FAILED", "ERROR"]
-
-
-class QueryError(Exception):
-    """A query failed. Adapters raise it with a message that is safe to record (no connection details)."""
-
-
-class QueryTimeout(QueryError):
-    """The statement timeout cut a query short."""
-
-
-class CheckError(Exception):
-    """The check could not be evaluated (e.g. a freshness query that returns no timestamp)."""
-
-
-class Database(Protocol):
-    """The port the checks run over: one connection to the restored database."""
-
-    engine: str  # "postgres" or "mysql" (MariaDB too)
-
-    async def scalar(self, sql: str) -> Any:
-        """First column of the first row (None without rows), read-only, under the statement timeout."""
-        ...
-
-    async def row_count(self, table: str, where: str | None = None) -> int: ...
-
-    async def columns(self, tables: Sequence[str]) -> dict[str, set[str]]:
-        """Existing columns per table; a table that does not exist has no key."""
-        ...
-
-
-@dataclass(frozen=True)
-class CheckContext:
-    recovery_point_created_at: datetime | None
-    now: datetime
-    # the previous validation's counts of this selection's row_count checks, by check name
-    previous_row_counts: Mapping[str, int] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class CheckOutcome:
-    """What a plugin check returns."""
-
-    passed: bool
-    observed: Any
-    message: str = ""
-
-
-@dataclass(frozen=True)
-class CheckResult:
-    name: str
-    kind: str
-    status: Status
-    observed: str | int | float | bool | None
-    expectation: str
-    message: str
-    duration_seconds: float
-    newest_row_at: datetime | None = None  # freshness only
-    row_count: int | None = None  # row_count only
-    table: str | None = None  # row_count only
-
-    @property
-    def passed(self) -> bool:
-        return self.status == "PASSED"
-
-    def to_record(self) -> dict[str, Any]:
-        """The check's entry in the summary record's `checks[]`."""
-        return {
-            "name": self.name,
-            "kind": self.kind,
-            "status": self.status,
-            "passed": self.passed,
-            "observed": self.observed,
-            "expectation": self.expectation,
-            "message": self.message,
-            "duration_seconds": round(self.duration_seconds, 3),
-        }
+from worker.ports import Database
+from worker.redact import safe_message
 
 
 @dataclass(frozen=True)
@@ -165,12 +91,6 @@ def compares_with_previous(checks: Sequence[CheckSpec]) -> bool:
     return any(isinstance(check, RowCountCheck) and check.max_drop is not None for check in checks)
 
 
-def row_counts(results: Sequence[CheckResult]) -> dict[str, int]:
-    """The counts to remember for the next run's `previous_row_counts` (keyed by check name, since two
-    checks may count the same table with different `where` clauses)."""
-    return {result.name: result.row_count for result in results if result.row_count is not None}
-
-
 async def _evaluate(db: Database, check: CheckSpec, ctx: CheckContext) -> _Verdict:
     match check:
         case FreshnessCheck():
@@ -190,14 +110,14 @@ async def _freshness(db: Database, check: FreshnessCheck, ctx: CheckContext) -> 
     if value is None:
         return _Verdict(False, None, "the query returned NULL: no rows to date (is the table empty?)")
     newest = as_utc_timestamp(value)
-    age = _as_utc(ctx.now) - newest
+    age = as_utc(ctx.now) - newest
     problems = []
     if age > check.max_age:
         problems.append(f"newest row is {format_duration(age)} old, more than {format_duration(check.max_age)}")
     if check.max_gap is not None:
         if ctx.recovery_point_created_at is None:
             raise CheckError("max_gap needs the recovery point's creation time, which is unknown")
-        gap = _as_utc(ctx.recovery_point_created_at) - newest
+        gap = as_utc(ctx.recovery_point_created_at) - newest
         if gap > check.max_gap:
             limit = format_duration(check.max_gap)
             problems.append(f"newest row is {format_duration(gap)} older than the recovery point, over {limit}")
@@ -314,79 +234,3 @@ def _sql_expectation(check: SqlCheck) -> str:
     if check.expect_min is not None and check.expect_max is not None:
         return f"between {check.expect_min} and {check.expect_max}"
     return f">= {check.expect_min}" if check.expect_min is not None else f"<= {check.expect_max}"
-
-
-def freshness_figures(
-    results: Sequence[CheckResult], recovery_point_created_at: datetime | None, now: datetime
-) -> tuple[float | None, float | None]:
-    """(age_latest_db_tx, data_gap_minutes) from the first freshness check: minutes from its newest row to
-    now, and from its newest row to the recovery point's creation (the backup's real RPO)."""
-    first = next((result for result in results if result.kind == "freshness"), None)
-    if first is None or first.newest_row_at is None:
-        return None, None
-    age = _minutes(_as_utc(now) - first.newest_row_at)
-    if recovery_point_created_at is None:
-        return age, None
-    return age, _minutes(_as_utc(recovery_point_created_at) - first.newest_row_at)
-
-
-def _minutes(delta: timedelta) -> float:
-    return round(delta.total_seconds() / 60, 3)
-
-
-def _as_utc(moment: datetime) -> datetime:
-    """Aware, in UTC. A timestamp without time zone is taken to be UTC (what RDS servers run in)."""
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
-def as_utc_timestamp(value: Any) -> datetime:
-    """What a freshness query returned, as an aware UTC datetime; CheckError if it is not a timestamp."""
-    if isinstance(value, datetime):
-        return _as_utc(value)
-    if isinstance(value, date):
-        return datetime(value.year, value.month, value.day, tzinfo=UTC)
-    if isinstance(value, str):
-        try:
-            return _as_utc(datetime.fromisoformat(value.strip()))
-        except ValueError:
-            pass
-    raise CheckError(f"the query must return a timestamp, got {type(value).__name__} {to_jsonable(value)!r}")
-
-
-def to_jsonable(value: Any) -> str | int | float | bool | None:
-    """A driver value as something JSON can hold: datetimes as ISO-8601 UTC, Decimals as numbers."""
-    if value is None or isinstance(value, bool | int | str):
-        return value
-    if isinstance(value, float):
-        return value if math.isfinite(value) else str(value)
-    if isinstance(value, Decimal):
-        if not value.is_finite():
-            return str(value)
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, datetime):
-        return _as_utc(value).isoformat().replace("+00:00", "Z")
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, timedelta):
-        return value.total_seconds()
-    if isinstance(value, bytes | bytearray | memoryview):
-        return bytes(value).hex()
-    return str(value)
-
-
-_DSN_CREDENTIALS = re.compile(r"(\b[a-z][a-z0-9+.-]*://)[^\s/@]+@", re.IGNORECASE)
-_PASSWORD_SETTING = re.compile(
-    r"""\b(password|passwd|pwd|secret)(\s*[=:]\s*)(?:'[^']*'|"[^"]*"|[^\s,;)\]'"]+)""", re.IGNORECASE
-)
-
-
-def scrub_secrets(text: str) -> str:
-    """Remove credentials that error texts sometimes carry (DSNs, `password=...`)."""
-    text = _DSN_CREDENTIALS.sub(r"\1***@", text)
-    return _PASSWORD_SETTING.sub(r"\1\2***", text)
-
-
-def safe_message(exc: BaseException, limit: int = 500) -> str:
-    """An exception as `Class: text`, without credentials and not endlessly long."""
-    text = scrub_secrets(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
-    return text if len(text) <= limit else text[: limit - 3] + "..."

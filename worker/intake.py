@@ -1,7 +1,9 @@
-"""The receive loop: long-poll only while there is capacity, one task per message, heartbeats, drain.
+"""Intake: an SQS body becomes an event, an event an outcome, and the outcome is applied to the message.
 
-Shutdown follows arq: stop receiving, let in-flight jobs finish for `drain_seconds`, then cancel the rest;
-a cancelled job hands its recovery point over (ledger lease released, message visible again at once).
+The receive loop long-polls only while there is capacity, runs one task per message, keeps messages invisible
+by heartbeat and drains on shutdown. Shutdown follows arq: stop receiving, let in-flight jobs finish for
+`drain_seconds`, then cancel the rest; a cancelled job hands its recovery point over (ledger lease released,
+message visible again at once).
 """
 
 from __future__ import annotations
@@ -10,14 +12,20 @@ import asyncio
 import contextlib
 import random
 import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 import structlog
 
-from worker.adapters.sqs import Message, Queue
-from worker.errors import Retryable
-from worker.pipeline import Outcome, Pipeline
-from worker.runtime import Runtime
+from worker.errors import MalformedMessage, Retryable
+from worker.events import Irrelevant, parse_body
+from worker.flow import Flow
+from worker.metrics import Metrics
+from worker.model import Outcome, RestoreJob
+from worker.ports import LeaseLedger, Message, QueuePort
+from worker.slots import Holdings
+from worker.watcher import RestoreWatcher
 
 LONG_POLL_SECONDS = 20
 MAX_RETRY_DELAY = 900
@@ -29,15 +37,54 @@ def retry_delay(receive_count: int) -> int:
     return int(base * random.uniform(0.8, 1.2))
 
 
+@dataclass(frozen=True)
+class Handler:
+    """One message: body -> event -> outcome. Never touches SQS itself: the consumer applies the outcome."""
+
+    flow: Flow
+    watcher: RestoreWatcher
+    log: Any
+
+    async def handle(self, message: Message) -> Outcome:
+        try:
+            event = parse_body(message.body)
+        except MalformedMessage as exc:
+            self.log.warning("message.malformed", message_id=message.message_id, problem=str(exc))
+            return Outcome("dead_letter", "malformed")
+        if isinstance(event, Irrelevant):
+            self.log.info("message.ignored", reason=event.reason)
+            return Outcome("ack", "ignored")
+        if isinstance(event, RestoreJob):
+            self.watcher.resolve(event, "event")
+            return Outcome("ack", "restore_event")
+        return await self.flow.validate(event, message.message_id)
+
+
+@dataclass(frozen=True)
+class Timing:
+    visibility_seconds: int
+    drain_seconds: float
+
+
 class Consumer:
     """One queue's receive loop. The worker runs one for the work queue and, when restore events have their own
     queue, a second one for it, so that those events are received however full the work queue's intake is."""
 
-    def __init__(self, rt: Runtime, pipeline: Pipeline, max_in_flight: int, queue: Queue | None = None) -> None:
-        self.rt = rt
-        self.pipeline = pipeline
+    def __init__(
+        self,
+        queue: QueuePort,
+        handle: Callable[[Message], Awaitable[Outcome]],
+        max_in_flight: int,
+        timing: Timing,
+        metrics: Metrics,
+        log: Any,
+    ) -> None:
+        self.queue = queue
+        self.handle = handle
         self.max_in_flight = max_in_flight
-        self.queue = queue or rt.queue
+        self.timing = timing
+        self.metrics = metrics
+        self.log = log
         self.in_flight: dict[asyncio.Task[None], Message] = {}
         self.last_loop_at = time.monotonic()
 
@@ -61,9 +108,7 @@ class Consumer:
         await self.drain()
 
     async def _receive(self, capacity: int, stop_waiter: asyncio.Future[Any]) -> list[Message]:
-        receive = asyncio.ensure_future(
-            self.queue.receive(capacity, LONG_POLL_SECONDS, self.rt.settings.visibility_seconds)
-        )
+        receive = asyncio.ensure_future(self.queue.receive(capacity, LONG_POLL_SECONDS, self.timing.visibility_seconds))
         await asyncio.wait([receive, stop_waiter], return_when=asyncio.FIRST_COMPLETED)
         if not receive.done():
             # Stopping: a long poll in progress may still hand us messages; SQS re-delivers them later.
@@ -72,7 +117,7 @@ class Consumer:
         try:
             return receive.result()
         except Exception as exc:  # noqa: BLE001 - an unreachable queue must not kill the loop
-            self.rt.log.warning("queue.receive_failed", error=type(exc).__name__)
+            self.log.warning("queue.receive_failed", error=type(exc).__name__)
             await asyncio.sleep(2)
             return []
 
@@ -82,8 +127,8 @@ class Consumer:
     async def drain(self) -> None:
         if not self.in_flight:
             return
-        self.rt.log.info("worker.draining", in_flight=len(self.in_flight))
-        _, pending = await asyncio.wait(list(self.in_flight), timeout=self.rt.settings.drain_seconds)
+        self.log.info("worker.draining", in_flight=len(self.in_flight))
+        _, pending = await asyncio.wait(list(self.in_flight), timeout=self.timing.drain_seconds)
         for task in pending:
             task.cancel()
         if pending:
@@ -92,7 +137,7 @@ class Consumer:
     async def _process(self, message: Message) -> None:
         structlog.contextvars.clear_contextvars()
         structlog.contextvars.bind_contextvars(message_id=message.message_id)
-        self.rt.metrics.jobs_in_flight.inc()
+        self.metrics.jobs_in_flight.inc()
         try:
             outcome = await self._outcome(message)
             await self._apply(message, outcome)
@@ -100,28 +145,21 @@ class Consumer:
             await asyncio.shield(self._hand_over(message))
             raise
         finally:
-            self.rt.metrics.jobs_in_flight.dec()
+            self.metrics.jobs_in_flight.dec()
 
     async def _outcome(self, message: Message) -> Outcome:
         try:
-            return await self.pipeline.handle(message)
+            return await self.handle(message)
         except Retryable as exc:
             delay = exc.delay_seconds if exc.delay_seconds is not None else retry_delay(message.receive_count)
-            self.rt.log.info("message.retry", reason=str(exc), delay=delay)
+            self.log.info("message.retry", reason=str(exc), delay=delay)
             return Outcome("retry", "retried", delay)
         except Exception as exc:
-            transient = self.rt.is_retryable(exc)
-            self.rt.log.error(
-                "message.error",
-                error=type(exc).__name__,
-                detail=str(exc)[:300],
-                transient=transient,
-                exc_info=not transient,
-            )
-            return Outcome("retry", "retried" if transient else "error", retry_delay(message.receive_count))
+            self.log.error("message.error", error=type(exc).__name__, detail=str(exc)[:300], exc_info=True)
+            return Outcome("retry", "error", retry_delay(message.receive_count))
 
     async def _apply(self, message: Message, outcome: Outcome) -> None:
-        self.rt.metrics.sqs_messages.labels(outcome.reason).inc()
+        self.metrics.sqs_messages.labels(outcome.reason).inc()
         try:
             if outcome.action == "ack":
                 await self.queue.delete(message.receipt_handle)
@@ -131,33 +169,28 @@ class Consumer:
                 # Back at once: each receive counts towards the redrive policy's maxReceiveCount.
                 await self.queue.set_visibility(message.receipt_handle, 0)
         except Exception as exc:  # noqa: BLE001 - the message comes back by itself when visibility lapses
-            self.rt.log.warning("message.settle_failed", action=outcome.action, error=type(exc).__name__)
+            self.log.warning("message.settle_failed", action=outcome.action, error=type(exc).__name__)
 
     async def _hand_over(self, message: Message) -> None:
-        self.rt.metrics.sqs_messages.labels("handed_over").inc()
+        self.metrics.sqs_messages.labels("handed_over").inc()
         with contextlib.suppress(Exception):
             await self.queue.set_visibility(message.receipt_handle, 0)
 
-    async def heartbeat(self, *, renew_leases: bool = True) -> None:
-        """Keep every in-flight message invisible and (once per worker) every held lease alive, in batches."""
-        interval = max(5.0, self.rt.settings.visibility_seconds / 3)
-        lease_every = max(interval, self.rt.settings.lease_seconds / 3)
-        last_lease = time.monotonic()
-        while True:
-            await asyncio.sleep(interval)
-            handles = [message.receipt_handle for message in self.in_flight.values()]
-            try:
-                await self.queue.extend_many(handles, self.rt.settings.visibility_seconds)
-            except Exception as exc:  # noqa: BLE001 - the next beat tries again
-                self.rt.log.warning("heartbeat.failed", error=type(exc).__name__)
-            if renew_leases and time.monotonic() - last_lease >= lease_every:
-                last_lease = time.monotonic()
-                await self._renew_leases()
+    async def extend_visibility(self) -> None:
+        """Keep every in-flight message invisible for another window, in batches."""
+        handles = [message.receipt_handle for message in self.in_flight.values()]
+        await self.queue.extend_many(handles, self.timing.visibility_seconds)
 
-    async def _renew_leases(self) -> None:
-        # One lease that cannot be renewed (taken over, throttled) must not cost the others theirs.
-        for arn in list(self.rt.held):
-            try:
-                await self.rt.ledger.renew(arn)
-            except Exception as exc:  # noqa: BLE001 - the next beat tries again
-                self.rt.log.warning("lease.renew_failed", recovery_point_arn=arn, error=type(exc).__name__)
+    @property
+    def heartbeat_interval(self) -> float:
+        return max(5.0, self.timing.visibility_seconds / 3)
+
+
+async def renew_leases(holdings: Holdings, ledger: LeaseLedger, log: Any) -> None:
+    """Renew every lease this worker holds. One that cannot be renewed (taken over, throttled) must not cost the
+    others theirs."""
+    for arn in list(holdings.held):
+        try:
+            await ledger.renew(arn)
+        except Exception as exc:  # noqa: BLE001 - the next beat tries again
+            log.warning("lease.renew_failed", recovery_point_arn=arn, error=type(exc).__name__)

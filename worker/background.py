@@ -1,0 +1,62 @@
+"""The worker's background jobs, each a call of one periodic helper: the restore-status sweep, message
+heartbeats and lease renewal, the sweeper, the coverage reconciler and the queue gauges."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import timedelta
+from typing import Any
+
+from worker.kinds import Kinds
+from worker.metrics import Metrics
+from worker.policy import Policy
+from worker.ports import CoverageLedger, Inventory, QueuePort
+from worker.reconciler import uncovered_sources
+
+
+async def periodic(
+    period: float, job: Callable[[], Awaitable[object]], log: Any, failed: str, *, at_start: bool = False
+) -> None:
+    """Run `job` every `period` seconds until cancelled, at a fixed rate (a run's own duration does not delay
+    the next), first at once when `at_start`. A failure is logged as `failed` and the next period tries again."""
+    loop = asyncio.get_running_loop()
+    due = loop.time() - (period if at_start else 0)
+    while True:
+        due = max(due + period, loop.time())
+        await asyncio.sleep(due - loop.time())
+        try:
+            await job()
+        except Exception as exc:  # noqa: BLE001 - one failed run must not stop the next
+            log.warning(failed, error=type(exc).__name__, detail=str(exc)[:200])
+
+
+async def sweep_leftovers(kinds: Kinds, ttl: timedelta, metrics: Metrics) -> list[str]:
+    """One sweeper pass over every kind; the names it deleted."""
+    deleted: list[str] = []
+    for kind in kinds.all:
+        swept = await kind.sweep(ttl)
+        if swept:
+            metrics.swept.labels(kind.name).inc(len(swept))
+        deleted += swept
+    return deleted
+
+
+async def reconcile(
+    policy: Policy, inventory: Inventory, ledger: CoverageLedger, slo_seconds: float, metrics: Metrics, log: Any
+) -> None:
+    missing = await uncovered_sources(policy, inventory, ledger, slo_seconds)
+    metrics.coverage_missing.set(len(missing))
+    if missing:
+        log.warning("coverage.missing", sources=missing[:20], count=len(missing))
+
+
+async def queue_gauges(queues: Mapping[str, QueuePort], metrics: Metrics, log: Any) -> None:
+    for name, queue in queues.items():
+        try:
+            visible, in_flight = await queue.depth()
+        except Exception as exc:  # noqa: BLE001 - a gauge can wait for the next round
+            log.warning("queue.depth_failed", error=type(exc).__name__, detail=str(exc)[:200])
+            continue
+        metrics.queue_messages.labels(name, "visible").set(visible)
+        metrics.queue_messages.labels(name, "in_flight").set(in_flight)

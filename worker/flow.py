@@ -1,0 +1,287 @@
+"""One validation, step by step, in the order of the README:
+
+    select -> claim -> restore -> wait -> prepare -> checks -> cleanup -> report
+
+`Flow.validate` is the whole path of one recovery point, from the event that names it to the acknowledged
+record; what differs per kind of resource is behind `worker.kinds.ResourceKind`. Progress is checkpointed in
+the ledger after every step that costs money or time, so a redelivered message resumes where the last worker
+stopped and never starts a second restore.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+
+from worker.checks import CheckContext, compares_with_previous, freshness_figures, row_counts
+from worker.errors import DeadlineExceeded, LeaseHeld, NotFound, PreflightFailed, RestoreFailed, Retryable
+from worker.events import RecoveryPointReady
+from worker.kinds import Kinds, ResourceKind, TakenOver, Target
+from worker.ledger_item import LedgerItem
+from worker.metrics import Metrics
+from worker.model import (
+    ERROR,
+    PASSED,
+    RESTORE_FAILED,
+    SKIPPED,
+    Outcome,
+    RecoveryPoint,
+    RestoreJob,
+    Validation,
+    idempotency_token,
+    overall_status,
+    region_of,
+    restored_identifier,
+    validation_id,
+)
+from worker.policy import Policy, Selection
+from worker.ports import ClaimLedger, RecordPublisher, RecoveryPoints, Restores, RestoreWaiter
+from worker.record import build_record, record_key
+from worker.slots import Holdings, RestoreSlots
+
+USABLE_STATES = frozenset({"COMPLETED", "AVAILABLE"})
+
+
+@dataclass(frozen=True)
+class Flow:
+    """Everything one validation uses, and nothing else."""
+
+    policy: Policy
+    recovery_points: RecoveryPoints
+    restores: Restores
+    watcher: RestoreWaiter
+    ledger: ClaimLedger
+    kinds: Kinds
+    publisher: RecordPublisher
+    slots: RestoreSlots
+    holdings: Holdings
+    metrics: Metrics
+    log: Any
+    results_prefix: str
+    restore_role_arn: str | None
+
+    async def validate(self, event: RecoveryPointReady, message_id: str) -> Outcome:
+        structlog.contextvars.bind_contextvars(recovery_point_arn=event.recovery_point_arn)
+        # select: what AWS Backup holds, and the selection that wants it
+        try:
+            rp = await self._describe(event)
+        except NotFound as exc:
+            self.log.warning("recovery_point.not_found", problem=str(exc))
+            return Outcome("ack", "not_found")
+        if rp.status and rp.status not in USABLE_STATES:
+            return Outcome("ack", "not_completed")
+        plan = self.policy.match(rp.resource_type, rp.source_resource_arn, rp.account)
+        if plan is None:
+            self.log.info("recovery_point.unselected", source=rp.source_resource_arn)
+            return Outcome("ack", "unselected")
+        structlog.contextvars.bind_contextvars(selection=plan.name, source=rp.source_resource_arn)
+        if rp.arn in self.holdings.busy:
+            # Another message for the same recovery point is being handled by this very process.
+            return Outcome("ack", "duplicate")
+        self.holdings.busy.add(rp.arn)
+        try:
+            return await self._claim(rp, plan, message_id)
+        finally:
+            self.holdings.busy.discard(rp.arn)
+
+    async def _describe(self, event: RecoveryPointReady) -> RecoveryPoint:
+        vault = event.vault_name or await self.recovery_points.find_vault(event.recovery_point_arn)
+        return await self.recovery_points.describe_recovery_point(vault, event.recovery_point_arn)
+
+    async def _claim(self, rp: RecoveryPoint, plan: Selection, message_id: str) -> Outcome:
+        claim = await self.ledger.claim(rp.arn, message_id, validation_id(rp.arn))
+        if claim.held_by_message(message_id):
+            raise LeaseHeld("lease held by a previous worker", delay_seconds=claim.lease_remaining + 1)
+        if claim.outcome != "claimed":
+            return Outcome("ack", "duplicate")
+        self.holdings.held.add(rp.arn)
+        try:
+            return await self._claimed(rp, plan, claim.item)
+        except asyncio.CancelledError:
+            with contextlib.suppress(Exception):
+                await asyncio.shield(self.ledger.release(rp.arn))
+            raise
+        finally:
+            self.holdings.held.discard(rp.arn)
+
+    async def _claimed(self, rp: RecoveryPoint, plan: Selection, item: LedgerItem) -> Outcome:
+        if item.fresh and not await self._sampled_in(rp, plan):
+            await self.ledger.finish(rp.arn, SKIPPED)
+            self.log.info("recovery_point.sampled_out", min_interval=str(plan.min_interval))
+            return Outcome("ack", "sampled_out")
+        run = _Run(self, rp, plan, item, self.kinds.for_type(rp.resource_type or "RDS"))
+        if item.record is not None:
+            # A previous worker finished the checks: only cleanup and the report remain.
+            record, from_testing = dict(item.record), False
+            record["cleanup_status"] = await run.cleanup()
+        else:
+            async with self.slots.hold(f"{rp.account}/{region_of(rp.arn)}"):
+                with _in_flight(self.metrics, rp.account):
+                    await run.execute()
+            record, from_testing = build_record(run.validation, datetime.now(UTC)), bool(run.from_restore_testing)
+        # report: S3 first (the durable copy the ack waits for), then the ledger says DONE
+        self.log.debug("stage.report", validation_id=record["validation_id"])
+        claimed_at = datetime.fromtimestamp(item.claimed_at, UTC)
+        await self.publisher.publish(record_key(self.results_prefix, record, claimed_at), record, from_testing)
+        await self.ledger.finish(rp.arn, record["status"])
+        self._log_finished(record)
+        return Outcome("ack", "validated")
+
+    async def _sampled_in(self, rp: RecoveryPoint, plan: Selection) -> bool:
+        # A zero interval admits everything: no sampling write (and no race between two recovery points of one
+        # source claimed in the same second).
+        interval = int(plan.min_interval.total_seconds())
+        return plan.min_interval.total_seconds() <= 0 or await self.ledger.admit_sample(
+            rp.source_resource_arn, rp.arn, interval
+        )
+
+    def _log_finished(self, record: dict[str, Any]) -> None:
+        self.log.info(
+            "validation.finished",
+            status=record["status"],
+            validation_id=record["validation_id"],
+            restore_duration=record["restore_duration"],
+            age_latest_db_tx=record["age_latest_db_tx"],
+            data_gap_minutes=record["data_gap_minutes"],
+            cleanup_status=record["cleanup_status"],
+            checks_failed=[c["name"] for c in record["checks"] if c["status"] != "PASSED"],
+            reason=record.get("reason"),
+        )
+
+
+@contextlib.contextmanager
+def _in_flight(metrics: Metrics, account: str | None) -> Any:
+    gauge = metrics.restores_in_flight.labels(account or "unknown")
+    gauge.inc()
+    try:
+        yield
+    finally:
+        gauge.dec()
+
+
+class _Run:
+    """restore -> wait -> prepare -> checks -> cleanup for one claimed recovery point."""
+
+    def __init__(self, flow: Flow, rp: RecoveryPoint, plan: Selection, item: LedgerItem, kind: ResourceKind) -> None:
+        self.flow, self.rp, self.plan, self.item, self.kind = flow, rp, plan, item, kind
+        remaining = plan.restore_timeout.total_seconds() - max(0, time.time() - item.started_at())
+        identifier = restored_identifier(rp.arn)
+        self.target = Target(rp, identifier, plan, asyncio.get_running_loop().time() + remaining)
+        self.validation = _new_validation(rp, plan, identifier)
+        self.taken: TakenOver | None = None
+        self.from_restore_testing: bool | None = False
+
+    async def execute(self) -> None:
+        """Fill the validation; always leaves nothing restored unless cancelled for a handover."""
+        validation = self.validation
+        restored = False
+        try:
+            job = await self.restore_and_wait()
+            validation.engine = validation.engine or self.item.engine
+            if job.status != "COMPLETED":
+                # A failed RDS restore can still leave an instance behind: fall through to cleanup.
+                validation.fail(RESTORE_FAILED, f"restore job {job.status}: {job.message}")
+            else:
+                restored = True
+                await self.prepare_and_check(job)
+        except asyncio.CancelledError:
+            raise  # shutdown: the next worker resumes from the ledger, so nothing is deleted here
+        except Retryable:
+            raise
+        except RestoreFailed as exc:
+            validation.status, validation.reason = RESTORE_FAILED, str(exc)
+        except (DeadlineExceeded, PreflightFailed) as exc:
+            validation.status, validation.reason = ERROR, str(exc)
+        except Exception as exc:  # noqa: BLE001 - a permanent failure becomes an ERROR record
+            validation.fail(ERROR, f"{type(exc).__name__}: {exc}")
+        # Once a restore job exists, something may exist (or appear later) to delete.
+        restored = restored or bool(self.item.restore_job_id)
+        # The record draft goes to the ledger before cleanup: a crash after it needs no second restore.
+        await self.flow.ledger.checkpoint_record(self.rp.arn, build_record(validation, datetime.now(UTC)))
+        if restored:
+            validation.cleanup_status = await asyncio.shield(self.cleanup())
+
+    async def restore_and_wait(self) -> RestoreJob:
+        job_id = self.item.restore_job_id or await self._start_restore()
+        self.validation.restore_job_id = job_id
+        remaining = self.target.deadline - asyncio.get_running_loop().time()
+        if remaining <= 0:
+            raise DeadlineExceeded("restore deadline passed before the job finished")
+        try:
+            status = await self.flow.watcher.wait(job_id, None, remaining)
+        except TimeoutError:
+            raise DeadlineExceeded(f"restore job did not finish within {self.plan.restore_timeout}") from None
+        self.flow.log.info("restore.finished", restore_job_id=job_id, status=status.status)
+        if status.status == "COMPLETED" and status.timed:
+            # The event or the sweep that told us already says when it ran: no DescribeRestoreJob.
+            self.validation.restore_start_time, self.validation.restore_end_time = (
+                status.created_at,
+                status.completed_at,
+            )
+            return status
+        job = await self.flow.restores.describe_restore_job(job_id)
+        self.validation.restore_start_time, self.validation.restore_end_time = job.created_at, job.completed_at
+        self.from_restore_testing = job.from_restore_testing
+        return dataclasses.replace(job, message=job.message or status.message)
+
+    async def _start_restore(self) -> str:
+        await self.kind.preflight(self.target)
+        await self.flow.ledger.record_resource(self.target.identifier, self.rp.arn)
+        recorded = await self.flow.restores.restore_metadata(self.rp.vault_name, self.rp.arn)
+        job_id = await self.flow.restores.start_restore(
+            self.rp.arn,
+            self.kind.restore_metadata(recorded, self.target),
+            idempotency_token(self.rp.arn),
+            self.flow.restore_role_arn,
+            self.rp.resource_type or "RDS",
+        )
+        engine = recorded.get("Engine", "")
+        await self.flow.ledger.mark_restoring(self.rp.arn, job_id, self.target.identifier, engine)
+        self.item = dataclasses.replace(self.item, restore_job_id=job_id, engine=engine or None)
+        self.flow.log.info("restore.started", restore_job_id=job_id, identifier=self.target.identifier)
+        return job_id
+
+    async def prepare_and_check(self, job: RestoreJob) -> None:
+        self.flow.log.debug("stage.restored", identifier=self.target.identifier)
+        self.taken = await self.kind.take_over(self.target, job)
+        self.validation.engine = self.taken.engine
+        self.flow.log.debug("stage.checks", identifier=self.target.identifier)
+        source = self.rp.source_resource_arn
+        history = await self.flow.ledger.source_history(source) if compares_with_previous(self.plan.checks) else {}
+        now = datetime.now(UTC)
+        ctx = CheckContext(recovery_point_created_at=self.rp.created_at, now=now, previous_row_counts=history)
+        results = await self.kind.run_checks(self.taken, self.target, ctx)
+        validation = self.validation
+        validation.checks = [result.to_record() for result in results]
+        validation.status = overall_status([result.status for result in results])
+        validation.age_latest_db_tx, validation.data_gap_minutes = freshness_figures(results, self.rp.created_at, now)
+        await self.flow.ledger.save_source_history(
+            source, {**history, **row_counts(results)}, validation.status == PASSED
+        )
+
+    async def cleanup(self) -> str:
+        return await self.kind.cleanup(self.target, self.taken)
+
+
+def _new_validation(rp: RecoveryPoint, plan: Selection, identifier: str) -> Validation:
+    return Validation(
+        validation_id=validation_id(rp.arn),
+        recovery_point_arn=rp.arn,
+        selection=plan.name,
+        source_resource_arn=rp.source_resource_arn,
+        resource_type=rp.resource_type,
+        account_id=rp.account,
+        region=region_of(rp.arn),
+        backup_vault_name=rp.vault_name,
+        recovery_point_created_at=rp.created_at,
+        restored_instance_id=identifier,
+        rpo_target=plan.rpo_target,
+        rto_target=plan.rto_target,
+    )

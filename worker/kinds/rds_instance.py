@@ -1,0 +1,123 @@
+"""The RDS DB instance kind: restore into `bv-<hash>`, tag it ours, reset its master password, check it over
+SQL, delete it."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from worker.checks import CheckContext, CheckResult, errored, run_checks
+from worker.errors import DatabaseUnavailable, PreflightFailed
+from worker.kinds import TakenOver, Target
+from worker.kinds.rds_metadata import Network, build_metadata, network_for
+from worker.kinds.rds_ownership import InstanceSweeper, delete_ours
+from worker.kinds.rds_prepare import take_over
+from worker.model import OWNER_TAG, RestoreJob, owner_tags
+from worker.ports import Connection, DbInstance, OpenDatabase, OwnershipLedger, RdsPort, Restores
+
+
+@dataclass(frozen=True)
+class TakenInstance(TakenOver):
+    connection: Connection
+    instance: DbInstance
+
+
+class RdsInstance:
+    name = "RDS"
+
+    def __init__(
+        self,
+        rds: RdsPort,
+        ledger: OwnershipLedger,
+        restores: Restores,
+        open_database: OpenDatabase,
+        *,
+        network: Network,
+        connect_attempts: int,
+        log: Any,
+    ) -> None:
+        self._rds = rds
+        self._ledger = ledger
+        self._open_database = open_database
+        self._network = network
+        self._connect_attempts = connect_attempts
+        self._log = log
+        self._sweeper = InstanceSweeper(rds, ledger, restores, log)
+
+    def handles(self, resource_type: str) -> bool:
+        return resource_type.upper() == "RDS"
+
+    async def preflight(self, target: Target) -> None:
+        network = network_for(target.selection.restore, self._network)
+        if network.subnet_group and not await self._rds.subnet_group_exists(network.subnet_group):
+            raise PreflightFailed(f"DB subnet group {network.subnet_group} does not exist")
+        missing = await self._rds.missing_security_groups(network.security_group_ids)
+        if missing:
+            raise PreflightFailed(f"security groups not found: {', '.join(missing)}")
+
+    def restore_metadata(self, recorded: Mapping[str, str], target: Target) -> dict[str, str]:
+        return build_metadata(recorded, target.identifier, target.selection.restore, self._network)
+
+    async def take_over(self, target: Target, job: RestoreJob) -> TakenOver:
+        await self._tag(target, job.created_resource_arn)
+        connection, instance = await take_over(self._rds, target.identifier, target.deadline, target.selection.database)
+        return TakenInstance(connection.engine, connection, instance)
+
+    async def run_checks(self, taken: TakenOver, target: Target, ctx: CheckContext) -> Sequence[CheckResult]:
+        """Connect (retrying while the new password settles), then run every check."""
+        assert isinstance(taken, TakenInstance)
+        connection, plan = taken.connection, target.selection
+        loop = asyncio.get_running_loop()
+        delay = 1.0
+        for attempt in range(1, self._connect_attempts + 1):
+            try:
+                async with self._open_database(connection, plan.statement_timeout.total_seconds()) as db:
+                    return await run_checks(db, plan.checks, ctx)
+            except DatabaseUnavailable as exc:
+                if attempt == self._connect_attempts or loop.time() + delay > target.deadline:
+                    return [errored(spec, f"database unreachable: {exc}") for spec in plan.checks]
+                self._log.info("checks.connect_retry", attempt=attempt, error=str(exc))
+                await asyncio.sleep(delay)
+                delay *= 2
+        return [errored(spec, "database unreachable") for spec in plan.checks]
+
+    async def cleanup(self, target: Target, taken: TakenOver | None) -> str:
+        identifier = target.identifier
+        self._log.debug("stage.cleanup", identifier=identifier)
+        try:
+            instance = taken.instance if isinstance(taken, TakenInstance) else None
+            if instance is not None and instance.tags.get(OWNER_TAG) == "true":
+                # Described, with our tag, after the password reset; the ledger entry we hold names it.
+                return await delete_ours(self._rds, self._ledger, identifier, instance, in_ledger=True)
+            instance = await self._ensure_tagged(target)
+            if instance is None:
+                # Nothing there (yet): a restore that finishes after its deadline is the sweeper's to delete.
+                return "NOT_FOUND"
+            return await delete_ours(self._rds, self._ledger, identifier, known=instance)
+        except Exception as exc:  # noqa: BLE001 - recorded as FAILED; the sweeper retries later
+            self._log.error("cleanup.failed", identifier=identifier, error=type(exc).__name__)
+            return "FAILED"
+
+    async def sweep(self, ttl: timedelta) -> list[str]:
+        return await self._sweeper.sweep(ttl)
+
+    async def _tag(self, target: Target, created_arn: str | None) -> None:
+        """Tag what our restore job created. Safe: the identifier is derived from a recovery point this worker
+        holds in the ledger, and the job we started names the instance, so no describe is needed first."""
+        if created_arn and created_arn.rsplit(":", 1)[-1] == target.identifier:
+            await self._rds.tag(created_arn, owner_tags(target.recovery_point.arn))
+        else:
+            await self._ensure_tagged(target)
+
+    async def _ensure_tagged(self, target: Target) -> DbInstance | None:
+        """The instance as described now (with our tags), None when it does not exist."""
+        instance = await self._rds.describe(target.identifier)
+        if instance is not None and instance.tags.get(OWNER_TAG) != "true":
+            tags = owner_tags(target.recovery_point.arn)
+            await self._rds.tag(instance.arn, tags)
+            instance = dataclasses.replace(instance, tags={**instance.tags, **tags})
+        return instance

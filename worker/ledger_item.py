@@ -1,0 +1,102 @@
+"""The ledger's items as types, and the rules read from them (pure; worker/adapters/ledger.py stores them).
+
+rp#<recovery point arn>   one validation: CLAIMED -> RESTORING -> CHECKED -> DONE (see docs/architecture.md)
+res#<identifier>          the recovery point a restored resource belongs to (the sweeper's proof of ours)
+src#<source arn>          sampling clock, previous row counts, last PASSED validation per source
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+CLAIMED = "CLAIMED"
+RESTORING = "RESTORING"
+CHECKED = "CHECKED"
+DONE = "DONE"
+
+
+@dataclass(frozen=True)
+class LedgerItem:
+    recovery_point_arn: str
+    state: str = CLAIMED
+    owner: str | None = None
+    message_id: str | None = None
+    lease_expires_at: int = 0
+    claimed_at: int = 0
+    validation_id: str | None = None
+    restore_job_id: str | None = None
+    restore_started_at: int | None = None
+    resource_id: str | None = None
+    engine: str | None = None
+    record: dict[str, Any] | None = None  # the draft checkpointed before cleanup
+    status: str | None = None
+
+    @classmethod
+    def from_attributes(cls, attributes: Mapping[str, Any]) -> LedgerItem:
+        """From a stored item (values already plain Python: str, int)."""
+        raw_record = attributes.get("record")
+        return cls(
+            recovery_point_arn=str(attributes.get("pk", "rp#"))[3:],
+            state=str(attributes.get("state") or CLAIMED),
+            owner=_text(attributes.get("owner")),
+            message_id=_text(attributes.get("message_id")),
+            lease_expires_at=int(attributes.get("lease_expires_at") or 0),
+            claimed_at=int(attributes.get("claimed_at") or 0),
+            validation_id=_text(attributes.get("validation_id")),
+            restore_job_id=_text(attributes.get("restore_job_id")),
+            restore_started_at=_number(attributes.get("restore_started_at")),
+            resource_id=_text(attributes.get("resource_id")),
+            engine=_text(attributes.get("engine")),
+            record=json.loads(raw_record) if isinstance(raw_record, str) else None,
+            status=_text(attributes.get("status")),
+        )
+
+    @property
+    def fresh(self) -> bool:
+        """Claimed for the first time: no restore started yet (only then is the sampling clock consulted)."""
+        return self.state == CLAIMED and not self.restore_job_id
+
+    @property
+    def checked(self) -> bool:
+        """A previous worker finished the checks: only cleanup and the report remain."""
+        return self.record is not None
+
+    def lease_remaining(self, now: float | None = None) -> int:
+        return max(0, self.lease_expires_at - int(time.time() if now is None else now))
+
+    def started_at(self, now: float | None = None) -> int:
+        """When this validation's restore clock started: the restore, else the claim, else now."""
+        return self.restore_started_at or self.claimed_at or int(time.time() if now is None else now)
+
+
+@dataclass(frozen=True)
+class ClaimResult:
+    outcome: Literal["claimed", "done", "held"]
+    item: LedgerItem
+
+    @property
+    def lease_remaining(self) -> int:
+        return self.item.lease_remaining()
+
+    def held_by_message(self, message_id: str) -> bool:
+        """Our own message back while a (probably dead) previous holder's lease runs out."""
+        return self.outcome == "held" and self.item.message_id == message_id
+
+
+@dataclass(frozen=True)
+class ResourceEntry:
+    identifier: str
+    recovery_point_arn: str
+    created_at: int
+
+
+def _text(value: Any) -> str | None:
+    return str(value) if value not in (None, "") else None
+
+
+def _number(value: Any) -> int | None:
+    return int(value) if isinstance(value, int | float) and value else None

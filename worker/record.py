@@ -1,0 +1,61 @@
+"""The summary record (DESIGN §3): the product's main output, built once from a finished `Validation`."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import worker
+from worker.model import ERROR, Validation, iso, minutes
+
+
+def rpo_met(validation: Validation) -> bool | None:
+    if validation.rpo_target is None or validation.data_gap_minutes is None:
+        return None
+    return validation.data_gap_minutes <= validation.rpo_target.total_seconds() / 60.0
+
+
+def rto_met(validation: Validation) -> bool | None:
+    duration = validation.restore_duration
+    if validation.rto_target is None or duration is None:
+        return None
+    return duration <= validation.rto_target.total_seconds() / 60.0
+
+
+def build_record(validation: Validation, finished_at: datetime) -> dict[str, Any]:
+    duration = validation.restore_duration
+    return {
+        "validation_id": validation.validation_id,
+        "recovery_point_arn": validation.recovery_point_arn,
+        "restored_instance_id": validation.restored_instance_id,
+        "restore_start_time": iso(validation.restore_start_time),
+        "restore_end_time": iso(validation.restore_end_time),
+        "restore_duration": duration,
+        "age_latest_db_tx": validation.age_latest_db_tx,
+        "data_gap_minutes": validation.data_gap_minutes,
+        "status": validation.status or ERROR,
+        "reason": validation.reason,
+        "checks": validation.checks,
+        "restore_job_id": validation.restore_job_id,
+        "source_resource_arn": validation.source_resource_arn,
+        "resource_type": validation.resource_type,
+        "engine": validation.engine,
+        "account_id": validation.account_id,
+        "region": validation.region,
+        "backup_vault_name": validation.backup_vault_name,
+        "recovery_point_created_at": iso(validation.recovery_point_created_at),
+        "selection": validation.selection,
+        "rto_minutes": duration,
+        "rpo_target_minutes": minutes(validation.rpo_target),
+        "rto_target_minutes": minutes(validation.rto_target),
+        "rpo_target_met": rpo_met(validation),
+        "rto_target_met": rto_met(validation),
+        "cleanup_status": validation.cleanup_status,
+        "worker_version": worker.__version__,
+        "finished_at": iso(finished_at),
+    }
+
+
+def record_key(prefix: str, record: dict[str, Any], partition_day: datetime) -> str:
+    """Hive-partitioned for Athena; the day is the claim's, so a redelivery overwrites the same object."""
+    return f"{prefix}dt={partition_day.astimezone(UTC):%Y-%m-%d}/{record['validation_id']}.json"
