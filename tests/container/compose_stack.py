@@ -110,6 +110,7 @@ class Stack:
     def compose(self, *args: str, timeout: float = 300, check: bool = True) -> subprocess.CompletedProcess[str]:
         env = dict(self.engine.env)
         env.update({name: str(port) for name, port in self.ports.items()})
+        env["COMPOSE_DOCKER_CLI_BUILD"] = "1"  # build with the docker client (BuildKit), not docker-py's builder
         command = [
             "docker-compose",
             "--project-name",
@@ -154,6 +155,17 @@ class Stack:
 
     def down(self) -> None:
         self.compose("down", "--volumes", "--remove-orphans", "--timeout", "20", timeout=180)
+
+    def services_with_containers(self) -> set[str]:
+        listing = self.engine.docker(
+            "ps",
+            "--all",
+            "--filter",
+            f"label=com.docker.compose.project={self.project}",
+            "--format",
+            '{{.Label "com.docker.compose.service"}}',
+        )
+        return set(listing.stdout.split())
 
     def leftovers(self) -> dict[str, list[str]]:
         """Containers, volumes and networks of this project still on the engine."""

@@ -18,21 +18,9 @@ from collections.abc import Iterator
 
 import pytest
 from compose_stack import load_compose
+from container_report import REPORT, SKIPPED, note, skip
 from docker_engine import Engine, NoEngine, acquire_engine
 from local_images import STANDINS, CannotBuild, base_image, build_project_image, ensure_standin, image_size_mb
-
-REPORT: list[str] = []
-SKIPPED: list[str] = []
-
-
-def _note(line: str) -> None:
-    REPORT.append(line)
-
-
-def _skip(reason: str) -> None:
-    if reason not in SKIPPED:
-        SKIPPED.append(reason)
-    pytest.skip(reason)
 
 
 @pytest.fixture(scope="session")
@@ -40,12 +28,12 @@ def docker_engine() -> Iterator[Engine]:
     try:
         engine = acquire_engine()
     except NoEngine as exc:
-        _skip(f"container tests skipped: {exc}")
+        skip(f"container tests skipped: {exc}")
     version = engine.docker("version", "--format", "{{.Server.Version}}").stdout.strip()
     if engine.private:
-        _note(f"engine: private dockerd {version}, started in {engine.started_in:.1f} s, stopped at the end")
+        note(f"engine: private dockerd {version}, started in {engine.started_in:.1f} s, stopped at the end")
     else:
-        _note(f"engine: the running Docker engine {version}")
+        note(f"engine: the running Docker engine {version}")
     yield engine
     engine.stop()
 
@@ -57,8 +45,8 @@ def standin_images(docker_engine: Engine) -> dict[str, str]:
     try:
         base = base_image(docker_engine)
     except CannotBuild as exc:
-        _skip(f"container tests skipped: no local base image: {exc}")
-    _note(f"base image {base} ready after {time.monotonic() - started:.0f} s")
+        skip(f"container tests skipped: no local base image: {exc}")
+    note(f"base image {base} ready after {time.monotonic() - started:.0f} s")
     missing: dict[str, str] = {}
     for standin in STANDINS:
         began = time.monotonic()
@@ -66,11 +54,11 @@ def standin_images(docker_engine: Engine) -> dict[str, str]:
             outcome = ensure_standin(docker_engine, standin, base)
         except CannotBuild as exc:
             missing[standin.image] = str(exc)
-            _note(f"stand-in {standin.image}: cannot be built: {exc}")
+            note(f"stand-in {standin.image}: cannot be built: {exc}")
             continue
-        _note(f"stand-in {standin.image}: {outcome} ({time.monotonic() - began:.0f} s)")
+        note(f"stand-in {standin.image}: {outcome} ({time.monotonic() - began:.0f} s)")
     if "python:3.11-slim" in missing:
-        _skip(f"container tests skipped: no python:3.11-slim: {missing['python:3.11-slim']}")
+        skip(f"container tests skipped: no python:3.11-slim: {missing['python:3.11-slim']}")
     if docker_engine.private:
         docker_engine.docker("image", "prune", "--force", timeout=300)  # stand-ins replaced by a rebuild
     return missing
@@ -88,7 +76,7 @@ def project_images(docker_engine: Engine, standin_images: dict[str, str]) -> dic
             began = time.monotonic()
             build_project_image(docker_engine, target, tag)
             size = image_size_mb(docker_engine, tag)
-            _note(f"image {tag} (target {target}): built in {time.monotonic() - began:.0f} s, {size:.0f} MB")
+            note(f"image {tag} (target {target}): built in {time.monotonic() - began:.0f} s, {size:.0f} MB")
         tags[name] = tag
     return tags
 
