@@ -35,6 +35,7 @@ PORT_VARIABLES = (
     "GRAFANA_PORT",
     "LOCALSTACK_PORT",
 )
+PROJECT_PREFIX = "bvtest"
 # In the default profile but not started: no image can be built for it here (the real one must be pulled).
 NOT_STARTED = {"grafana": "grafana/grafana has no Debian package to build a local stand-in from"}
 
@@ -105,7 +106,7 @@ class Stack:
     def create(cls, engine: Engine, workdir: Path) -> Stack:
         file, _ = compat_compose_file(workdir)
         ports = {name: free_port() for name in PORT_VARIABLES}
-        return cls(engine=engine, file=file, project=f"bvtest{uuid.uuid4().hex[:8]}", ports=ports)
+        return cls(engine=engine, file=file, project=f"{PROJECT_PREFIX}{uuid.uuid4().hex[:8]}", ports=ports)
 
     def compose(self, *args: str, timeout: float = 300, check: bool = True) -> subprocess.CompletedProcess[str]:
         env = dict(self.engine.env)
@@ -176,6 +177,32 @@ class Stack:
             "networks": self.engine.docker("network", "ls", "--quiet", "--filter", label).stdout.split(),
         }
         return {kind: names for kind, names in found.items() if names}
+
+
+def remove_stale_projects(engine: Engine) -> list[str]:
+    """Stacks of these tests left on a private engine by a killed run (their restart policy would bring them
+    back with the engine): containers, volumes and networks of projects named ``bvtest*`` are removed."""
+    if not engine.private:
+        return []
+    label = '{{.Label "com.docker.compose.project"}}'
+    projects = {
+        name
+        for name in engine.docker("ps", "--all", "--format", label).stdout.split()
+        + engine.docker("volume", "ls", "--format", label).stdout.split()
+        if name.startswith(PROJECT_PREFIX)
+    }
+    for project in sorted(projects):
+        selector = ("--filter", f"label=com.docker.compose.project={project}")
+        containers = engine.docker("ps", "--all", "--quiet", *selector).stdout.split()
+        if containers:
+            engine.docker("rm", "--force", "--volumes", *containers, timeout=120)
+        volumes = engine.docker("volume", "ls", "--quiet", *selector).stdout.split()
+        if volumes:
+            engine.docker("volume", "rm", *volumes)
+        networks = engine.docker("network", "ls", "--quiet", *selector).stdout.split()
+        if networks:
+            engine.docker("network", "rm", *networks)
+    return sorted(projects)
 
 
 def wait_for(what: str, probe: Any, timeout: float, interval: float = 3.0, diagnostics: Any = None) -> Any:

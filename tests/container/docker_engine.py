@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import IO
 
 DEBIAN_CLIENT = Path("/usr/bin/docker")
+DEBIAN_DOCKERD = Path("/usr/sbin/dockerd")
 START_TIMEOUT = 60.0
 STOP_TIMEOUT = 30.0
 LOCK_TIMEOUT = 1200.0
@@ -90,6 +91,10 @@ def client_env(client: str, docker_host: str | None) -> dict[str, str]:
     return env
 
 
+def find_dockerd() -> str | None:
+    return shutil.which("dockerd") or (str(DEBIAN_DOCKERD) if DEBIAN_DOCKERD.exists() else None)
+
+
 def _answers(client: str, env: dict[str, str]) -> bool:
     try:
         result = subprocess.run(
@@ -111,7 +116,7 @@ def acquire_engine() -> Engine:
     if _answers(client, env):
         return Engine(client=client, env=env, private=False)
     where = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
-    dockerd = shutil.which("dockerd") or ("/usr/sbin/dockerd" if Path("/usr/sbin/dockerd").exists() else None)
+    dockerd = find_dockerd()
     if dockerd is None:
         raise NoEngine(
             f"no Docker engine answers at {where} and dockerd is not installed "
@@ -126,6 +131,7 @@ def _start_private_engine(client: str, dockerd: str) -> Engine:
     cache = container_cache_dir()
     cache.mkdir(parents=True, exist_ok=True)
     lock = _take_lock(cache / "engine.lock")
+    _stop_orphan(cache)
     runtime = Path(tempfile.mkdtemp(prefix="bvd-", dir="/tmp"))  # short: a unix socket path has ~100 bytes
     socket = runtime / "docker.sock"
     log_path = runtime / "dockerd.log"
@@ -155,6 +161,7 @@ def _start_private_engine(client: str, dockerd: str) -> Engine:
         _lock=lock,
         log_path=log_path,
     )
+    (cache / "engine.pid").write_text(str(process.pid))
     started = time.monotonic()
     while time.monotonic() - started < START_TIMEOUT:
         if process.poll() is not None:
@@ -166,6 +173,28 @@ def _start_private_engine(client: str, dockerd: str) -> Engine:
     tail = log_path.read_text(errors="replace")[-1500:]
     engine.stop()
     raise NoEngine(f"dockerd did not come up within {START_TIMEOUT:.0f} s; its log ends:\n{tail}")
+
+
+def _stop_orphan(cache: Path) -> None:
+    """A private dockerd left running by a test session that was killed: stopped before a new one uses the same
+    data (it is recognised by its data-root, so a reused PID of another process is never signalled)."""
+    record = cache / "engine.pid"
+    try:
+        pid = int(record.read_text())
+        command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except (OSError, ValueError):
+        return
+    if b"--data-root" not in command or str(cache / "engine").encode() not in command:
+        return
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + STOP_TIMEOUT
+    while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    if Path(f"/proc/{pid}").exists():
+        os.kill(pid, signal.SIGKILL)
+    exec_root = Path(command[command.index(b"--exec-root") + 1].decode()) if b"--exec-root" in command else None
+    if exec_root is not None and exec_root.parent.name.startswith("bvd-"):
+        shutil.rmtree(exec_root.parent, ignore_errors=True)
 
 
 def _take_lock(path: Path) -> IO[str]:

@@ -18,7 +18,16 @@ from typing import Any
 
 import boto3
 import pytest
-from compose_stack import NOT_STARTED, Stack, compat_compose_file, default_services, load_compose, seconds, wait_for
+from compose_stack import (
+    NOT_STARTED,
+    Stack,
+    compat_compose_file,
+    default_services,
+    load_compose,
+    remove_stale_projects,
+    seconds,
+    wait_for,
+)
 from container_report import note, skip
 from docker_engine import Engine
 
@@ -51,6 +60,8 @@ def stack(
         skip("compose stack skipped: " + "; ".join(f"no {image}: {why}" for image, why in missing.items()))
     for name, why in NOT_STARTED.items():
         note(f"compose stack: {name} not started ({why})")
+    for project in remove_stale_projects(docker_engine):
+        note(f"compose stack: removed {project}, left behind by an interrupted run")
     stack = Stack.create(docker_engine, tmp_path_factory.mktemp("compose"))
     try:
         began = time.monotonic()
