@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import socket
 import subprocess
 import time
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from container_report import skip
 from docker_engine import Engine
 from local_images import REPO
 
@@ -65,8 +67,15 @@ def compat_compose_file(target: Path) -> tuple[Path, list[str]]:
     return path, dropped
 
 
+def require_compose(engine: Engine) -> None:
+    """Skip (saying why) where there is no ``docker-compose``."""
+    if shutil.which("docker-compose", path=engine.env["PATH"]) is None:
+        skip("compose skipped: no docker-compose (`make container-tools` installs Debian's, as root)")
+
+
 def rendered_config(engine: Engine, workdir: Path) -> dict[str, Any]:
     """What Compose makes of the file with every variable at its default (``docker-compose config``)."""
+    require_compose(engine)
     file, _ = compat_compose_file(workdir)
     command = ["docker-compose", "--file", str(file), "--project-directory", str(REPO), "config"]
     result = subprocess.run(command, env=engine.env, capture_output=True, text=True, timeout=60)

@@ -29,13 +29,15 @@ def docker_engine() -> Iterator[Engine]:
         engine = acquire_engine()
     except NoEngine as exc:
         skip(f"container tests skipped: {exc}")
-    version = engine.docker("version", "--format", "{{.Server.Version}}").stdout.strip()
-    if engine.private:
-        note(f"engine: private dockerd {version}, started in {engine.started_in:.1f} s, stopped at the end")
-    else:
-        note(f"engine: the running Docker engine {version}")
-    yield engine
-    engine.stop()
+    try:
+        version = engine.docker("version", "--format", "{{.Server.Version}}").stdout.strip()
+        if engine.private:
+            note(f"engine: private dockerd {version}, started in {engine.started_in:.1f} s, stopped at the end")
+        else:
+            note(f"engine: the running Docker engine {version}")
+        yield engine
+    finally:
+        engine.stop()
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,8 @@
 * The stand-ins (``docker/standins/<name>/Dockerfile``): built on that base and tagged with the upstream names
   docker-compose.yml and docker/Dockerfile use, so those files stay what users pull and run. Each carries the
   label ``org.backup-validator.standin`` = a key of its inputs and is rebuilt only when the key changes. An image
-  of that name without the label is the real upstream one: it is used as it is, never replaced.
+  of that name without the label is the real upstream one: it is used as it is, never replaced; a missing one
+  is pulled first where the engine reaches its registry, and built only where it does not.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ STANDIN_LABEL = "org.backup-validator.standin"
 PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy")
 MMDEBSTRAP_TIMEOUT = 1200
 BUILD_TIMEOUT = 1800
+PULL_TIMEOUT = 600
 
 
 class CannotBuild(Exception):
@@ -160,6 +162,8 @@ def ensure_standin(engine: Engine, standin: StandIn, base: str) -> str:
         extra = standin.machine_files(context) if standin.machine_files else ""
         key = hashlib.sha256(f"{base}\n{_tree_digest(source)}\n{extra}".encode()).hexdigest()[:16]
         present = _label(engine, standin.image)
+        if present is None and _pulled(engine, standin.image):
+            return "upstream image pulled"
         if present == "":
             return "upstream image present, used as is"
         if present == key:
@@ -178,6 +182,11 @@ def ensure_standin(engine: Engine, standin: StandIn, base: str) -> str:
             timeout=BUILD_TIMEOUT,
         )
     return "built"
+
+
+def _pulled(engine: Engine, image: str) -> bool:
+    """The real image, where the engine can reach its registry (here it cannot: the pull fails at once)."""
+    return engine.docker("pull", "--quiet", image, check=False, timeout=PULL_TIMEOUT).returncode == 0
 
 
 def _label(engine: Engine, image: str) -> str | None:

@@ -8,7 +8,6 @@ Grafana is in the default profile but not started: no image of it can be built h
 from __future__ import annotations
 
 import json
-import shutil
 import time
 import urllib.parse
 import urllib.request
@@ -25,6 +24,7 @@ from compose_stack import (
     default_services,
     load_compose,
     remove_stale_projects,
+    require_compose,
     seconds,
     wait_for,
 )
@@ -52,8 +52,7 @@ def stack(
     project_images: dict[str, str],
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Stack]:
-    if shutil.which("docker-compose", path=docker_engine.env["PATH"]) is None:
-        skip("compose stack skipped: no docker-compose (`make container-tools` installs Debian's, as root)")
+    require_compose(docker_engine)
     services = [name for name in default_services(load_compose()) if name not in NOT_STARTED]
     missing = {image: why for image, why in standin_images.items() if image in _images_of(services)}
     if missing:
