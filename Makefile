@@ -5,12 +5,13 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: help venv tools tools-chromium lint typecheck test unit demo soak clean
+.PHONY: help venv tools tools-chromium container-tools lint typecheck test unit demo soak clean
 
 help:
 	@echo "make demo   - run the worker end to end against the local stand-ins (moto, emulator, local databases)"
 	@echo "make test   - install, lint (ruff), type-check (mypy) and run the whole test suite"
 	@echo "make tools  - install the system tools the tests need (prometheus + promtool, chromium: Debian packages)"
+	@echo "make container-tools - install what tests/container needs (Docker engine, docker-compose, mmdebstrap)"
 	@echo "make bench  - the throughput/overhead benchmark (bench/, about 10 minutes); make bench-quick: under 2"
 
 $(STAMP): pyproject.toml
@@ -53,6 +54,24 @@ tools-chromium:
 		exit 1; \
 	fi
 
+# tests/container builds docker/Dockerfile and runs docker-compose.yml on a real engine: a running one, else a
+# dockerd the tests start (as root) and stop. Installs Debian's docker.io, docker-compose and mmdebstrap when
+# missing and this is root with apt-get; otherwise says so and carries on (those tests then skip, saying why).
+container-tools:
+	@missing=""; \
+	docker info >/dev/null 2>&1 || command -v dockerd >/dev/null 2>&1 || missing="$$missing docker.io"; \
+	command -v docker-compose >/dev/null 2>&1 || missing="$$missing docker-compose"; \
+	command -v mmdebstrap >/dev/null 2>&1 || missing="$$missing mmdebstrap"; \
+	if [ -z "$$missing" ]; then \
+		exit 0; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "installing Debian's$$missing (for tests/container)"; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing >/dev/null || exit 1; \
+	else \
+		echo "tests/container will skip: missing$$missing (Debian/Ubuntu: sudo apt-get install$$missing)" >&2; \
+	fi
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -60,7 +79,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-test: tools lint typecheck
+test: tools container-tools lint typecheck
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 unit: $(STAMP)

@@ -19,6 +19,10 @@ cd /tfwork/config/examples/local
 
 terraform init -input=false
 terraform apply -input=false -auto-approve -state="$state" -var "endpoint=$endpoint"
+
+# The local example leaves out the results bucket's TLS-only policy (`results_bucket_tls_only = false`):
+# moto (5.2) evaluates a bucket policy's Deny statements without their conditions and would refuse every
+# record. AWS deployments keep it (the module's default).
 terraform output -state="$state" -json > /tfwork/outputs.json
 
 output() {

@@ -729,14 +729,17 @@ def test_dockerfile_stages_and_base_images() -> None:
     assert STAGE["worker"].base == "runtime"
 
 
-def test_builder_makes_wheels_and_the_runtime_installs_only_them() -> None:
-    builder, runtime = STAGE["builder"], STAGE["runtime"]
-    assert "pip wheel" in builder.text("RUN")
-    install = runtime.text("RUN")
-    assert "pip install --no-index" in install, "the final image installs the builder's wheels only"
-    assert "from=builder" in install
-    assert "backup-validator" in install
-    assert "[" not in install.split("pip install", 1)[1], "no extras (dev dependencies) in the final image"
+def test_builder_makes_wheels_and_the_final_images_install_only_them() -> None:
+    assert "pip wheel" in STAGE["builder"].text("RUN")
+    for stage in ("emulator", "worker"):
+        install = STAGE[stage].text("RUN")
+        assert "pip install --no-index" in install, f"{stage}: the final image installs the builder's wheels only"
+        assert "from=builder" in install
+        assert "backup-validator" in install
+        assert "[" not in install.split("pip install", 1)[1], "no extras (dev dependencies) in the final image"
+    # the worker's own wheel: the project without the emulator (tests/container checks the built image)
+    assert "--find-links=/wheels/worker" in STAGE["worker"].text("RUN")
+    assert "rm -rf /worker-src/emulator" in STAGE["builder"].text("RUN")
     for stage in ("runtime", "emulator", "worker"):
         text = STAGE[stage].text("RUN")
         assert "apt-get install" not in text, f"{stage}: no build tools or system packages in the final images"
