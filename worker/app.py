@@ -10,7 +10,7 @@ import socket
 import time
 import uuid
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from prometheus_client import CollectorRegistry
@@ -18,11 +18,13 @@ from prometheus_client import CollectorRegistry
 import worker
 from worker.adapters.aws import open_clients
 from worker.adapters.backup import Backup, RestoreJob
+from worker.adapters.dead_letters import FailureNotes
 from worker.adapters.ledger import Ledger
 from worker.adapters.rds import Rds
 from worker.adapters.results import LogSink, ResultStore
 from worker.adapters.sqs import Queue
 from worker.consumer import Consumer
+from worker.evidence_ops import build_chain, build_evidence
 from worker.http import build_app, start_server
 from worker.log import get_logger
 from worker.metrics import Metrics
@@ -102,8 +104,10 @@ async def build_runtime(
                 on_detect=lambda source: metrics.restore_detections.labels(source).inc(),
                 list_completed_since=list_completed_since,
             ),
-            reporter=Reporter(store, sink, backup, metrics, log),
+            reporter=Reporter(store, sink, backup, metrics, log, build_chain(clients, settings)),
             restore_slots=asyncio.Semaphore(settings.max_concurrent_restores),
+            evidence=build_evidence(clients, settings),
+            failures=FailureNotes(clients.dynamodb, settings.ledger_table),
         )
         try:
             yield runtime
@@ -148,6 +152,7 @@ async def run_worker(
             asyncio.create_task(_periodic_sweeper(rt)),
             asyncio.create_task(_queue_gauges(rt)),
             asyncio.create_task(_reconcile(rt)),
+            asyncio.create_task(_seal_evidence(rt)),
         ]
         try:
             # A TaskGroup: should one receive loop fail, the other is cancelled and the worker exits.
@@ -208,6 +213,19 @@ async def _reconcile(rt: Runtime) -> None:
             if missing:
                 rt.log.warning("coverage.missing", sources=missing[:20], count=len(missing))
         await asyncio.sleep(rt.settings.reconcile_interval_seconds)
+
+
+async def _seal_evidence(rt: Runtime) -> None:
+    """Signs each finished day's manifest (a no-op without BV_EVIDENCE_KMS_KEY_ID); any worker may, it is
+    idempotent."""
+    while rt.evidence is not None and rt.evidence.signer is not None:
+        try:
+            for outcome in await rt.evidence.seal_due(datetime.now(UTC)):
+                if outcome.written:
+                    rt.log.info("evidence.sealed", day=str(outcome.day), records=outcome.records)
+        except Exception as exc:  # noqa: BLE001 - the next period tries again
+            _log_error(rt, "evidence.seal_failed", exc)
+        await asyncio.sleep(rt.settings.seal_interval_seconds)
 
 
 async def _queue_gauges(rt: Runtime) -> None:

@@ -21,6 +21,7 @@ from worker.runtime import Runtime
 
 LONG_POLL_SECONDS = 20
 MAX_RETRY_DELAY = 900
+FAILURE_NOTE_SECONDS = 5
 
 
 def retry_delay(receive_count: int) -> int:
@@ -108,7 +109,7 @@ class Consumer:
         except Retryable as exc:
             delay = exc.delay_seconds if exc.delay_seconds is not None else retry_delay(message.receive_count)
             self.rt.log.info("message.retry", reason=str(exc), delay=delay)
-            return Outcome("retry", "retried", delay)
+            return Outcome("retry", "retried", delay, detail=f"{type(exc).__name__}: {str(exc)[:300]}")
         except Exception as exc:
             transient = self.rt.is_retryable(exc)
             self.rt.log.error(
@@ -118,10 +119,17 @@ class Consumer:
                 transient=transient,
                 exc_info=not transient,
             )
-            return Outcome("retry", "retried" if transient else "error", retry_delay(message.receive_count))
+            return Outcome(
+                "retry",
+                "retried" if transient else "error",
+                retry_delay(message.receive_count),
+                detail=f"{type(exc).__name__}: {str(exc)[:300]}",
+            )
 
     async def _apply(self, message: Message, outcome: Outcome) -> None:
         self.rt.metrics.sqs_messages.labels(outcome.reason).inc()
+        if outcome.action != "ack":
+            await self._note_failure(message, outcome)
         try:
             if outcome.action == "ack":
                 await self.queue.delete(message.receipt_handle)
@@ -132,6 +140,18 @@ class Consumer:
                 await self.queue.set_visibility(message.receipt_handle, 0)
         except Exception as exc:  # noqa: BLE001 - the message comes back by itself when visibility lapses
             self.rt.log.warning("message.settle_failed", action=outcome.action, error=type(exc).__name__)
+
+    async def _note_failure(self, message: Message, outcome: Outcome) -> None:
+        """The reason `dlq` shows should this message end in the DLQ (the last note wins)."""
+        if self.rt.failures is None:
+            return
+        try:
+            await asyncio.wait_for(
+                self.rt.failures.note(message.message_id, outcome.reason, outcome.detail, message.receive_count),
+                FAILURE_NOTE_SECONDS,
+            )
+        except Exception as exc:  # noqa: BLE001 - a missing note only makes the DLQ listing less helpful
+            self.rt.log.warning("message.note_failed", error=type(exc).__name__)
 
     async def _hand_over(self, message: Message) -> None:
         self.rt.metrics.sqs_messages.labels("handed_over").inc()

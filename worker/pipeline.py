@@ -39,6 +39,7 @@ class Outcome:
     action: str  # "ack" | "retry" | "dead_letter" (left on the queue until its receive count sends it to the DLQ)
     reason: str
     delay_seconds: int = 0
+    detail: str = ""  # why it failed, noted for `backup-validator dlq` (never a secret: exception text only)
 
 
 class Pipeline:
@@ -50,7 +51,7 @@ class Pipeline:
             event = parse_body(message.body)
         except MalformedMessage as exc:
             self.rt.log.warning("message.malformed", message_id=message.message_id, problem=str(exc))
-            return Outcome("dead_letter", "malformed")
+            return Outcome("dead_letter", "malformed", detail=str(exc)[:300])
         if isinstance(event, Irrelevant):
             self.rt.log.info("message.ignored", reason=event.reason)
             return Outcome("ack", "ignored")

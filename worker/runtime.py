@@ -13,11 +13,13 @@ import worker.adapters.database as database
 import worker.stages.checks as check_stage
 from worker.adapters.aws import THROTTLING_CODES, error_code
 from worker.adapters.backup import Backup
+from worker.adapters.dead_letters import FailureNotes
 from worker.adapters.ledger import Ledger
 from worker.adapters.rds import Rds
 from worker.adapters.results import LogSink, ResultStore
 from worker.adapters.sqs import Queue
 from worker.errors import Retryable
+from worker.evidence.service import Evidence
 from worker.metrics import Metrics
 from worker.policy import Policy, Selection
 from worker.reporting import Reporter
@@ -46,6 +48,8 @@ class Runtime:
     # Recovery points a message of this process is handling, claim included: the ledger's conditional write
     # settles races between processes, this settles them inside one before the write is even sent.
     busy: set[str] = field(default_factory=set)
+    evidence: Evidence | None = None  # manifests and verification (docs/evidence.md)
+    failures: FailureNotes | None = None  # why a message failed, for `backup-validator dlq`
 
     def account_slot(self, account_region: str) -> asyncio.Semaphore:
         limit = self.settings.max_restores_per_account or self.settings.max_concurrent_restores
