@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import itertools
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
@@ -34,8 +35,8 @@ class Entry:
         value = self.record.get(SEQ_FIELD)
         return value if isinstance(value, int) and not isinstance(value, bool) else None
 
-    @property
-    def actual_digest(self) -> str:
+    @functools.cached_property
+    def actual_digest(self) -> str:  # checked by the record, chain and manifest checks alike: computed once
         return record_digest(self.record)
 
 
