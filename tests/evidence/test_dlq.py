@@ -70,3 +70,21 @@ async def test_dlq_lists_reasons_and_redrive_brings_a_healthy_message_to_a_recor
         await stack.wait_until(lambda: stack.queue_depth(dlq_url) == 1, timeout=60, what="poison back in DLQ")
     assert [(r["recovery_point_arn"], r["status"]) for r in records] == [(arn, "PASSED")]
     assert stack.queue_depth() == 0
+
+
+async def test_a_failed_attempt_notes_its_error_for_the_dlq_listing(stack):
+    """A validation whose record cannot be written (the results bucket is wrong) is retried later; meanwhile
+    the ledger holds why, keyed by the message's id, which the DLQ keeps should the message end there."""
+    source = await stack.add_source("postgres")
+    async with run_inline(stack, results_bucket=f"{stack.prefix}-no-such-bucket"):
+        await stack.backup_and_copy(source)
+
+        def noted() -> list[dict]:
+            items = boto3.client("dynamodb").scan(TableName=stack.resources.ledger_table)["Items"]
+            return [item for item in items if item["pk"]["S"].startswith("msg#")]
+
+        await stack.wait_until(lambda: bool(noted()), timeout=60, what="failure noted")
+    [note] = noted()
+    assert note["reason"]["S"] == "error" and note["receive_count"]["N"] == "1"
+    assert note["detail"]["S"].startswith("NoSuchBucket: ") and "PutObject" in note["detail"]["S"]
+    assert stack.restored_instances() == []  # cleanup ran before the report failed
