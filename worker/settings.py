@@ -60,6 +60,20 @@ class Settings(BaseSettings):
     )
     reconcile_interval_seconds: float = Field(default=900.0, gt=0, description="period of the coverage check")
     record_ttl_days: int = Field(default=90, ge=1, description="ledger items expire after this many days")
+    evidence_kms_key_id: str | None = Field(
+        default=None,
+        description="asymmetric KMS key (SIGN_VERIFY) that signs the daily evidence manifests (unset: none signed)",
+    )
+    evidence_signing_algorithm: str = Field(
+        default="ECDSA_SHA_256",
+        pattern="^(ECDSA_SHA_(256|384|512)|RSASSA_PSS_SHA_(256|384|512)|RSASSA_PKCS1_V1_5_SHA_(256|384|512))$",
+        description="KMS signing algorithm matching the key's spec",
+    )
+    manifest_prefix: str = Field(default="manifests/", description="key prefix of the daily manifests in S3")
+    manifest_grace_hours: float = Field(
+        default=6.0, ge=0, le=72, description="a day is sealed this long after it ends (late validations finish)"
+    )
+    seal_interval_seconds: float = Field(default=3600.0, gt=0, description="period of the manifest sealer")
     log_format: str = Field(default="auto", pattern="^(auto|json|console)$")
     log_level: str = Field(default="INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$")
 
