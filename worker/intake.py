@@ -39,6 +39,11 @@ def retry_delay(receive_count: int) -> int:
     return int(base * random.uniform(0.8, 1.2))
 
 
+def failure_detail(exc: BaseException) -> str:
+    """What `dlq` shows: the AWS error code where the adapters kept one (else the class), and the message."""
+    return f"{getattr(exc, 'code', None) or type(exc).__name__}: {str(exc)[:300]}"
+
+
 @dataclass(frozen=True)
 class Handler:
     """One message: body -> event -> outcome. Never touches SQS itself: the consumer applies the outcome."""
@@ -157,11 +162,10 @@ class Consumer:
         except Retryable as exc:
             delay = exc.delay_seconds if exc.delay_seconds is not None else retry_delay(message.receive_count)
             self.log.info("message.retry", reason=str(exc), delay=delay)
-            return Outcome("retry", "retried", delay, detail=f"{type(exc).__name__}: {str(exc)[:300]}")
+            return Outcome("retry", "retried", delay, detail=failure_detail(exc))
         except Exception as exc:
             self.log.error("message.error", error=type(exc).__name__, detail=str(exc)[:300], exc_info=True)
-            detail = f"{type(exc).__name__}: {str(exc)[:300]}"
-            return Outcome("retry", "error", retry_delay(message.receive_count), detail=detail)
+            return Outcome("retry", "error", retry_delay(message.receive_count), detail=failure_detail(exc))
 
     async def _apply(self, message: Message, outcome: Outcome) -> None:
         self.metrics.sqs_messages.labels(outcome.reason).inc()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import json
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -87,11 +88,21 @@ async def verify(stack: WorkerStack, key_id: str, today: str) -> Any:
         return await build_evidence(clients, settings).verify(datetime.fromisoformat(today).date())
 
 
+def evidence_pack(stack: WorkerStack, key_id: str | None, today: str, directory: Path) -> str:
+    """`report --evidence` over today (UTC); the pack's HTML."""
+    done = run_cli(
+        stack, "report", "--evidence", str(directory), "--since", f"{today}T00:00:00+00:00", "--no-inventory",
+        evidence_kms_key_id=key_id,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return (directory / "evidence.html").read_text()
+
+
 def found(result: Any) -> set[tuple[str, str]]:
     return {(problem.kind, problem.subject) for problem in result.problems}
 
 
-async def test_records_carry_digests_and_chains_and_untouched_evidence_verifies(sealed_stack):
+async def test_records_carry_digests_and_chains_and_untouched_evidence_verifies(sealed_stack, tmp_path):
     stack, key_id, today = sealed_stack
     by_source = chains(stack)
     assert len(by_source) == SOURCES
@@ -111,9 +122,15 @@ async def test_records_carry_digests_and_chains_and_untouched_evidence_verifies(
     assert cli.returncode == 0, cli.stdout + cli.stderr
     assert "evidence OK" in cli.stdout
     assert f"checked {SOURCES * BACKUPS_PER_SOURCE} record(s) in {SOURCES} chain(s)" in cli.stdout
+    # The auditor's pack says so too; without the key it claims nothing.
+    html = evidence_pack(stack, key_id, today, tmp_path / "keyed")
+    assert '<span class="VERIFIED">VERIFIED</span>' in html
+    assert f"{SOURCES * BACKUPS_PER_SOURCE} record(s) in {SOURCES} chain(s)" in html
+    html = evidence_pack(stack, None, today, tmp_path / "keyless")
+    assert '<span class="NOT_VERIFIED">NOT_VERIFIED</span>' in html and "BV_EVIDENCE_KMS_KEY_ID is not set" in html
 
 
-async def test_an_edited_record_is_named(sealed_stack):
+async def test_an_edited_record_is_named(sealed_stack, tmp_path):
     stack, key_id, today = sealed_stack
     (first_key, first), (second_key, _) = next(iter(chains(stack).values()))
     put(stack, first_key, {**first, "status": "FAILED"})  # digest left as it was
@@ -130,6 +147,9 @@ async def test_an_edited_record_is_named(sealed_stack):
     cli = run_cli(stack, "verify-evidence", "--since", today, evidence_kms_key_id=key_id)
     assert cli.returncode == 1
     assert f"record_edited: {first_key}" in cli.stdout and "evidence NOT OK" in cli.stdout
+    html = evidence_pack(stack, key_id, today, tmp_path)
+    assert '<span class="BROKEN">BROKEN</span>' in html
+    assert f"<li>record_edited: {first_key}" in html and f"<li>chain_break: {second_key}" in html
 
 
 async def test_a_deleted_record_is_named(sealed_stack):
