@@ -30,7 +30,6 @@ from worker.watcher import RestoreWatcher
 LONG_POLL_SECONDS = 20
 MAX_RETRY_DELAY = 900
 FAILURE_NOTE_SECONDS = 5
-FAILURE_NOTE_SECONDS = 5
 
 
 def retry_delay(receive_count: int) -> int:
@@ -88,12 +87,12 @@ class Consumer:
         failures: FailureNotesPort | None = None,
     ) -> None:
         self.queue = queue
-        self.failures = failures
         self.handle = handle
         self.max_in_flight = max_in_flight
         self.timing = timing
         self.metrics = metrics
         self.log = log
+        self.failures = failures
         self.in_flight: dict[asyncio.Task[None], Message] = {}
         self.last_loop_at = time.monotonic()
 
