@@ -21,11 +21,14 @@ import worker
 from worker.adapters.aws import open_clients
 from worker.adapters.backup import Backup
 from worker.adapters.database import DatabaseOpener
+from worker.adapters.dead_letters import FailureNotes
 from worker.adapters.ledger import Ledger
 from worker.adapters.rds import Rds
 from worker.adapters.results import LogSink, ResultStore
 from worker.adapters.sqs import Queue
-from worker.background import periodic, queue_gauges, reconcile, sweep_leftovers
+from worker.background import periodic, queue_gauges, reconcile, seal_evidence, sweep_leftovers
+from worker.evidence.service import Evidence
+from worker.evidence_ops import build_chain, build_evidence
 from worker.flow import Flow
 from worker.http import build_app, start_server
 from worker.intake import Consumer, Handler, Timing, renew_leases
@@ -62,6 +65,8 @@ class Services:
     watcher: RestoreWatcher
     reporter: Reporter
     kinds: Kinds
+    evidence: Evidence  # manifests and verification (docs/evidence.md)
+    failures: FailureNotes  # why a message failed, for `backup-validator dlq`
 
 
 @contextlib.asynccontextmanager
@@ -98,8 +103,10 @@ async def open_services(
             ledger=ledger,
             backup=backup,
             watcher=_watcher(backup, settings, metrics),
-            reporter=Reporter(store, sink, backup, metrics, log),
+            reporter=Reporter(store, sink, backup, metrics, log, build_chain(clients, settings)),
             kinds=Kinds((rds,)),
+            evidence=build_evidence(clients, settings),
+            failures=FailureNotes(clients.dynamodb, settings.ledger_table),
         )
         try:
             yield services
@@ -176,11 +183,14 @@ async def run_worker(
         handler = Handler(build_flow(services, holdings), services.watcher, services.log)
         timing = Timing(settings.visibility_seconds, settings.drain_seconds)
         cap = in_flight_cap(settings.max_concurrent_restores)
-        consumers = [Consumer(services.queue, handler.handle, cap, timing, services.metrics, services.log)]
+        notes = services.failures
+        consumers = [Consumer(services.queue, handler.handle, cap, timing, services.metrics, services.log, notes)]
         if settings.events_queue_url:
             # Handled in milliseconds and never holding a restore slot: a fixed cap is plenty.
             events = services.queue.sibling(settings.events_queue_url)
-            consumers.append(Consumer(events, handler.handle, EVENTS_IN_FLIGHT, timing, services.metrics, services.log))
+            consumers.append(
+                Consumer(events, handler.handle, EVENTS_IN_FLIGHT, timing, services.metrics, services.log, notes)
+            )
         runner, port = await start_server(
             build_app(services.metrics.registry, lambda: _alive(consumers[0]), lambda: _ready(services)),
             settings.metrics_host,
@@ -233,6 +243,13 @@ def _background_jobs(
             lambda: reconcile(services.policy, services.backup, services.ledger, slo, metrics, log),
             log,
             "reconcile.failed",
+            at_start=True,
+        ),
+        periodic(  # a no-op without BV_EVIDENCE_KMS_KEY_ID
+            settings.seal_interval_seconds,
+            lambda: seal_evidence(services.evidence, log),
+            log,
+            "evidence.seal_failed",
             at_start=True,
         ),
     ]

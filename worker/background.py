@@ -1,13 +1,14 @@
 """The worker's background jobs, each a call of one periodic helper: the restore-status sweep, message
-heartbeats and lease renewal, the sweeper, the coverage reconciler and the queue gauges."""
+heartbeats and lease renewal, the sweeper, the coverage reconciler, the queue gauges and the evidence sealer."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from worker.evidence.service import Evidence
 from worker.kinds import Kinds
 from worker.metrics import Metrics
 from worker.policy import Policy
@@ -60,3 +61,10 @@ async def queue_gauges(queues: Mapping[str, QueuePort], metrics: Metrics, log: A
             continue
         metrics.queue_messages.labels(name, "visible").set(visible)
         metrics.queue_messages.labels(name, "in_flight").set(in_flight)
+
+
+async def seal_evidence(evidence: Evidence, log: Any) -> None:
+    """Signs each finished day's manifest that has none; any worker may, it is idempotent."""
+    for outcome in await evidence.seal_due(datetime.now(UTC)):
+        if outcome.written:
+            log.info("evidence.sealed", day=str(outcome.day), records=outcome.records)

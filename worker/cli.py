@@ -1,4 +1,5 @@
-"""`backup-validator`: run | validate ARN | check-config | sweep | report | demo."""
+"""`backup-validator`: run | validate ARN | check-config | sweep | report | demo | verify-evidence | seal-evidence |
+dlq."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import asyncio
 import json
 import sys
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import date, timedelta
 
 from worker.log import configure_logging
 from worker.policy import Policy, PolicyError, load_policy
@@ -57,7 +58,39 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--postgres-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     demo.add_argument("--mysql-url", default="mysql://root@127.0.0.1:3306/")
     demo.add_argument("--sources", type=int, default=2, help="sources per engine (one more is stale on purpose)")
+    _evidence_parsers(commands)
     return parser
+
+
+def _evidence_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    verify = commands.add_parser(
+        "verify-evidence",
+        help="check the records' digests, hash chains and signed manifests; exit 1 naming each problem",
+        description="Reads the records (and one day before, for chain context) and the daily manifests from "
+        "BV_RESULTS_BUCKET; checks each record's digest, each source's hash chain against the ledger's head, "
+        "each finished day's manifest and its KMS signature (BV_EVIDENCE_KMS_KEY_ID). Exit 0 when all hold, "
+        "1 naming every edit, gap, deletion or forged manifest.",
+    )
+    verify.add_argument("--since", type=date.fromisoformat, required=True, help="first day, YYYY-MM-DD (UTC)")
+    verify.add_argument("--until", type=date.fromisoformat, default=None, help="last day (default: today)")
+    verify.add_argument("--json", action="store_true", help="the result as JSON")
+    seal = commands.add_parser(
+        "seal-evidence",
+        help="sign the daily manifests that are due (the worker does this hourly)",
+        description="Writes the signed manifest of each of the last three finished days (ended more than "
+        "BV_MANIFEST_GRACE_HOURS ago) that has none, or of --day. Never rewrites a manifest.",
+    )
+    seal.add_argument("--day", type=date.fromisoformat, default=None, help="seal this day, YYYY-MM-DD")
+    dlq = commands.add_parser(
+        "dlq",
+        help="list dead-lettered messages with why each failed; --redrive moves them back",
+        description="Lists BV_DLQ_URL's messages with the failure the worker last noted for each. --redrive "
+        "moves them back to their source queue: SQS's StartMessageMoveTask, or where the endpoint lacks it a "
+        "bounded receive/send/delete loop (at least once; the ledger makes a duplicate harmless).",
+    )
+    dlq.add_argument("--redrive", action="store_true", help="move the messages back to their source queue")
+    dlq.add_argument("--max", type=int, default=1000, help="at most this many messages (default 1000)")
+    dlq.add_argument("--json", action="store_true", help="the listing as JSON")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -87,6 +120,8 @@ def _dispatch(args: argparse.Namespace, settings: Settings, policy: Policy) -> i
         return 0
     if args.command == "validate":
         return asyncio.run(_send_on_demand(settings, args.arn, args.vault))
+    if args.command in {"verify-evidence", "seal-evidence", "dlq"}:
+        return _operate(args, settings)
     if args.command == "sweep":
         ttl = args.ttl_seconds if args.ttl_seconds is not None else settings.resource_ttl_seconds
         return asyncio.run(_sweep_once(settings, policy, timedelta(seconds=ttl)))
@@ -94,6 +129,19 @@ def _dispatch(args: argparse.Namespace, settings: Settings, policy: Policy) -> i
 
     asyncio.run(run_worker(settings, policy))
     return 0
+
+
+def _operate(args: argparse.Namespace, settings: Settings) -> int:
+    import worker.dlq as dlq
+    import worker.evidence_ops as evidence
+
+    if args.command == "verify-evidence":
+        return asyncio.run(evidence.verify_command(settings, args.since, args.until, args.json))
+    if args.command == "seal-evidence":
+        return asyncio.run(evidence.seal_command(settings, args.day))
+    if args.redrive:
+        return asyncio.run(dlq.redrive_command(settings, args.max))
+    return asyncio.run(dlq.list_command(settings, args.max, args.json))
 
 
 async def _send_on_demand(settings: Settings, arn: str, vault: str | None) -> int:

@@ -23,18 +23,24 @@ from worker.events import Irrelevant, parse_body
 from worker.flow import Flow
 from worker.metrics import Metrics
 from worker.model import Outcome, RestoreJob
-from worker.ports import LeaseLedger, Message, QueuePort
+from worker.ports import FailureNotesPort, LeaseLedger, Message, QueuePort
 from worker.slots import Holdings
 from worker.watcher import RestoreWatcher
 
 LONG_POLL_SECONDS = 20
 MAX_RETRY_DELAY = 900
+FAILURE_NOTE_SECONDS = 5
 
 
 def retry_delay(receive_count: int) -> int:
     """Growing visibility delay for retryable failures, with jitter so retries don't arrive in lockstep."""
     base = min(MAX_RETRY_DELAY, 15 * 2 ** max(0, receive_count - 1))
     return int(base * random.uniform(0.8, 1.2))
+
+
+def failure_detail(exc: BaseException) -> str:
+    """What `dlq` shows: the AWS error code where the adapters kept one (else the class), and the message."""
+    return f"{getattr(exc, 'code', None) or type(exc).__name__}: {str(exc)[:300]}"
 
 
 @dataclass(frozen=True)
@@ -50,7 +56,7 @@ class Handler:
             event = parse_body(message.body)
         except MalformedMessage as exc:
             self.log.warning("message.malformed", message_id=message.message_id, problem=str(exc))
-            return Outcome("dead_letter", "malformed")
+            return Outcome("dead_letter", "malformed", detail=str(exc)[:300])
         if isinstance(event, Irrelevant):
             self.log.info("message.ignored", reason=event.reason)
             return Outcome("ack", "ignored")
@@ -78,6 +84,7 @@ class Consumer:
         timing: Timing,
         metrics: Metrics,
         log: Any,
+        failures: FailureNotesPort | None = None,
     ) -> None:
         self.queue = queue
         self.handle = handle
@@ -85,6 +92,7 @@ class Consumer:
         self.timing = timing
         self.metrics = metrics
         self.log = log
+        self.failures = failures
         self.in_flight: dict[asyncio.Task[None], Message] = {}
         self.last_loop_at = time.monotonic()
 
@@ -153,13 +161,15 @@ class Consumer:
         except Retryable as exc:
             delay = exc.delay_seconds if exc.delay_seconds is not None else retry_delay(message.receive_count)
             self.log.info("message.retry", reason=str(exc), delay=delay)
-            return Outcome("retry", "retried", delay)
+            return Outcome("retry", "retried", delay, detail=failure_detail(exc))
         except Exception as exc:
             self.log.error("message.error", error=type(exc).__name__, detail=str(exc)[:300], exc_info=True)
-            return Outcome("retry", "error", retry_delay(message.receive_count))
+            return Outcome("retry", "error", retry_delay(message.receive_count), detail=failure_detail(exc))
 
     async def _apply(self, message: Message, outcome: Outcome) -> None:
         self.metrics.sqs_messages.labels(outcome.reason).inc()
+        if outcome.action != "ack":
+            await self._note_failure(message, outcome)
         try:
             if outcome.action == "ack":
                 await self.queue.delete(message.receipt_handle)
@@ -170,6 +180,18 @@ class Consumer:
                 await self.queue.set_visibility(message.receipt_handle, 0)
         except Exception as exc:  # noqa: BLE001 - the message comes back by itself when visibility lapses
             self.log.warning("message.settle_failed", action=outcome.action, error=type(exc).__name__)
+
+    async def _note_failure(self, message: Message, outcome: Outcome) -> None:
+        """The reason `dlq` shows should this message end in the DLQ (the last note wins)."""
+        if self.failures is None:
+            return
+        try:
+            await asyncio.wait_for(
+                self.failures.note(message.message_id, outcome.reason, outcome.detail, message.receive_count),
+                FAILURE_NOTE_SECONDS,
+            )
+        except Exception as exc:  # noqa: BLE001 - a missing note only makes the DLQ listing less helpful
+            self.log.warning("message.note_failed", error=type(exc).__name__)
 
     async def _hand_over(self, message: Message) -> None:
         self.metrics.sqs_messages.labels("handed_over").inc()

@@ -190,3 +190,6 @@ class Outcome:
     action: str  # "ack" | "retry" | "dead_letter" (left on the queue until its receive count sends it to the DLQ)
     reason: str
     delay_seconds: int = 0
+    # Why it failed, noted for `backup-validator dlq` (never a secret: exception text only); not part of what
+    # the consumer does with the message, so outcomes compare without it.
+    detail: str = field(default="", compare=False)

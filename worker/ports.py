@@ -35,6 +35,12 @@ class QueuePort(Protocol):
     async def depth(self) -> tuple[int, int]: ...
 
 
+class FailureNotesPort(Protocol):
+    """Why a message last failed, kept for `backup-validator dlq` (SQS cannot carry it with the message)."""
+
+    async def note(self, message_id: str, reason: str, detail: str, receive_count: int) -> None: ...
+
+
 # ---- AWS Backup ---------------------------------------------------------------------------------------
 
 

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from worker.emf import emf_document
+from worker.evidence.chain import EvidenceChain
 from worker.metrics import Metrics
 from worker.model import PASSED
 from worker.ports import JsonSink, JsonStore, ValidationResults
@@ -20,16 +21,21 @@ class Reporter:
         backup: ValidationResults,
         metrics: Metrics,
         log: Any,
+        chain: EvidenceChain | None = None,
     ) -> None:
         self._store = store
         self._sink = sink
         self._backup = backup
         self._metrics = metrics
         self._log = log
+        self._chain = chain
 
     async def publish(self, key: str, record: dict[str, Any], from_restore_testing: bool) -> None:
         """Raises only when the durable copy could not be written (then the message must not be acked)."""
-        await self._store.put_json(key, record)
+        if self._chain is None:
+            await self._store.put_json(key, record)
+        else:  # sealed (digest + hash chain, docs/evidence.md); None: already linked by an earlier delivery
+            record = await self._chain.append(key, record, self._store.put_json) or record
         self.observe(record)
         if self._sink is not None:
             try:

@@ -18,7 +18,28 @@ class DbTls(StrEnum):
     DISABLE = "disable"
 
 
-class Settings(BaseSettings):
+class EvidenceSettings(BaseSettings):
+    """The tamper evidence's `BV_*` variables (docs/evidence.md): the worker seals with them, `report --evidence`
+    verifies with them."""
+
+    model_config = SettingsConfigDict(env_prefix="BV_", extra="ignore", frozen=True)
+
+    evidence_kms_key_id: str | None = Field(
+        default=None,
+        description="asymmetric KMS key (SIGN_VERIFY) that signs the daily evidence manifests (unset: none signed)",
+    )
+    evidence_signing_algorithm: str = Field(
+        default="ECDSA_SHA_256",
+        pattern="^(ECDSA_SHA_(256|384|512)|RSASSA_PSS_SHA_(256|384|512)|RSASSA_PKCS1_V1_5_SHA_(256|384|512))$",
+        description="KMS signing algorithm matching the key's spec",
+    )
+    manifest_prefix: str = Field(default="manifests/", description="key prefix of the daily manifests in S3")
+    manifest_grace_hours: float = Field(
+        default=6.0, ge=0, le=72, description="a day is sealed this long after it ends (late validations finish)"
+    )
+
+
+class Settings(EvidenceSettings):
     """`BV_*` variables. AWS region, credentials and endpoints come from the standard AWS variables."""
 
     model_config = SettingsConfigDict(env_prefix="BV_", extra="ignore", frozen=True)
@@ -60,6 +81,7 @@ class Settings(BaseSettings):
     )
     reconcile_interval_seconds: float = Field(default=900.0, gt=0, description="period of the coverage check")
     record_ttl_days: int = Field(default=90, ge=1, description="ledger items expire after this many days")
+    seal_interval_seconds: float = Field(default=3600.0, gt=0, description="period of the manifest sealer")
     log_format: str = Field(default="auto", pattern="^(auto|json|console)$")
     log_level: str = Field(default="INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$")
 
@@ -79,7 +101,7 @@ class Settings(BaseSettings):
         return self.db_tls is DbTls.REQUIRE
 
 
-class ReportSettings(BaseSettings):
+class ReportSettings(EvidenceSettings):
     """What `backup-validator report` reads: where the records are, and optionally the inventory's policy and an
     Athena workgroup. Separate from Settings so that an auditor's read-only environment needs no queue or ledger."""
 
@@ -95,6 +117,9 @@ class ReportSettings(BaseSettings):
     athena_database: str | None = Field(default=None, description="Glue database of the records table (Athena)")
     athena_table: str = Field(default="validations", pattern="^[a-z0-9_]{1,255}$", description="Glue table name")
     athena_timeout_seconds: float = Field(default=300.0, gt=0, le=3600, description="bound on one Athena query")
+    ledger_table: str | None = Field(
+        default=None, description="DynamoDB ledger table: the chains' heads, to find the newest records deleted"
+    )
 
     @field_validator("athena_database")
     @classmethod

@@ -16,6 +16,8 @@ from pathlib import Path
 import pytest
 from harness.worker_stack import WorkerStack, make_stack, run_cli, spawn
 
+from worker.evidence.checks import Entry, check_chains, check_records
+
 KILLS = int(os.environ.get("BV_SOAK_KILLS", "20"))
 DUPLICATE_WORKERS = int(os.environ.get("BV_SOAK_WORKERS", "3"))
 FAST = {"lease_seconds": 10, "visibility_seconds": 10, "sweep_interval_seconds": 0.5}
@@ -47,6 +49,9 @@ def audit(stack: WorkerStack, emulator, arns: list[str]) -> None:
         if r["status"] != "PASSED"
     ]
     assert problems == []
+    # Kills and competing workers leave every source's hash chain whole: one record per position, each linked.
+    entries = [Entry(record["validation_id"], record) for record in records]
+    assert check_records(entries) == [] and check_chains(entries) == []
     assert stack.restored_instances() == []
     assert stack.queue_depth() == 0
     assert stack.queue_depth(stack.resources.dlq_url) == 0

@@ -59,6 +59,7 @@ def handler() -> tuple[Handler, RestoreWatcher]:
 async def test_a_body_that_is_not_an_event_is_left_for_the_dead_letter_queue():
     outcome = await handler()[0].handle(message("not json"))
     assert outcome == Outcome("dead_letter", "malformed")
+    assert outcome.detail  # the reason `dlq` shows
 
 
 async def test_an_event_we_do_not_act_on_is_acknowledged():

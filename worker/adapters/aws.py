@@ -24,7 +24,7 @@ from botocore.utils import parse_timestamp as botocore_parse_timestamp
 from worker.errors import RequestRefused, ServiceUnavailable, ValidatorError
 from worker.metrics import Metrics
 
-SERVICES = ("sqs", "s3", "dynamodb", "logs", "backup", "rds", "ec2")
+SERVICES = ("sqs", "s3", "dynamodb", "logs", "backup", "rds", "ec2", "kms")
 THROTTLING_CODES = frozenset(
     {
         "Throttling",
@@ -47,6 +47,7 @@ class AwsClients:
     backup: Any
     rds: Any
     ec2: Any
+    kms: Any
 
 
 def error_code(exc: BaseException) -> str | None:
@@ -161,12 +162,12 @@ def parse_timestamp(value: Any) -> datetime:
 
 
 @contextlib.asynccontextmanager
-async def open_clients(metrics: Metrics, *, max_pool: int = 100) -> AsyncIterator[AwsClients]:
+async def open_clients(metrics: Metrics, *, max_pool: int = 100, max_attempts: int = 10) -> AsyncIterator[AwsClients]:
     """One client per service for the life of the worker; every HTTP attempt and error is counted."""
     session = get_session()
     session.get_component("response_parser_factory").set_parser_defaults(timestamp_parser=parse_timestamp)
     config = AioConfig(
-        retries={"mode": "standard", "max_attempts": 10},
+        retries={"mode": "standard", "max_attempts": max_attempts},
         max_pool_connections=max_pool,
         connect_timeout=10,
         read_timeout=40,  # above SQS's 20 s long poll

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from worker.adapters.record_reads import report_clients
+from worker.evidence_ops import pack_verification
 from worker.policy import PolicyError, load_policy
 from worker.report.collect import StderrProgress, collect_inventory, collect_records, parse_moment
 from worker.report.evidence import write_evidence
@@ -91,7 +92,8 @@ async def _report(
             if args.html:
                 args.html.write_text(render_html(report), encoding="utf-8")
             if args.evidence:
-                written = write_evidence(args.evidence, collected.engine, report)
+                verification = await pack_verification(settings, window)
+                written = write_evidence(args.evidence, collected.engine, report, verification)
                 print(f"evidence pack: {', '.join(str(p) for p in written)}", file=sys.stderr)
         finally:
             collected.engine.close()

@@ -1,10 +1,10 @@
 """The evidence pack (`report --evidence DIR`): what an auditor asks for, for a period, as HTML plus the CSV behind
-it. The verification of the records themselves (hash chains, signed manifests) is a separate check plugged in at
-`verify_evidence`; until it is, the pack says "not verified", never more."""
+it. The verification of the records themselves (hash chains, signed manifests, `worker.evidence`) is run by the
+caller and handed in; without one the pack says "not verified", never more."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from html import escape
@@ -44,11 +44,6 @@ def not_verified(window: Window) -> Verification:
         "No check of the records' integrity (hash chains, signed manifests) was run for this pack: "
         "the figures below are what the records say, not proof that the records are complete and unedited.",
     )
-
-
-# The seam: a function (window -> Verification) that checks the records' chains, manifests and signatures for the
-# period. `report --evidence` calls it; replace the default when that check exists.
-verify_evidence: Callable[[Window], Verification] = not_verified
 
 
 @dataclass(frozen=True)
@@ -91,7 +86,9 @@ def all_gaps(engine: QueryEngine, report: Report) -> list[CoverageGap]:
     return gaps
 
 
-def write_evidence(directory: Path, engine: QueryEngine, report: Report) -> list[Path]:
+def write_evidence(
+    directory: Path, engine: QueryEngine, report: Report, verification: Verification | None = None
+) -> list[Path]:
     """evidence.html, resources.csv, validations.csv, coverage_gaps.csv; returns the files written."""
     directory.mkdir(parents=True, exist_ok=True)
     shown = {r.resource for r in report.resources}
@@ -99,7 +96,7 @@ def write_evidence(directory: Path, engine: QueryEngine, report: Report) -> list
         v for v in engine.query(queries.VALIDATIONS, report.window.parameters) if v["source_resource_arn"] in shown
     ]
     gaps = all_gaps(engine, report)
-    verification = verify_evidence(report.window)
+    verification = verification or not_verified(report.window)
     files = {
         "resources.csv": rows_csv(RESOURCE_COLUMNS, [asdict(r) for r in report.resources]),
         "validations.csv": rows_csv(VALIDATION_COLUMNS, validations),
