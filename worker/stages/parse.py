@@ -14,6 +14,8 @@ from typing import Any
 from worker.errors import MalformedMessage
 
 MAX_BODY_BYTES = 256 * 1024  # SQS's own limit: anything larger did not come from SQS intact
+# A restore job's final states (DescribeRestoreJob's Status); CREATED, PENDING, RUNNING say nothing to act on.
+TERMINAL_RESTORE_STATES = frozenset({"COMPLETED", "FAILED", "ABORTED"})
 
 
 @dataclass(frozen=True)
@@ -106,14 +108,22 @@ def _event(document: dict[str, Any]) -> Event:
     if detail_type == "Backup Job State Change":
         return _backup_event(document, detail)
     if detail_type == "Restore Job State Change":
-        return RestoreStatus(
-            restore_job_id=_text(detail.get("restoreJobId"), "detail.restoreJobId"),
-            status=_text(detail.get("status"), "detail.status"),
-            created_resource_arn=_optional_text(detail.get("createdResourceArn")),
-            created_at=_optional_time(detail.get("creationDate")),
-            completed_at=_optional_time(detail.get("completionDate")),
-        )
+        return _restore_event(detail)
     return Irrelevant(f"detail-type {str(detail_type)[:64]!r}")
+
+
+def _restore_event(detail: dict[str, Any]) -> Event:
+    # AWS's samples carry the job's state as `status` in some and `state` in others (e.g. CREATED).
+    state = detail.get("status", detail.get("state"))
+    if not isinstance(state, str) or state not in TERMINAL_RESTORE_STATES:
+        return Irrelevant(f"restore job state {str(state)[:32]}")
+    return RestoreStatus(
+        restore_job_id=_text(detail.get("restoreJobId"), "detail.restoreJobId"),
+        status=state,
+        created_resource_arn=_optional_text(detail.get("createdResourceArn")),
+        created_at=_optional_time(detail.get("creationDate")),
+        completed_at=_optional_time(detail.get("completionDate")),
+    )
 
 
 def _copy_event(detail: dict[str, Any]) -> Event:
