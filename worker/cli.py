@@ -68,7 +68,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = load_settings()
         configure_logging(settings.log_level, settings.log_format)
-        policy = load_policy(settings.policy_file)
+        policy = load_policy(settings.policy_file, settings.deployment_bounds)
     except (ConfigError, PolicyError) as exc:
         print(f"backup-validator: {exc}", file=sys.stderr)
         return EXIT_CONFIG

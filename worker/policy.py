@@ -15,7 +15,7 @@ import functools
 import importlib
 import re
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -32,7 +32,8 @@ from pydantic import (
     model_validator,
 )
 
-from worker.durations import DURATION_HINT, parse_duration
+from worker.durations import DURATION_HINT, format_duration, parse_duration
+from worker.policy_bounds import DeploymentBounds, SelectionBounds, bound_problems
 from worker.policy_errors import CHECK_KINDS, Loc, PolicyError, item_at, policy_error, syntax_error, validation_problem
 
 __all__ = ["CHECK_KINDS", "Policy", "PolicyError", "Selection", "load_policy", "parse_policy"]
@@ -64,6 +65,27 @@ def _duration(value: object) -> timedelta:
 def _positive(value: timedelta) -> timedelta:
     if value <= timedelta(0):
         raise ValueError("must be longer than 0s")
+    return value
+
+
+# PostgreSQL's statement_timeout is an int of milliseconds (MySQL and MariaDB take more): the strictest wins.
+MAX_STATEMENT_TIMEOUT = timedelta(milliseconds=2_147_483_647)
+# With at most this many checks, each bounded in size (worker.stages.report), a record fits everywhere it goes.
+MAX_CHECKS = 50
+MAX_NAME_LENGTH = 128
+# How long a check gets beyond its statement timeout unless `check_timeout` says otherwise: reconnecting after a
+# lost connection, the client's own grace on the query, transaction control.
+CHECK_TIMEOUT_MARGIN = timedelta(seconds=30)
+
+
+def _statement_timeout(value: timedelta) -> timedelta:
+    if value > MAX_STATEMENT_TIMEOUT:
+        raise ValueError(
+            f"must be at most {format_duration(MAX_STATEMENT_TIMEOUT)} "
+            "(PostgreSQL's statement_timeout is at most 2147483647 ms)"
+        )
+    if value.total_seconds() < 0.001:
+        raise ValueError("must be at least 1 ms")
     return value
 
 
@@ -139,7 +161,11 @@ def _importable(reference: str) -> str:
 
 Duration = Annotated[timedelta, BeforeValidator(_duration)]
 PositiveDuration = Annotated[timedelta, BeforeValidator(_duration), AfterValidator(_positive)]
+StatementTimeout = Annotated[
+    timedelta, BeforeValidator(_duration), AfterValidator(_positive), AfterValidator(_statement_timeout)
+]
 NonEmptyStr = Annotated[str, Field(min_length=1)]
+Name = Annotated[str, Field(min_length=1, max_length=MAX_NAME_LENGTH)]
 TableName = Annotated[str, AfterValidator(_table_name)]
 ColumnName = Annotated[str, AfterValidator(_column_name)]
 ExpectedValue = Annotated[bool | int | float | str, PlainValidator(_expected_value)]
@@ -156,7 +182,7 @@ _SPEC = ConfigDict(frozen=True, extra="forbid")
 
 class _Check(BaseModel):
     model_config = _SPEC
-    name: NonEmptyStr
+    name: Name
 
 
 class FreshnessCheck(_Check):
@@ -262,7 +288,9 @@ class DefaultsSpec(BaseModel):
     db_subnet_group: NonEmptyStr | None = None
     vpc_security_group_ids: tuple[NonEmptyStr, ...] = ()
     restore_timeout: PositiveDuration = timedelta(hours=6)
-    statement_timeout: PositiveDuration = timedelta(seconds=60)
+    statement_timeout: StatementTimeout = timedelta(seconds=60)
+    check_timeout: PositiveDuration | None = None
+    check_budget: PositiveDuration | None = None
     min_interval: Duration = timedelta(0)
     database: NonEmptyStr | None = None
     rpo_target: Duration | None = None
@@ -279,7 +307,7 @@ class RestoreSpec(BaseModel):
 
 class SelectionSpec(BaseModel):
     model_config = _SPEC
-    name: NonEmptyStr
+    name: Name
     resource_type: ResourceType | None = None
     source_arn: ArnGlob = "*"
     source_account: AccountIds = ()
@@ -289,9 +317,13 @@ class SelectionSpec(BaseModel):
     rto_target: Duration | None = None
     restore: RestoreSpec = RestoreSpec()
     restore_timeout: PositiveDuration | None = None
-    statement_timeout: PositiveDuration | None = None
+    statement_timeout: StatementTimeout | None = None
+    check_timeout: PositiveDuration | None = None
+    check_budget: PositiveDuration | None = None
     database: NonEmptyStr | None = None
-    checks: tuple[Annotated[CheckSpec, Field(discriminator="kind")], ...] = Field(default=(), alias="check")
+    checks: tuple[Annotated[CheckSpec, Field(discriminator="kind")], ...] = Field(
+        default=(), alias="check", max_length=MAX_CHECKS
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -337,6 +369,8 @@ class Selection:
     restore: RestoreSettings
     restore_timeout: timedelta
     statement_timeout: timedelta
+    check_timeout: timedelta  # one check, whatever it does
+    check_budget: timedelta  # the whole check phase
     database: str | None
     checks: tuple[CheckSpec, ...]
 
@@ -393,6 +427,8 @@ def _resolve(spec: SelectionSpec, defaults: DefaultsSpec) -> Selection:
         vpc_security_group_ids=_pick(spec.restore.vpc_security_group_ids, defaults.vpc_security_group_ids),
         parameters=dict(spec.restore.parameters),
     )
+    statement_timeout = _pick(spec.statement_timeout, defaults.statement_timeout)
+    check_timeout = _pick(spec.check_timeout, defaults.check_timeout) or statement_timeout + CHECK_TIMEOUT_MARGIN
     return Selection(
         name=spec.name,
         resource_type=spec.resource_type,
@@ -404,7 +440,9 @@ def _resolve(spec: SelectionSpec, defaults: DefaultsSpec) -> Selection:
         rto_target=_pick(spec.rto_target, defaults.rto_target),
         restore=restore,
         restore_timeout=_pick(spec.restore_timeout, defaults.restore_timeout),
-        statement_timeout=_pick(spec.statement_timeout, defaults.statement_timeout),
+        statement_timeout=statement_timeout,
+        check_timeout=check_timeout,
+        check_budget=_pick(spec.check_budget, defaults.check_budget) or check_timeout * max(1, len(spec.checks)),
         database=_pick(spec.database, defaults.database),
         checks=spec.checks,
     )
@@ -413,16 +451,17 @@ def _resolve(spec: SelectionSpec, defaults: DefaultsSpec) -> Selection:
 # ---- loading, and errors that point at the line --------------------------------------------------
 
 
-def load_policy(path: str | Path) -> Policy:
-    """Read and validate the policy file; PolicyError (with a line number where possible) on any problem."""
+def load_policy(path: str | Path, deployment: DeploymentBounds | None = None) -> Policy:
+    """Read and validate the policy file; PolicyError (with a line number where possible) on any problem.
+    With `deployment`, the selections' bounds must also fit the deployment's (worker.policy_bounds)."""
     try:
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise PolicyError(str(path), None, f"cannot read the policy: {type(exc).__name__}: {exc}") from None
-    return parse_policy(text, source=str(path))
+    return parse_policy(text, source=str(path), deployment=deployment)
 
 
-def parse_policy(text: str, source: str = "<policy>") -> Policy:
+def parse_policy(text: str, source: str = "<policy>", deployment: DeploymentBounds | None = None) -> Policy:
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -432,10 +471,36 @@ def parse_policy(text: str, source: str = "<policy>") -> Policy:
     except ValidationError as exc:
         problems = [validation_problem(error) for error in exc.errors(include_url=False)]
         raise policy_error(problems, raw, text, source, _allowed_keys) from None
-    problems = _cross_checks(spec)
+    selections = tuple(_resolve(selection, spec.defaults) for selection in spec.selections)
+    problems = _cross_checks(spec) + bound_problems(_bounds(spec, selections), deployment)
     if problems:
         raise policy_error(problems, raw, text, source, _allowed_keys)
-    return Policy(source, tuple(_resolve(selection, spec.defaults) for selection in spec.selections))
+    return Policy(source, selections)
+
+
+def _bounds(spec: PolicyFile, selections: Sequence[Selection]) -> list[SelectionBounds]:
+    """Each selection's bounds, with the place in the file that sets each (for the error's line)."""
+    found = []
+    for index, (selection_spec, selection) in enumerate(zip(spec.selections, selections, strict=True)):
+        set_in: dict[str, Loc] = {}
+        for key in ("restore_timeout", "statement_timeout", "check_timeout", "check_budget"):
+            if key in selection_spec.model_fields_set:
+                set_in[key] = ("selection", index, key)
+            elif key in spec.defaults.model_fields_set:
+                set_in[key] = ("defaults", key)
+            else:
+                set_in[key] = ("selection", index)
+        found.append(
+            SelectionBounds(
+                index,
+                selection.restore_timeout,
+                selection.statement_timeout,
+                selection.check_timeout,
+                selection.check_budget,
+                set_in,
+            )
+        )
+    return found
 
 
 def _cross_checks(spec: PolicyFile) -> list[tuple[Loc, str]]:

@@ -83,7 +83,10 @@ class Runtime:
                     statement_timeout=plan.statement_timeout.total_seconds(),
                     tls_ca_file=str(self.settings.db_ca_file) if self.settings.db_ca_file else None,
                 ) as db:
-                    return await check_stage.run_checks(db, plan.checks, ctx)
+                    return await check_stage.run_checks(
+                        db, plan.checks, ctx, check_timeout=plan.check_timeout.total_seconds(),
+                        budget=plan.check_budget.total_seconds(),
+                    )  # fmt: skip
             except database.DatabaseUnavailable as exc:
                 if attempt == attempts or loop.time() + delay > deadline:
                     return _all_errored(plan, f"database unreachable: {exc}")
