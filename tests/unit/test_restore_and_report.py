@@ -2,8 +2,20 @@ import json
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
+import pytest
+
 from worker.emf import METRICS, NAMESPACE, emf_document
-from worker.stages.report import Validation, build_record, overall_status, record_key
+from worker.policy import MAX_CHECKS, MAX_NAME_LENGTH, SqlCheck
+from worker.stages.checks import CheckResult
+from worker.stages.report import (
+    MAX_RECORD_BYTES,
+    MAX_TEXT_BYTES,
+    Validation,
+    build_record,
+    clip,
+    overall_status,
+    record_key,
+)
 from worker.stages.restore import build_metadata, idempotency_token, restored_identifier, validation_id
 
 ARN = "arn:aws:rds:us-east-1:123456789012:snapshot:awsbackup:copyjob-1"
@@ -136,3 +148,20 @@ def test_completed_restore_without_freshness_check_has_rto_but_no_rpo_verdict():
     record = build_record(_failed_restore(status="PASSED"), datetime.now(UTC))
     assert record["rto_minutes"] == 3.0 and record["rto_target_met"] is True
     assert record["data_gap_minutes"] is None and record["rpo_target_met"] is None
+
+
+@pytest.mark.parametrize("text", ["x" * 5_000_000, "\x00" * 10_000, "é" * 100_000, "😀" * 50_000, "short"])
+def test_clip_bounds_the_json_bytes_of_any_text(text):
+    clipped = clip(text)
+    assert len(json.dumps(clipped).encode("utf-8")) <= MAX_TEXT_BYTES
+    assert clipped == text or (clipped.endswith("[truncated]") and text.startswith(clipped[:-12]))
+
+
+def test_a_record_with_the_most_checks_of_the_largest_texts_fits_everywhere():
+    huge = "\x01" * 1_000_000
+    check = SqlCheck(name="n" * MAX_NAME_LENGTH, query="SELECT 1", expect=1)
+    results = [CheckResult(check.name, "sql", "FAILED", huge, huge, huge, 1.0).to_record() for _ in range(MAX_CHECKS)]
+    validation = _failed_restore(status="FAILED", reason=huge)
+    validation.checks = results
+    record = build_record(validation, datetime.now(UTC))
+    assert len(json.dumps(record).encode("utf-8")) <= MAX_RECORD_BYTES
