@@ -54,7 +54,7 @@ async def build_runtime(
     metrics.build.info({"version": worker.__version__})
     log = get_logger("worker")
     pool = min(max(20, settings.max_concurrent_restores // 4), 200)
-    async with open_clients(metrics, max_pool=pool) as clients:
+    async with open_clients(metrics, max_pool=pool, region=settings.aws_region) as clients:
         backup = Backup(clients.backup)
 
         async def list_since(moment: Any) -> list[JobStatus]:

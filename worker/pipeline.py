@@ -87,15 +87,15 @@ class Pipeline:
             return Outcome("ack", "duplicate")
         self.rt.busy.add(rp.arn)
         try:
-            return await self._claim_and_validate(rp, plan, message, account)
+            return await self._claim_and_validate(rp, plan, message, account, force=event.force)
         finally:
             self.rt.busy.discard(rp.arn)
 
     async def _claim_and_validate(
-        self, rp: RecoveryPoint, plan: Selection, message: Message, account: str | None
+        self, rp: RecoveryPoint, plan: Selection, message: Message, account: str | None, *, force: bool = False
     ) -> Outcome:
         vid = validation_id(rp.arn)
-        claim = await self.rt.ledger.claim(rp.arn, message.message_id, vid)
+        claim = await self.rt.ledger.claim(rp.arn, message.message_id, vid, force=force)
         if claim.outcome == "done":
             return Outcome("ack", "duplicate")
         if claim.outcome == "held":
@@ -119,7 +119,7 @@ class Pipeline:
         fresh = item.get("state") == "CLAIMED" and not item.get("restore_job_id")
         # A zero interval admits everything: no sampling write (and no race between two recovery points of one
         # source claimed in the same second).
-        sampled = plan.min_interval.total_seconds() > 0
+        sampled = plan.min_interval.total_seconds() > 0 and not item.get("generation")  # --force: no sampling
         if (
             fresh
             and sampled

@@ -6,7 +6,7 @@ from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import AliasChoices, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from worker.policy_bounds import DeploymentBounds
@@ -29,6 +29,13 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="BV_", extra="ignore", frozen=True)
 
+    # botocore reads only AWS_DEFAULT_REGION; AWS_REGION (what ECS and Lambda set, and the README names) must work
+    # alone too, so the region is read here and handed to every client.
+    aws_region: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("AWS_REGION", "AWS_DEFAULT_REGION"),
+        description="AWS_REGION, else AWS_DEFAULT_REGION",
+    )
     queue_url: str = Field(description="SQS queue the EventBridge rules fill")
     results_bucket: str = Field(description="S3 bucket for the summary records")
     ledger_table: str = Field(description="DynamoDB ledger table (partition key pk, TTL expires_at)")

@@ -130,7 +130,9 @@ class ValidationRun:
         job_id = await self.rt.backup.start_restore(
             self.rp.arn,
             metadata,
-            idempotency_token(self.rp.arn),
+            idempotency_token(
+                self.rp.arn + f"#{self.item['generation']}" if self.item.get("generation") else self.rp.arn
+            ),
             self.rt.settings.restore_role_arn,
             self.rp.resource_type or "RDS",
         )

@@ -46,6 +46,20 @@ class ClaimResult:
         return max(0, int(self.item.get("lease_expires_at", 0)) - int(time.time()))
 
 
+_CLAIM = (
+    "SET #owner = :me, message_id = :mid, lease_expires_at = :lease, updated_at = :now,"
+    " claimed_at = if_not_exists(claimed_at, :now), validation_id = if_not_exists(validation_id, :vid),"
+    " #state = if_not_exists(#state, :claimed), expires_at = :ttl"
+)
+# Only a DONE item or a free one reaches this (the condition): nothing of a live validation is forgotten.
+_FORCED_CLAIM = (
+    "SET #owner = :me, message_id = :mid, lease_expires_at = :lease, updated_at = :now, claimed_at = :now,"
+    " validation_id = if_not_exists(validation_id, :vid), #state = :claimed, expires_at = :ttl,"
+    " generation = if_not_exists(generation, :zero) + :one"
+    " REMOVE restore_job_id, restore_started_at, #record, #status, resource_id, engine"
+)
+
+
 class Ledger:
     def __init__(self, client: Any, table: str, owner: str, lease_seconds: int, ttl_days: int) -> None:
         self._client = client
@@ -54,11 +68,14 @@ class Ledger:
         self.lease_seconds = lease_seconds
         self._ttl_seconds = ttl_days * 86400
 
-    async def claim(self, recovery_point_arn: str, message_id: str, validation_id: str) -> ClaimResult:
+    async def claim(
+        self, recovery_point_arn: str, message_id: str, validation_id: str, *, force: bool = False
+    ) -> ClaimResult:
         """Take the recovery point unless it is done or another message's lease is alive.
 
         The lease belongs to a message, not only to a worker: a duplicate of the message delivered to the same
-        process must not pass as a retry of the original.
+        process must not pass as a retry of the original. `force` also takes a DONE item, as a new
+        generation: its restore job and record are forgotten, so the validation starts over.
         """
         now = int(time.time())
         key = {"pk": {"S": f"rp#{recovery_point_arn}"}}
@@ -66,17 +83,17 @@ class Ledger:
             response = await self._client.update_item(
                 TableName=self.table,
                 Key=key,
-                UpdateExpression=(
-                    "SET #owner = :me, message_id = :mid, lease_expires_at = :lease, updated_at = :now,"
-                    " claimed_at = if_not_exists(claimed_at, :now),"
-                    " validation_id = if_not_exists(validation_id, :vid),"
-                    " #state = if_not_exists(#state, :claimed), expires_at = :ttl"
-                ),
+                UpdateExpression=_FORCED_CLAIM if force else _CLAIM,
                 ConditionExpression=(
-                    "attribute_not_exists(pk) OR (#state <> :done AND"
-                    " (lease_expires_at < :now OR (#owner = :me AND message_id = :mid)))"
+                    "attribute_not_exists(pk) OR "
+                    + ("#state = :done OR " if force else "")
+                    + "(#state <> :done AND (lease_expires_at < :now OR (#owner = :me AND message_id = :mid)))"
                 ),
-                ExpressionAttributeNames={"#owner": "owner", "#state": "state"},
+                ExpressionAttributeNames={
+                    "#owner": "owner",
+                    "#state": "state",
+                    **({"#record": "record", "#status": "status"} if force else {}),
+                },
                 ExpressionAttributeValues={
                     ":me": {"S": self.owner},
                     ":mid": {"S": message_id},
@@ -86,6 +103,7 @@ class Ledger:
                     ":claimed": {"S": "CLAIMED"},
                     ":done": {"S": DONE},
                     ":ttl": {"N": str(now + self._ttl_seconds)},
+                    **({":zero": {"N": "0"}, ":one": {"N": "1"}} if force else {}),
                 },
                 ReturnValues="ALL_NEW",
             )

@@ -27,6 +27,7 @@ class RecoveryPointReady:
     origin: str  # "copy" | "backup" | "on_demand"
     resource_type: str | None = None
     source_resource_arn: str | None = None
+    force: bool = False  # on-demand `--force`: validate again even if done or sampled out
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,7 @@ def _on_demand(document: dict[str, Any]) -> RecoveryPointReady:
         recovery_point_arn=arn,
         vault_name=_optional_text(document.get("backupVaultName")),
         origin="on_demand",
+        force=document.get("force") is True,
     )
 
 
