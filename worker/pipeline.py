@@ -77,7 +77,8 @@ class Pipeline:
         if rp.status and rp.status not in {"COMPLETED", "AVAILABLE"}:
             return Outcome("ack", "not_completed")
         account = account_of(rp.source_resource_arn) or account_of(rp.arn)
-        plan = self.rt.policy.match(rp.resource_type, rp.source_resource_arn, account)
+        tags = await self.rt.backup.recovery_point_tags(rp.arn) if self.rt.policy.uses_tags else None
+        plan = self.rt.policy.match(rp.resource_type, rp.source_resource_arn, account, tags)
         if plan is None:
             self.rt.log.info("recovery_point.unselected", source=rp.source_resource_arn)
             return Outcome("ack", "unselected")

@@ -412,6 +412,11 @@ class Policy:
                 return selection
         return None
 
+    @property
+    def uses_tags(self) -> bool:
+        """Whether any selection looks at tags (else the recovery point's tags need not be read)."""
+        return any(selection.tags for selection in self.selections)
+
     def selection(self, name: str) -> Selection | None:
         return next((s for s in self.selections if s.name == name), None)
 
