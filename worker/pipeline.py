@@ -71,13 +71,13 @@ class Pipeline:
         try:
             vault = event.vault_name or await self.rt.backup.find_vault(event.recovery_point_arn)
             rp = await self.rt.backup.describe_recovery_point(vault, event.recovery_point_arn)
+            tags = await self.rt.backup.recovery_point_tags(rp.arn) if self.rt.policy.uses_tags else None
         except NotFound as exc:
             self.rt.log.warning("recovery_point.not_found", problem=str(exc))
             return Outcome("ack", "not_found")
         if rp.status and rp.status not in {"COMPLETED", "AVAILABLE"}:
             return Outcome("ack", "not_completed")
         account = account_of(rp.source_resource_arn) or account_of(rp.arn)
-        tags = await self.rt.backup.recovery_point_tags(rp.arn) if self.rt.policy.uses_tags else None
         plan = self.rt.policy.match(rp.resource_type, rp.source_resource_arn, account, tags)
         if plan is None:
             self.rt.log.info("recovery_point.unselected", source=rp.source_resource_arn)

@@ -106,7 +106,8 @@ class Backup:
             try:
                 page = await self._client.list_tags(ResourceArn=arn, **token)
             except ClientError as exc:
-                if error_code(exc) in {"ResourceNotFoundException", "AccessDeniedException"}:
+                # AccessDenied is not "not found" here: a missing backup:ListTags grant must show, not hide points
+                if error_code(exc) == "ResourceNotFoundException":
                     raise NotFound("recovery point not found (ListTags)") from None
                 raise
             tags.update(page.get("Tags") or {})

@@ -152,6 +152,8 @@ async def _run_one(db: Database, check: CheckSpec, ctx: CheckContext, limit: flo
         raise
     if not done:
         return errored(check, await _stop(task, limit), ctx, time.monotonic() - started)
+    if task.cancelled():  # the check cancelled itself: its outcome, not the validation's
+        return errored(check, "the check was cancelled", ctx, time.monotonic() - started)
     try:
         verdict = task.result()
     except TimeoutError as exc:  # one a plugin or driver let escape
