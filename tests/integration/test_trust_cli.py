@@ -103,3 +103,19 @@ async def test_wait_exits_1_on_a_failed_verdict(stack):
         result = await asyncio.to_thread(cli, stack, "validate", arn, "--wait", "150")
     assert result.returncode == 1, result.stderr
     assert json.loads(result.stdout[result.stdout.index("{") :])["status"] == "FAILED"
+
+
+@pytest.mark.parametrize(
+    ("defaults", "env", "expected"),
+    [
+        ('restore_timeout = "6h"', {"BV_RESOURCE_TTL_SECONDS": "3600"}, "BV_RESOURCE_TTL_SECONDS (1h)"),
+        ('statement_timeout = "30d"', {}, "2147483647 ms"),
+        ('restore_timeout = "99999999999999d"', {}, "too long"),
+    ],
+)
+async def test_check_config_refuses_bounds_that_contradict_with_the_line(stack, defaults, env, expected):
+    stack.policy_file.write_text(f'[defaults]\n{defaults}\n\n[[selection]]\nname = "all"\n')
+    result = await asyncio.to_thread(cli, stack, "check-config", env_changes=env)
+    assert result.returncode == 2, result
+    assert f"{stack.policy_file}:2: defaults: " in result.stderr and expected in result.stderr
+    assert "Traceback" not in result.stderr
