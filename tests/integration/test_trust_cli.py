@@ -119,3 +119,22 @@ async def test_check_config_refuses_bounds_that_contradict_with_the_line(stack, 
     assert result.returncode == 2, result
     assert f"{stack.policy_file}:2: defaults: " in result.stderr and expected in result.stderr
     assert "Traceback" not in result.stderr
+
+
+async def test_a_forcing_message_reopens_a_done_point_once_and_its_redelivery_does_not(stack):
+    from worker.app import build_runtime
+    from worker.policy import Policy
+
+    arn = "arn:aws:backup:us-east-1:123456789012:recovery-point:force-once"
+    async with build_runtime(stack.settings(), Policy("<none>", ())) as rt:
+        assert (await rt.ledger.claim(arn, "m1", "vid")).outcome == "claimed"
+        await rt.ledger.update(arn, state="DONE", status="PASSED", restore_job_id="job-1")
+        assert (await rt.ledger.claim(arn, "m2", "vid")).outcome == "done"
+        forced = await rt.ledger.claim(arn, "m3", "vid", force=True)
+        assert forced.outcome == "claimed", forced
+        assert int(forced.item["generation"]) == 1 and "restore_job_id" not in forced.item
+        assert (await rt.ledger.claim(arn, "m4", "vid", force=True)).outcome == "held"  # live: not reopened
+        resumed = await rt.ledger.claim(arn, "m3", "vid", force=True)  # the forcing message, redelivered mid-run
+        assert resumed.outcome == "claimed" and int(resumed.item["generation"]) == 1
+        await rt.ledger.update(arn, state="DONE", status="PASSED", restore_job_id="job-2")
+        assert (await rt.ledger.claim(arn, "m3", "vid", force=True)).outcome == "done"  # redelivered after: no 3rd

@@ -46,20 +46,6 @@ class ClaimResult:
         return max(0, int(self.item.get("lease_expires_at", 0)) - int(time.time()))
 
 
-_CLAIM = (
-    "SET #owner = :me, message_id = :mid, lease_expires_at = :lease, updated_at = :now,"
-    " claimed_at = if_not_exists(claimed_at, :now), validation_id = if_not_exists(validation_id, :vid),"
-    " #state = if_not_exists(#state, :claimed), expires_at = :ttl"
-)
-# Only a DONE item or a free one reaches this (the condition): nothing of a live validation is forgotten.
-_FORCED_CLAIM = (
-    "SET #owner = :me, message_id = :mid, lease_expires_at = :lease, updated_at = :now, claimed_at = :now,"
-    " validation_id = if_not_exists(validation_id, :vid), #state = :claimed, expires_at = :ttl,"
-    " generation = if_not_exists(generation, :zero) + :one"
-    " REMOVE restore_job_id, restore_started_at, #record, #status, resource_id, engine"
-)
-
-
 class Ledger:
     def __init__(self, client: Any, table: str, owner: str, lease_seconds: int, ttl_days: int) -> None:
         self._client = client
@@ -74,26 +60,74 @@ class Ledger:
         """Take the recovery point unless it is done or another message's lease is alive.
 
         The lease belongs to a message, not only to a worker: a duplicate of the message delivered to the same
-        process must not pass as a retry of the original. `force` also takes a DONE item, as a new
-        generation: its restore job and record are forgotten, so the validation starts over.
+        process must not pass as a retry of the original. With `force` (on-demand `--force`) a DONE item is
+        taken too, once per forcing message, as a new generation (see `_reopen`).
         """
+        result = await self._claim(recovery_point_arn, message_id, validation_id)
+        if force and result.outcome == "done":
+            return await self._reopen(recovery_point_arn, message_id)
+        return result
+
+    async def _reopen(self, recovery_point_arn: str, message_id: str) -> ClaimResult:
+        """DONE -> CLAIMED, its restore job and record forgotten, the generation (part of the idempotency
+        token) one up. Only from DONE, and only once per message: a redelivered forcing message resumes its
+        own run through the ordinary claim instead of starting a third."""
+        now = int(time.time())
+        try:
+            response = await self._client.update_item(
+                TableName=self.table,
+                Key={"pk": {"S": f"rp#{recovery_point_arn}"}},
+                UpdateExpression=(
+                    "SET #owner = :me, message_id = :mid, forced_by = :mid, lease_expires_at = :lease,"
+                    " updated_at = :now, claimed_at = :now, #state = :claimed, expires_at = :ttl,"
+                    " generation = if_not_exists(generation, :zero) + :one"
+                    " REMOVE restore_job_id, restore_started_at, #record, #status, resource_id, engine"
+                ),
+                ConditionExpression="#state = :done AND (attribute_not_exists(forced_by) OR forced_by <> :mid)",
+                ExpressionAttributeNames={
+                    "#owner": "owner",
+                    "#state": "state",
+                    "#record": "record",
+                    "#status": "status",
+                },
+                ExpressionAttributeValues={
+                    ":me": {"S": self.owner},
+                    ":mid": {"S": message_id},
+                    ":now": {"N": str(now)},
+                    ":lease": {"N": str(now + self.lease_seconds)},
+                    ":claimed": {"S": "CLAIMED"},
+                    ":done": {"S": DONE},
+                    ":ttl": {"N": str(now + self._ttl_seconds)},
+                    ":zero": {"N": "0"},
+                    ":one": {"N": "1"},
+                },
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as exc:
+            if error_code(exc) != "ConditionalCheckFailedException":
+                raise
+            current = await self.get(f"rp#{recovery_point_arn}") or {}
+            return ClaimResult("done" if current.get("state") == DONE else "held", current)
+        return ClaimResult("claimed", _from_item(response["Attributes"]))
+
+    async def _claim(self, recovery_point_arn: str, message_id: str, validation_id: str) -> ClaimResult:
         now = int(time.time())
         key = {"pk": {"S": f"rp#{recovery_point_arn}"}}
         try:
             response = await self._client.update_item(
                 TableName=self.table,
                 Key=key,
-                UpdateExpression=_FORCED_CLAIM if force else _CLAIM,
-                ConditionExpression=(
-                    "attribute_not_exists(pk) OR "
-                    + ("#state = :done OR " if force else "")
-                    + "(#state <> :done AND (lease_expires_at < :now OR (#owner = :me AND message_id = :mid)))"
+                UpdateExpression=(
+                    "SET #owner = :me, message_id = :mid, lease_expires_at = :lease, updated_at = :now,"
+                    " claimed_at = if_not_exists(claimed_at, :now),"
+                    " validation_id = if_not_exists(validation_id, :vid),"
+                    " #state = if_not_exists(#state, :claimed), expires_at = :ttl"
                 ),
-                ExpressionAttributeNames={
-                    "#owner": "owner",
-                    "#state": "state",
-                    **({"#record": "record", "#status": "status"} if force else {}),
-                },
+                ConditionExpression=(
+                    "attribute_not_exists(pk) OR (#state <> :done AND"
+                    " (lease_expires_at < :now OR (#owner = :me AND message_id = :mid)))"
+                ),
+                ExpressionAttributeNames={"#owner": "owner", "#state": "state"},
                 ExpressionAttributeValues={
                     ":me": {"S": self.owner},
                     ":mid": {"S": message_id},
@@ -103,7 +137,6 @@ class Ledger:
                     ":claimed": {"S": "CLAIMED"},
                     ":done": {"S": DONE},
                     ":ttl": {"N": str(now + self._ttl_seconds)},
-                    **({":zero": {"N": "0"}, ":one": {"N": "1"}} if force else {}),
                 },
                 ReturnValues="ALL_NEW",
             )

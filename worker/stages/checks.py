@@ -173,13 +173,18 @@ async def _stop(task: asyncio.Future[_Verdict], limit: float | None) -> str:
     await asyncio.wait({task}, timeout=CANCEL_GRACE_SECONDS)
     message = f"check timed out after {limit:g}s"
     if not task.done():
-        task.add_done_callback(_consume)  # it may end later; its outcome no longer matters
+        _ABANDONED.add(task)  # held, so it is not garbage-collected mid-run; it may end later, unheard
+        task.add_done_callback(_consume)
         return message + " and did not stop when cancelled (abandoned)"
     _consume(task)
     return message
 
 
+_ABANDONED: set[asyncio.Future[_Verdict]] = set()
+
+
 def _consume(task: asyncio.Future[_Verdict]) -> None:
+    _ABANDONED.discard(task)
     if not task.cancelled():
         task.exception()  # retrieved, so asyncio does not log "exception was never retrieved"
 
