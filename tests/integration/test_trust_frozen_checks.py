@@ -173,4 +173,6 @@ async def test_the_check_budget_bounds_the_whole_phase(engine):
     statuses = [result.status for result in results]
     assert statuses[:2] == ["PASSED", "PASSED"], results
     assert "budget" in results[-1].message and statuses[-1] == "ERROR", results
+    cut = next(result for result in results if result.message.startswith("check timed out"))
+    assert "of the 2s budget" in cut.message
     assert took <= 2.0 + CANCEL_GRACE_SECONDS + 1

@@ -8,6 +8,7 @@ picture, and one bad query must not hide a stale table.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import inspect
 import math
 import re
@@ -137,8 +138,12 @@ async def run_checks(
         if left is not None and left <= 0:
             results.append(errored(check, f"not run: the check budget ({budget:g}s) was used up", ctx))
             continue
-        limits = [limit for limit in (check_timeout, left) if limit is not None]
-        results.append(await _run_one(db, check, ctx, min(limits) if limits else None))
+        by_budget = left is not None and (check_timeout is None or left < check_timeout)
+        limit = left if by_budget else check_timeout
+        result = await _run_one(db, check, ctx, limit)
+        if by_budget and result.message.startswith("check timed out"):
+            result = dataclasses.replace(result, message=result.message + f" (what was left of the {budget:g}s budget)")
+        results.append(result)
     return results
 
 
