@@ -72,6 +72,11 @@ def _what_was_done(request: Request, message_id: str, before: dict[str, Any] | N
     sent = f"sent an on-demand request for {request.arn} (message {message_id})"
     if request.force:
         return sent + " with --force: a running worker validates it again even if done or sampled out"
+    if before is not None and before.get("status") == SKIPPED:
+        return (
+            sent + "; sampling skipped it before, so the worker will acknowledge the request without "
+            "validating (use --force to validate it)"
+        )
     if before is not None and before.get("state") == "DONE":
         return (
             sent + f"; it is already validated (status {before.get('status')}), so the worker will acknowledge "
