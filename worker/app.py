@@ -62,6 +62,7 @@ class Services:
     watcher: RestoreWatcher
     reporter: Reporter
     kinds: Kinds
+    store: ResultStore  # the records, read back by `validate --wait`
 
 
 @contextlib.asynccontextmanager
@@ -72,7 +73,7 @@ async def open_services(
     metrics.build.info({"version": worker.__version__})
     log = get_logger("worker")
     pool = min(max(20, settings.max_concurrent_restores // 4), 200)
-    async with open_clients(metrics, max_pool=pool) as clients:
+    async with open_clients(metrics, max_pool=pool, region=settings.aws_region) as clients:
         backup = Backup(clients.backup)
         identity = worker_identity()
         ledger = Ledger(
@@ -100,6 +101,7 @@ async def open_services(
             watcher=_watcher(backup, settings, metrics),
             reporter=Reporter(store, sink, backup, metrics, log),
             kinds=Kinds((rds,)),
+            store=store,
         )
         try:
             yield services
