@@ -72,7 +72,9 @@ async def start_backup_job(emu: Emulator, p: dict[str, Any]) -> dict[str, Any]:
     token = p.get("IdempotencyToken")
     job = emu.store.backup_jobs.get(emu.store.backup_tokens.get(token, "")) if token else None
     if job is None:
-        job = await jobs.start_backup(emu, emu.vault(p["BackupVaultName"]), p["ResourceArn"], p["IamRoleArn"])
+        job = await jobs.start_backup(
+            emu, emu.vault(p["BackupVaultName"]), p["ResourceArn"], p["IamRoleArn"], p.get("RecoveryPointTags")
+        )
         if token:
             emu.store.backup_tokens[token] = job.job_id
     return {
@@ -349,6 +351,20 @@ def put_restore_validation_result(emu: Emulator, p: dict[str, Any]) -> None:
     job.validation_message = p.get("ValidationStatusMessage")
 
 
+def list_tags(emu: Emulator, p: dict[str, Any]) -> dict[str, Any]:
+    """ListTags on a recovery point or a backup vault (the resources this emulator keeps tags for)."""
+    arn = p["ResourceArn"]
+    rp = emu.store.recovery_points.get(arn)
+    if rp is not None:
+        tags = rp.tags
+    else:
+        vault = next((v for v in emu.store.vaults.values() if v.arn == arn), None)
+        if vault is None:
+            raise not_found(f"Resource {arn}")
+        tags = vault.tags
+    return {"Tags": dict(tags)}
+
+
 HANDLERS: dict[str, Handler] = {
     "CreateBackupVault": create_backup_vault,
     "DescribeBackupVault": describe_backup_vault,
@@ -365,4 +381,5 @@ HANDLERS: dict[str, Handler] = {
     "DescribeRestoreJob": describe_restore_job,
     "ListRestoreJobs": list_restore_jobs,
     "PutRestoreValidationResult": put_restore_validation_result,
+    "ListTags": list_tags,
 }

@@ -72,7 +72,9 @@ def _announce_backup(emu: Emulator, job: BackupJob) -> None:
     emu.events.emit("Backup Job State Change", job.account, resources, _backup_detail(emu, job))
 
 
-async def start_backup(emu: Emulator, vault: Vault, resource_arn: str, iam_role_arn: str) -> BackupJob:
+async def start_backup(
+    emu: Emulator, vault: Vault, resource_arn: str, iam_role_arn: str, tags: dict[str, str] | None = None
+) -> BackupJob:
     """Snapshot now (the recovery point holds the data as of this call), then finish over time."""
     inst = emu.store.instance_by_arn.get(resource_arn)
     if not resource_arn.startswith("arn:aws:rds:") or ":db:" not in resource_arn:
@@ -89,7 +91,9 @@ async def start_backup(emu: Emulator, vault: Vault, resource_arn: str, iam_role_
         state = "missing" if inst is None else inst.status
         emu.spawn(_finish_backup(emu, job, None, f"Resource {resource_arn} is not available for backup ({state})."))
         return job
-    rp = RecoveryPoint(rp_arn, vault, resource_arn, inst.identifier, iam_role_arn, now(), snapshot=None)
+    rp = RecoveryPoint(
+        rp_arn, vault, resource_arn, inst.identifier, iam_role_arn, now(), snapshot=None, tags=dict(tags or {})
+    )
     emu.store.add_recovery_point(rp)
     try:
         rp.snapshot = await _take_snapshot(emu, inst)
@@ -218,6 +222,7 @@ async def _run_copy(emu: Emulator, job: CopyJob, rp: RecoveryPoint, dest_account
             status="COMPLETED",
             completed=job.completed,
             source_vault_arn=rp.vault.arn,
+            tags=dict(rp.tags),
         )
         emu.store.add_recovery_point(copy)
         job.state, job.destination_recovery_point_arn = "COMPLETED", copy.arn

@@ -111,6 +111,7 @@ class RecoveryPoint:
     source_vault_arn: str | None = None
     last_restore: datetime | None = None
     resource_type: str = "RDS"
+    tags: dict[str, str] = field(default_factory=dict)  # StartBackupJob's RecoveryPointTags; copies keep them
 
 
 @dataclass

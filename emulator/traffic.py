@@ -150,13 +150,15 @@ class Traffic:
         finally:
             mysql.close()
 
-    async def backup_and_copy(self, source: Source) -> str:
-        """Back the source up, copy the recovery point to the central vault; returns the copy's ARN."""
+    async def backup_and_copy(self, source: Source, tags: dict[str, str] | None = None) -> str:
+        """Back the source up (with these recovery point tags), copy the recovery point to the central vault;
+        returns the copy's ARN."""
         job = await asyncio.to_thread(
             self.backup.start_backup_job,
             BackupVaultName=self.source_vault,
             ResourceArn=source.arn,
             IamRoleArn=self.role_arn,
+            **({"RecoveryPointTags": tags} if tags else {}),
         )
         done = await self._wait_job("describe_backup_job", "BackupJobId", job["BackupJobId"])
         copy = await asyncio.to_thread(

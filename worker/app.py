@@ -67,6 +67,7 @@ class Services:
     kinds: Kinds
     evidence: Evidence  # manifests and verification (docs/evidence.md)
     failures: FailureNotes  # why a message failed, for `backup-validator dlq`
+    store: ResultStore  # the records, read back by `validate --wait`
 
 
 @contextlib.asynccontextmanager
@@ -77,7 +78,7 @@ async def open_services(
     metrics.build.info({"version": worker.__version__})
     log = get_logger("worker")
     pool = min(max(20, settings.max_concurrent_restores // 4), 200)
-    async with open_clients(metrics, max_pool=pool) as clients:
+    async with open_clients(metrics, max_pool=pool, region=settings.aws_region) as clients:
         backup = Backup(clients.backup)
         identity = worker_identity()
         ledger = Ledger(
@@ -107,6 +108,7 @@ async def open_services(
             kinds=Kinds((rds,)),
             evidence=build_evidence(clients, settings),
             failures=FailureNotes(clients.dynamodb, settings.ledger_table),
+            store=store,
         )
         try:
             yield services

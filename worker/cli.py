@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import sys
 from collections.abc import Sequence
 from datetime import date, timedelta
@@ -16,6 +15,7 @@ from worker.report.command import add_report_command, run_report
 from worker.settings import ConfigError, Settings, load_settings
 
 EXIT_CONFIG = 2
+DEFAULT_WAIT_SECONDS = 6 * 3600.0
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -30,11 +30,29 @@ def _parser() -> argparse.ArgumentParser:
     )
     validate = commands.add_parser(
         "validate",
-        help="queue an on-demand validation of one recovery point",
-        description='Send {"recoveryPointArn": ARN} to BV_QUEUE_URL; a running worker validates it.',
+        help="ask the running workers to validate one recovery point",
+        description='Send {"recoveryPointArn": ARN} to BV_QUEUE_URL and say what will happen: a running worker '
+        "validates it if the policy selects it, sampling admits it and it is not validated already (--force "
+        "overrides the last two). Exit status: 0 sent (with --wait: PASSED), 1 with --wait: not PASSED or "
+        "sampled out, 2 bad ARN or configuration, 3 AWS unreachable or no record within --wait.",
     )
     validate.add_argument("arn", help="recovery point ARN")
     validate.add_argument("--vault", help="backup vault holding it (looked up when omitted)")
+    validate.add_argument(
+        "--force", action="store_true", help="validate again even if already validated or sampled out"
+    )
+    validate.add_argument(
+        "--wait",
+        type=float,
+        nargs="?",
+        const=DEFAULT_WAIT_SECONDS,
+        default=None,
+        metavar="SECONDS",
+        help=f"wait for the record (default {DEFAULT_WAIT_SECONDS:g} s) and print it; exit status from its verdict",
+    )
+    validate.add_argument(
+        "--timeout", type=float, default=30.0, metavar="SECONDS", help="for each call to AWS (default 30)"
+    )
     commands.add_parser(
         "check-config",
         help="validate the environment and the policy file, then exit",
@@ -106,7 +124,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = load_settings()
         configure_logging(settings.log_level, settings.log_format)
-        policy = load_policy(settings.policy_file)
+        policy = load_policy(settings.policy_file, settings.deployment_bounds)
     except (ConfigError, PolicyError) as exc:
         print(f"backup-validator: {exc}", file=sys.stderr)
         return EXIT_CONFIG
@@ -119,7 +137,10 @@ def _dispatch(args: argparse.Namespace, settings: Settings, policy: Policy) -> i
         print(f"configuration OK: {len(policy.selections)} selection(s): {names}")
         return 0
     if args.command == "validate":
-        return asyncio.run(_send_on_demand(settings, args.arn, args.vault))
+        from worker.on_demand import Request, validate
+
+        request = Request(args.arn, args.vault, args.force, args.wait, args.timeout)
+        return asyncio.run(validate(settings, request))
     if args.command in {"verify-evidence", "seal-evidence", "dlq"}:
         return _operate(args, settings)
     if args.command == "sweep":
@@ -142,19 +163,6 @@ def _operate(args: argparse.Namespace, settings: Settings) -> int:
     if args.redrive:
         return asyncio.run(dlq.redrive_command(settings, args.max))
     return asyncio.run(dlq.list_command(settings, args.max, args.json))
-
-
-async def _send_on_demand(settings: Settings, arn: str, vault: str | None) -> int:
-    from worker.app import open_services
-    from worker.events import parse_body
-
-    body = json.dumps({"recoveryPointArn": arn, **({"backupVaultName": vault} if vault else {})})
-    parse_body(body)  # the worker must accept what we send
-    policy = Policy(source="<none>", selections=())
-    async with open_services(settings, policy) as services:
-        message_id = await services.queue.send(body)
-    print(f"queued validation of {arn} (message {message_id})")
-    return 0
 
 
 async def _sweep_once(settings: Settings, policy: Policy, ttl: timedelta) -> int:

@@ -21,7 +21,10 @@ def parse_duration(text: str) -> timedelta:
     if not text.strip() or match is None:
         raise ValueError(f'invalid duration "{text}" ({DURATION_HINT})')
     days, hours, minutes, seconds = (int(part or 0) for part in match.groups())
-    return timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
+    try:
+        return timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
+    except OverflowError:
+        raise ValueError(f'duration "{text}" is too long (at most {timedelta.max.days} days)') from None
 
 
 def format_duration(value: timedelta) -> str:

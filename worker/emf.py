@@ -49,7 +49,7 @@ def metric_values(record: Mapping[str, Any]) -> dict[str, float]:
         ("age_latest_db_tx", "AgeLatestDbTxMinutes"),
     ):
         value = record.get(field)
-        if isinstance(value, int | float):
+        if isinstance(value, int | float) and not isinstance(value, bool) and not _nothing_to_compare(record, field):
             values[name] = float(value)
     if record.get("rpo_target_met") is False:
         values["RpoTargetMissed"] = 1.0
@@ -57,6 +57,11 @@ def metric_values(record: Mapping[str, Any]) -> dict[str, float]:
         values["RtoTargetMissed"] = 1.0
     values["CleanupFailed"] = 1.0 if record.get("cleanup_status") == "FAILED" else 0.0
     return values
+
+
+def _nothing_to_compare(record: Mapping[str, Any], field: str) -> bool:
+    """A failed restore's duration is how long it took to fail: not a restore time for the duration alarms."""
+    return field == "restore_duration" and record.get("status") == "RESTORE_FAILED"
 
 
 def emf_document(record: Mapping[str, Any], timestamp_ms: int) -> dict[str, Any]:

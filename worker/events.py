@@ -15,6 +15,8 @@ from worker.errors import MalformedMessage
 from worker.model import RestoreJob, as_utc
 
 MAX_BODY_BYTES = 256 * 1024  # SQS's own limit: anything larger did not come from SQS intact
+# A restore job's final states (DescribeRestoreJob's Status); CREATED, PENDING, RUNNING say nothing to act on.
+TERMINAL_RESTORE_STATES = frozenset({"COMPLETED", "FAILED", "ABORTED"})
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,7 @@ class RecoveryPointReady:
     origin: str  # "copy" | "backup" | "on_demand"
     resource_type: str | None = None
     source_resource_arn: str | None = None
+    force: bool = False  # on-demand `--force`: validate again even if done or sampled out
 
 
 @dataclass(frozen=True)
@@ -82,6 +85,7 @@ def _on_demand(document: dict[str, Any]) -> RecoveryPointReady:
         recovery_point_arn=arn,
         vault_name=_optional_text(document.get("backupVaultName")),
         origin="on_demand",
+        force=document.get("force") is True,
     )
 
 
@@ -97,14 +101,22 @@ def _event(document: dict[str, Any]) -> Event:
     if detail_type == "Backup Job State Change":
         return _backup_event(document, detail)
     if detail_type == "Restore Job State Change":
-        return RestoreJob(
-            job_id=_text(detail.get("restoreJobId"), "detail.restoreJobId"),
-            status=_text(detail.get("status"), "detail.status"),
-            created_resource_arn=_optional_text(detail.get("createdResourceArn")),
-            created_at=_optional_time(detail.get("creationDate")),
-            completed_at=_optional_time(detail.get("completionDate")),
-        )
+        return _restore_event(detail)
     return Irrelevant(f"detail-type {str(detail_type)[:64]!r}")
+
+
+def _restore_event(detail: dict[str, Any]) -> Event:
+    # AWS's samples carry the job's state as `status` in some and `state` in others (e.g. CREATED).
+    state = detail.get("status", detail.get("state"))
+    if not isinstance(state, str) or state not in TERMINAL_RESTORE_STATES:
+        return Irrelevant(f"restore job state {str(state)[:32]}")
+    return RestoreJob(
+        job_id=_text(detail.get("restoreJobId"), "detail.restoreJobId"),
+        status=state,
+        created_resource_arn=_optional_text(detail.get("createdResourceArn")),
+        created_at=_optional_time(detail.get("creationDate")),
+        completed_at=_optional_time(detail.get("completionDate")),
+    )
 
 
 def _copy_event(detail: dict[str, Any]) -> Event:

@@ -72,12 +72,13 @@ class Flow:
         # select: what AWS Backup holds, and the selection that wants it
         try:
             rp = await self._describe(event)
+            tags = await self.recovery_points.recovery_point_tags(rp.arn) if self.policy.uses_tags else None
         except NotFound as exc:
             self.log.warning("recovery_point.not_found", problem=str(exc))
             return Outcome("ack", "not_found")
         if rp.status and rp.status not in USABLE_STATES:
             return Outcome("ack", "not_completed")
-        plan = self.policy.match(rp.resource_type, rp.source_resource_arn, rp.account)
+        plan = self.policy.match(rp.resource_type, rp.source_resource_arn, rp.account, tags)
         if plan is None:
             self.log.info("recovery_point.unselected", source=rp.source_resource_arn)
             return Outcome("ack", "unselected")
@@ -87,7 +88,7 @@ class Flow:
             return Outcome("ack", "duplicate")
         self.holdings.busy.add(rp.arn)
         try:
-            return await self._claim(rp, plan, message_id)
+            return await self._claim(rp, plan, message_id, force=event.force)
         finally:
             self.holdings.busy.discard(rp.arn)
 
@@ -95,8 +96,8 @@ class Flow:
         vault = event.vault_name or await self.recovery_points.find_vault(event.recovery_point_arn)
         return await self.recovery_points.describe_recovery_point(vault, event.recovery_point_arn)
 
-    async def _claim(self, rp: RecoveryPoint, plan: Selection, message_id: str) -> Outcome:
-        claim = await self.ledger.claim(rp.arn, message_id, validation_id(rp.arn))
+    async def _claim(self, rp: RecoveryPoint, plan: Selection, message_id: str, *, force: bool) -> Outcome:
+        claim = await self.ledger.claim(rp.arn, message_id, validation_id(rp.arn), force=force)
         if claim.held_by_message(message_id):
             raise LeaseHeld("lease held by a previous worker", delay_seconds=claim.lease_remaining + 1)
         if claim.outcome != "claimed":
@@ -112,7 +113,7 @@ class Flow:
             self.holdings.held.discard(rp.arn)
 
     async def _claimed(self, rp: RecoveryPoint, plan: Selection, item: LedgerItem) -> Outcome:
-        if item.fresh and not await self._sampled_in(rp, plan):
+        if item.fresh and not item.forced and not await self._sampled_in(rp, plan):
             await self.ledger.finish(rp.arn, SKIPPED)
             self.log.info("recovery_point.sampled_out", min_interval=str(plan.min_interval))
             return Outcome("ack", "sampled_out")
@@ -238,7 +239,7 @@ class _Run:
         job_id = await self.flow.restores.start_restore(
             self.rp.arn,
             self.kind.restore_metadata(recorded, self.target),
-            idempotency_token(self.rp.arn),
+            idempotency_token(self.rp.arn, self.item.generation),
             self.flow.restore_role_arn,
             self.rp.resource_type or "RDS",
         )

@@ -34,6 +34,8 @@ class LedgerItem:
     engine: str | None = None
     record: dict[str, Any] | None = None  # the draft checkpointed before cleanup
     status: str | None = None
+    generation: int = 0  # how many times `--force` reopened it (part of the idempotency token)
+    updated_at: int = 0
 
     @classmethod
     def from_attributes(cls, attributes: Mapping[str, Any]) -> LedgerItem:
@@ -53,12 +55,19 @@ class LedgerItem:
             engine=_text(attributes.get("engine")),
             record=json.loads(raw_record) if isinstance(raw_record, str) else None,
             status=_text(attributes.get("status")),
+            generation=int(attributes.get("generation") or 0),
+            updated_at=int(attributes.get("updated_at") or 0),
         )
 
     @property
     def fresh(self) -> bool:
         """Claimed for the first time: no restore started yet (only then is the sampling clock consulted)."""
         return self.state == CLAIMED and not self.restore_job_id
+
+    @property
+    def forced(self) -> bool:
+        """Reopened by an on-demand `--force`: validated whatever the sampling clock says."""
+        return self.generation > 0
 
     @property
     def checked(self) -> bool:

@@ -46,8 +46,9 @@ def restored_identifier(recovery_point_arn: str) -> str:
     return NAME_PREFIX + ledger_key(recovery_point_arn)[:20]
 
 
-def idempotency_token(recovery_point_arn: str) -> str:
-    return "bv-" + ledger_key(recovery_point_arn)[:40]
+def idempotency_token(recovery_point_arn: str, generation: int = 0) -> str:
+    """One per recovery point, and per `--force` generation (a forced run is a new restore)."""
+    return "bv-" + ledger_key(f"{recovery_point_arn}#{generation}" if generation else recovery_point_arn)[:40]
 
 
 def validation_id(recovery_point_arn: str) -> str:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import fnmatch
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -20,6 +20,7 @@ from typing import Annotated, Any, TypeVar
 
 from pydantic import BaseModel, Field, ValidationError, model_validator
 
+from worker.policy_bounds import DeploymentBounds, SelectionBounds, bound_problems, where_set
 from worker.policy_checks import (
     CHECK_MODELS,
     CheckSpec,
@@ -36,9 +37,11 @@ from worker.policy_fields import (
     AccountIds,
     ArnGlob,
     Duration,
+    Name,
     NonEmptyStr,
     PositiveDuration,
     ResourceType,
+    StatementTimeout,
     table_name_parts,
 )
 
@@ -60,6 +63,12 @@ __all__ = [
 
 _T = TypeVar("_T")
 
+# With at most this many checks, each bounded in size (worker.record), a record fits everywhere it goes.
+MAX_CHECKS = 50
+# How long a check gets beyond its statement timeout unless `check_timeout` says otherwise: reconnecting after a
+# lost connection, the client's own grace on the query, transaction control.
+CHECK_TIMEOUT_MARGIN = timedelta(seconds=30)
+
 
 # ---- the file's schema ---------------------------------------------------------------------------
 
@@ -70,7 +79,9 @@ class DefaultsSpec(BaseModel):
     db_subnet_group: NonEmptyStr | None = None
     vpc_security_group_ids: tuple[NonEmptyStr, ...] = ()
     restore_timeout: PositiveDuration = timedelta(hours=6)
-    statement_timeout: PositiveDuration = timedelta(seconds=60)
+    statement_timeout: StatementTimeout = timedelta(seconds=60)
+    check_timeout: PositiveDuration | None = None
+    check_budget: PositiveDuration | None = None
     min_interval: Duration = timedelta(0)
     database: NonEmptyStr | None = None
     rpo_target: Duration | None = None
@@ -87,7 +98,7 @@ class RestoreSpec(BaseModel):
 
 class SelectionSpec(BaseModel):
     model_config = SPEC
-    name: NonEmptyStr
+    name: Name
     resource_type: ResourceType | None = None
     source_arn: ArnGlob = "*"
     source_account: AccountIds = ()
@@ -97,9 +108,13 @@ class SelectionSpec(BaseModel):
     rto_target: Duration | None = None
     restore: RestoreSpec = RestoreSpec()
     restore_timeout: PositiveDuration | None = None
-    statement_timeout: PositiveDuration | None = None
+    statement_timeout: StatementTimeout | None = None
+    check_timeout: PositiveDuration | None = None
+    check_budget: PositiveDuration | None = None
     database: NonEmptyStr | None = None
-    checks: tuple[Annotated[CheckSpec, Field(discriminator="kind")], ...] = Field(default=(), alias="check")
+    checks: tuple[Annotated[CheckSpec, Field(discriminator="kind")], ...] = Field(
+        default=(), alias="check", max_length=MAX_CHECKS
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -145,6 +160,8 @@ class Selection:
     restore: RestoreSettings
     restore_timeout: timedelta
     statement_timeout: timedelta
+    check_timeout: timedelta  # one check, whatever it does
+    check_budget: timedelta  # the whole check phase
     database: str | None
     checks: tuple[CheckSpec, ...]
 
@@ -186,6 +203,11 @@ class Policy:
                 return selection
         return None
 
+    @property
+    def uses_tags(self) -> bool:
+        """Whether any selection looks at tags (else the recovery point's tags need not be read)."""
+        return any(selection.tags for selection in self.selections)
+
     def selection(self, name: str) -> Selection | None:
         return next((s for s in self.selections if s.name == name), None)
 
@@ -201,6 +223,8 @@ def _resolve(spec: SelectionSpec, defaults: DefaultsSpec) -> Selection:
         vpc_security_group_ids=_pick(spec.restore.vpc_security_group_ids, defaults.vpc_security_group_ids),
         parameters=dict(spec.restore.parameters),
     )
+    statement_timeout = _pick(spec.statement_timeout, defaults.statement_timeout)
+    check_timeout = _pick(spec.check_timeout, defaults.check_timeout) or statement_timeout + CHECK_TIMEOUT_MARGIN
     return Selection(
         name=spec.name,
         resource_type=spec.resource_type,
@@ -212,7 +236,9 @@ def _resolve(spec: SelectionSpec, defaults: DefaultsSpec) -> Selection:
         rto_target=_pick(spec.rto_target, defaults.rto_target),
         restore=restore,
         restore_timeout=_pick(spec.restore_timeout, defaults.restore_timeout),
-        statement_timeout=_pick(spec.statement_timeout, defaults.statement_timeout),
+        statement_timeout=statement_timeout,
+        check_timeout=check_timeout,
+        check_budget=_pick(spec.check_budget, defaults.check_budget) or check_timeout * max(1, len(spec.checks)),
         database=_pick(spec.database, defaults.database),
         checks=spec.checks,
     )
@@ -221,16 +247,17 @@ def _resolve(spec: SelectionSpec, defaults: DefaultsSpec) -> Selection:
 # ---- loading, and errors that point at the line --------------------------------------------------
 
 
-def load_policy(path: str | Path) -> Policy:
-    """Read and validate the policy file; PolicyError (with a line number where possible) on any problem."""
+def load_policy(path: str | Path, deployment: DeploymentBounds | None = None) -> Policy:
+    """Read and validate the policy file; PolicyError (with a line number where possible) on any problem.
+    With `deployment`, the selections' bounds must also fit the deployment's (worker.policy_bounds)."""
     try:
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise PolicyError(str(path), None, f"cannot read the policy: {type(exc).__name__}: {exc}") from None
-    return parse_policy(text, source=str(path))
+    return parse_policy(text, source=str(path), deployment=deployment)
 
 
-def parse_policy(text: str, source: str = "<policy>") -> Policy:
+def parse_policy(text: str, source: str = "<policy>", deployment: DeploymentBounds | None = None) -> Policy:
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -240,10 +267,26 @@ def parse_policy(text: str, source: str = "<policy>") -> Policy:
     except ValidationError as exc:
         problems = [validation_problem(error) for error in exc.errors(include_url=False)]
         raise policy_error(problems, raw, text, source, _allowed_keys) from None
-    problems = _cross_checks(spec)
+    selections = tuple(_resolve(selection, spec.defaults) for selection in spec.selections)
+    problems = _cross_checks(spec) + bound_problems(_bounds(spec, selections), deployment)
     if problems:
         raise policy_error(problems, raw, text, source, _allowed_keys)
-    return Policy(source, tuple(_resolve(selection, spec.defaults) for selection in spec.selections))
+    return Policy(source, selections)
+
+
+def _bounds(spec: PolicyFile, selections: Sequence[Selection]) -> list[SelectionBounds]:
+    """Each selection's bounds, with the place in the file that sets each (for the error's line)."""
+    return [
+        SelectionBounds(
+            index,
+            selection.restore_timeout,
+            selection.statement_timeout,
+            selection.check_timeout,
+            selection.check_budget,
+            where_set(index, selection_spec.model_fields_set, spec.defaults.model_fields_set),
+        )
+        for index, (selection_spec, selection) in enumerate(zip(spec.selections, selections, strict=True))
+    ]
 
 
 def _cross_checks(spec: PolicyFile) -> list[tuple[Loc, str]]:

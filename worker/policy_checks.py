@@ -12,6 +12,7 @@ from worker.policy_fields import (
     ColumnName,
     Duration,
     ExpectedValue,
+    Name,
     NonEmptyStr,
     PluginReference,
     PositiveDuration,
@@ -24,7 +25,7 @@ from worker.policy_fields import (
 
 class _Check(BaseModel):
     model_config = SPEC
-    name: NonEmptyStr
+    name: Name
 
 
 class FreshnessCheck(_Check):

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field, PlainValidator
 
-from worker.durations import DURATION_HINT, parse_duration
+from worker.durations import DURATION_HINT, format_duration, parse_duration
 
 # AWS Backup's resource type names; checked so that "RSD" fails at start-up instead of matching nothing.
 RESOURCE_TYPES = (
@@ -39,6 +39,22 @@ def _duration(value: object) -> timedelta:
 def _positive(value: timedelta) -> timedelta:
     if value <= timedelta(0):
         raise ValueError("must be longer than 0s")
+    return value
+
+
+# PostgreSQL's statement_timeout is an int of milliseconds (MySQL and MariaDB take more): the strictest wins.
+MAX_STATEMENT_TIMEOUT = timedelta(milliseconds=2_147_483_647)
+MAX_NAME_LENGTH = 128
+
+
+def _statement_timeout(value: timedelta) -> timedelta:
+    if value > MAX_STATEMENT_TIMEOUT:
+        raise ValueError(
+            f"must be at most {format_duration(MAX_STATEMENT_TIMEOUT)} "
+            "(PostgreSQL's statement_timeout is at most 2147483647 ms)"
+        )
+    if value.total_seconds() < 0.001:
+        raise ValueError("must be at least 1 ms")
     return value
 
 
@@ -114,7 +130,11 @@ def _importable(reference: str) -> str:
 
 Duration = Annotated[timedelta, BeforeValidator(_duration)]
 PositiveDuration = Annotated[timedelta, BeforeValidator(_duration), AfterValidator(_positive)]
+StatementTimeout = Annotated[
+    timedelta, BeforeValidator(_duration), AfterValidator(_positive), AfterValidator(_statement_timeout)
+]
 NonEmptyStr = Annotated[str, Field(min_length=1)]
+Name = Annotated[str, Field(min_length=1, max_length=MAX_NAME_LENGTH)]
 TableName = Annotated[str, AfterValidator(_table_name)]
 ColumnName = Annotated[str, AfterValidator(_column_name)]
 ExpectedValue = Annotated[bool | int | float | str, PlainValidator(_expected_value)]

@@ -2,11 +2,36 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
 import worker
-from worker.model import ERROR, Validation, iso, minutes
+from worker.model import ERROR, RESTORE_FAILED, Validation, iso, minutes
+
+# Size bounds (docs/record.md): every text a record carries that came from outside the policy (driver values,
+# server messages, exceptions) is cut to this many bytes of JSON, so a record with the policy's maximum number
+# of checks stays under MAX_RECORD_BYTES: inside DynamoDB's 400 KB item (the ledger keeps a draft), an S3
+# object anyone can read whole, and one CloudWatch Logs event.
+MAX_TEXT_BYTES = 1000
+MAX_RECORD_BYTES = 200_000
+TRUNCATED = "…[truncated]"
+
+
+def clip(text: str, limit: int = MAX_TEXT_BYTES) -> str:
+    """`text` cut so that its JSON encoding (escapes and UTF-8 included) is at most `limit` bytes."""
+    size = _json_bytes(text)
+    if size <= limit:
+        return text
+    keep = len(text)
+    while size > limit and keep > 0:
+        keep = min(keep - 1, keep * (limit - _json_bytes(TRUNCATED)) // size)
+        size = _json_bytes(text[:keep] + TRUNCATED)
+    return text[: max(keep, 0)] + TRUNCATED
+
+
+def _json_bytes(text: str) -> int:
+    return len(json.dumps(text).encode("utf-8"))
 
 
 def rpo_met(validation: Validation) -> bool | None:
@@ -15,11 +40,18 @@ def rpo_met(validation: Validation) -> bool | None:
     return validation.data_gap_minutes <= validation.rpo_target.total_seconds() / 60.0
 
 
-def rto_met(validation: Validation) -> bool | None:
-    duration = validation.restore_duration
-    if validation.rto_target is None or duration is None:
+def rto_minutes(validation: Validation) -> float | None:
+    """The RTO this run measured; None when the restore never gave a database (nothing to compare)."""
+    if validation.status == RESTORE_FAILED or validation.restore_end_time is None:
         return None
-    return duration <= validation.rto_target.total_seconds() / 60.0
+    return validation.restore_duration
+
+
+def rto_met(validation: Validation) -> bool | None:
+    measured = rto_minutes(validation)
+    if validation.rto_target is None or measured is None:
+        return None
+    return measured <= validation.rto_target.total_seconds() / 60.0
 
 
 def build_record(validation: Validation, finished_at: datetime) -> dict[str, Any]:
@@ -34,7 +66,7 @@ def build_record(validation: Validation, finished_at: datetime) -> dict[str, Any
         "age_latest_db_tx": validation.age_latest_db_tx,
         "data_gap_minutes": validation.data_gap_minutes,
         "status": validation.status or ERROR,
-        "reason": validation.reason,
+        "reason": None if validation.reason is None else clip(validation.reason),
         "checks": validation.checks,
         "restore_job_id": validation.restore_job_id,
         "source_resource_arn": validation.source_resource_arn,
@@ -45,7 +77,7 @@ def build_record(validation: Validation, finished_at: datetime) -> dict[str, Any
         "backup_vault_name": validation.backup_vault_name,
         "recovery_point_created_at": iso(validation.recovery_point_created_at),
         "selection": validation.selection,
-        "rto_minutes": duration,
+        "rto_minutes": rto_minutes(validation),
         "rpo_target_minutes": minutes(validation.rpo_target),
         "rto_target_minutes": minutes(validation.rto_target),
         "rpo_target_met": rpo_met(validation),

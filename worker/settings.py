@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import AliasChoices, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from worker.policy_bounds import DeploymentBounds
+
+# `worker.adapters.database.open_database`'s connect_timeout (a test keeps the two equal).
+DB_CONNECT_TIMEOUT_SECONDS = 10.0
 
 
 class ConfigError(Exception):
@@ -44,6 +50,13 @@ class Settings(EvidenceSettings):
 
     model_config = SettingsConfigDict(env_prefix="BV_", extra="ignore", frozen=True)
 
+    # botocore reads only AWS_DEFAULT_REGION; AWS_REGION (what ECS and Lambda set, and the README names) must work
+    # alone too, so the region is read here and handed to every client.
+    aws_region: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("AWS_REGION", "AWS_DEFAULT_REGION"),
+        description="AWS_REGION, else AWS_DEFAULT_REGION",
+    )
     queue_url: str = Field(description="SQS queue the EventBridge rules fill")
     results_bucket: str = Field(description="S3 bucket for the summary records")
     ledger_table: str = Field(description="DynamoDB ledger table (partition key pk, TTL expires_at)")
@@ -75,7 +88,12 @@ class Settings(EvidenceSettings):
     visibility_seconds: int = Field(default=120, ge=5, le=43200, description="heartbeat visibility window")
     sweep_interval_seconds: float = Field(default=15.0, gt=0, description="ListRestoreJobs status sweep")
     sweeper_interval_seconds: float = Field(default=600.0, gt=0, description="leaked-resource sweeper period")
-    resource_ttl_seconds: int = Field(default=6 * 3600, ge=60, description="age after which the sweeper deletes")
+    resource_ttl_seconds: int = Field(
+        default=8 * 3600,
+        ge=60,
+        description="age after which the sweeper deletes; longer than any selection's restore_timeout + "
+        "connecting + check_budget (checked at start-up)",
+    )
     coverage_slo_hours: float = Field(
         default=26.0, gt=0, description="a selected source without a PASSED validation for this long is uncovered"
     )
@@ -99,6 +117,14 @@ class Settings(EvidenceSettings):
     @property
     def tls_required(self) -> bool:
         return self.db_tls is DbTls.REQUIRE
+
+    @property
+    def deployment_bounds(self) -> DeploymentBounds:
+        """What these settings allow a validation, for the policy's bound checks (docs/reliability.md)."""
+        attempts = self.db_connect_attempts
+        backoff = 2 ** (attempts - 1) - 1  # 1, 2, 4 ... s between attempts
+        connect = timedelta(seconds=attempts * DB_CONNECT_TIMEOUT_SECONDS + backoff)
+        return DeploymentBounds(resource_ttl=timedelta(seconds=self.resource_ttl_seconds), connect=connect)
 
 
 class ReportSettings(EvidenceSettings):

@@ -68,7 +68,9 @@ class MemoryLedger:
         self.store, self.owner, self.lease_seconds = store, owner, lease_seconds
         self.writes: list[str] = []
 
-    async def claim(self, recovery_point_arn: str, message_id: str, validation_id: str) -> ClaimResult:
+    async def claim(
+        self, recovery_point_arn: str, message_id: str, validation_id: str, *, force: bool = False
+    ) -> ClaimResult:
         now = int(time.time())
         current = self.store.items.get(recovery_point_arn)
         if current is not None:
@@ -157,6 +159,9 @@ class MemoryBackup:
         if arn != self.recovery_point.arn:
             raise NotFound("recovery point not found in vault central")
         return self.recovery_point
+
+    async def recovery_point_tags(self, arn: str) -> dict[str, str]:
+        return {}
 
     async def restore_metadata(self, vault_name: str, arn: str) -> dict[str, str]:
         return {"Engine": "postgres", "DBSubnetGroupName": "production"}

@@ -299,6 +299,10 @@ async def plugin_leaks(db, ctx, params):
     raise RuntimeError("could not reach postgresql://validator:hunter2@db.internal:5432/app password=hunter2")
 
 
+async def plugin_cancels_itself(db, ctx, params):
+    raise asyncio.CancelledError
+
+
 def plugin(function: str, **params: Any) -> PluginCheck:
     return PluginCheck(name="plugin", function=f"{__name__}:{function}", params=params)
 
@@ -318,6 +322,11 @@ async def test_a_plugin_check_runs_with_the_database_context_and_params():
 async def test_a_misbehaving_plugin_is_an_error(function, message):
     result = await run_one(plugin(function), {})
     assert result.status == "ERROR" and message in result.message
+
+
+async def test_a_plugin_that_cancels_itself_is_an_error_not_the_validations_cancellation():
+    result = await run_one(plugin("plugin_cancels_itself"), {})
+    assert (result.status, result.message) == ("ERROR", "the check was cancelled")
 
 
 async def test_exception_texts_lose_their_credentials():

@@ -68,11 +68,35 @@ def test_restore_event_with_unreadable_dates_still_counts(value):
     assert event.created_at is not None
 
 
-def test_restore_event_with_state_instead_of_status_is_malformed():
+def test_restore_event_with_state_instead_of_status_is_read_the_same():
     document = json.loads(load("restore_job_completed.json"))
     document["detail"]["state"] = document["detail"].pop("status")
-    with pytest.raises(MalformedMessage, match=r"detail\.status"):
-        parse_body(json.dumps(document))
+    assert parse_body(json.dumps(document)) == parse_body(load("restore_job_completed.json"))
+
+
+def test_documented_created_state_event_is_irrelevant_not_malformed():
+    event = parse_body(load("restore_job_created_state.json"))
+    assert isinstance(event, Irrelevant)
+    assert "CREATED" in event.reason
+
+
+def test_documented_failed_state_event_is_a_terminal_status():
+    event = parse_body(load("restore_job_failed_state.json"))
+    assert isinstance(event, RestoreJob)
+    assert (event.job_id, event.status) == ("7B2D4F6A-8C0E-4A1B-9D3F-5E7A9C1B3D5F", "FAILED")
+    assert event.created_resource_arn is None
+
+
+@pytest.mark.parametrize("state", ["PENDING", "RUNNING", "CREATED", "SOMETHING_NEW", "", None, 7, ["COMPLETED"]])
+@pytest.mark.parametrize("field", ["status", "state", None])
+def test_non_terminal_or_unknown_restore_state_is_irrelevant(field, state):
+    document = json.loads(load("restore_job_completed.json"))
+    del document["detail"]["status"]
+    if field is not None:
+        document["detail"][field] = state
+    event = parse_body(json.dumps(document))
+    assert isinstance(event, Irrelevant)
+    assert event.reason.startswith("restore job state")
 
 
 def test_on_demand_request():

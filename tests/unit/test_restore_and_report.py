@@ -2,10 +2,15 @@ import json
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
+import pytest
+
+from worker.checks import CheckResult
 from worker.emf import METRICS, NAMESPACE, emf_document
 from worker.kinds.rds_metadata import build_metadata
 from worker.model import Validation, idempotency_token, overall_status, restored_identifier, validation_id
-from worker.record import build_record, record_key
+from worker.policy import MAX_CHECKS, SqlCheck
+from worker.policy_fields import MAX_NAME_LENGTH
+from worker.record import MAX_RECORD_BYTES, MAX_TEXT_BYTES, build_record, clip, record_key
 
 ARN = "arn:aws:rds:us-east-1:123456789012:snapshot:awsbackup:copyjob-1"
 
@@ -99,3 +104,58 @@ def test_emf_document_declares_every_metric_it_carries():
     assert document["ValidationFailed"] == 1.0 and document["ValidationPassed"] == 0.0
     assert document["RpoTargetMissed"] == 1.0 and document["CleanupFailed"] == 1.0
     assert ["ResourceType", "Engine"] in declared["Dimensions"]
+
+
+def _failed_restore(**overrides):
+    start = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)
+    values = {
+        "validation_id": validation_id(ARN),
+        "recovery_point_arn": ARN,
+        "restore_start_time": start,
+        "restore_end_time": start + timedelta(minutes=3),
+        "rpo_target": timedelta(hours=1),
+        "rto_target": timedelta(hours=1),
+        "status": "RESTORE_FAILED",
+        "reason": "restore job FAILED: DB Instance already exists",
+    }
+    return Validation(**{**values, **overrides})
+
+
+def test_restore_failed_record_claims_no_rto_or_rpo_and_emf_no_duration():
+    record = build_record(_failed_restore(), datetime(2026, 11, 24, 3, 0, tzinfo=UTC))
+    assert record["restore_duration"] == 3.0  # the job did run (and fail) for three minutes
+    assert record["rto_minutes"] is None
+    assert record["rto_target_met"] is None and record["rpo_target_met"] is None
+    assert record["data_gap_minutes"] is None
+    document = emf_document(record, 1_700_000_000_000)
+    declared = {m["Name"] for m in document["_aws"]["CloudWatchMetrics"][0]["Metrics"]}
+    assert not declared & {"RestoreDurationMinutes", "DataGapMinutes", "AgeLatestDbTxMinutes"}
+    assert document["RestoreFailed"] == 1.0 and "RtoTargetMissed" not in declared
+
+
+def test_restore_that_never_finished_has_no_rto():
+    record = build_record(_failed_restore(status="ERROR", restore_end_time=None), datetime.now(UTC))
+    assert record["rto_minutes"] is None and record["rto_target_met"] is None
+
+
+def test_completed_restore_without_freshness_check_has_rto_but_no_rpo_verdict():
+    record = build_record(_failed_restore(status="PASSED"), datetime.now(UTC))
+    assert record["rto_minutes"] == 3.0 and record["rto_target_met"] is True
+    assert record["data_gap_minutes"] is None and record["rpo_target_met"] is None
+
+
+@pytest.mark.parametrize("text", ["x" * 5_000_000, "\x00" * 10_000, "é" * 100_000, "😀" * 50_000, "short"])
+def test_clip_bounds_the_json_bytes_of_any_text(text):
+    clipped = clip(text)
+    assert len(json.dumps(clipped).encode("utf-8")) <= MAX_TEXT_BYTES
+    assert clipped == text or (clipped.endswith("[truncated]") and text.startswith(clipped[:-12]))
+
+
+def test_a_record_with_the_most_checks_of_the_largest_texts_fits_everywhere():
+    huge = "\x01" * 1_000_000
+    check = SqlCheck(name="n" * MAX_NAME_LENGTH, query="SELECT 1", expect=1)
+    results = [CheckResult(check.name, "sql", "FAILED", huge, huge, huge, 1.0).to_record() for _ in range(MAX_CHECKS)]
+    validation = _failed_restore(status="FAILED", reason=huge)
+    validation.checks = results
+    record = build_record(validation, datetime.now(UTC))
+    assert len(json.dumps(record).encode("utf-8")) <= MAX_RECORD_BYTES

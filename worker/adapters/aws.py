@@ -162,7 +162,9 @@ def parse_timestamp(value: Any) -> datetime:
 
 
 @contextlib.asynccontextmanager
-async def open_clients(metrics: Metrics, *, max_pool: int = 100, max_attempts: int = 10) -> AsyncIterator[AwsClients]:
+async def open_clients(
+    metrics: Metrics, *, max_pool: int = 100, max_attempts: int = 10, region: str | None = None
+) -> AsyncIterator[AwsClients]:
     """One client per service for the life of the worker; every HTTP attempt and error is counted."""
     session = get_session()
     session.get_component("response_parser_factory").set_parser_defaults(timestamp_parser=parse_timestamp)
@@ -175,7 +177,7 @@ async def open_clients(metrics: Metrics, *, max_pool: int = 100, max_attempts: i
     async with contextlib.AsyncExitStack() as stack:
         clients: dict[str, Any] = {}
         for service in SERVICES:
-            client = await stack.enter_async_context(session.create_client(service, config=config))
+            client = await stack.enter_async_context(session.create_client(service, config=config, region_name=region))
             client.meta.events.register("before-send", _count_calls(metrics, service))
             client.meta.events.register("needs-retry", _count_errors(metrics, service))
             _cache_user_agent(client)

@@ -72,6 +72,23 @@ class Backup:
                             found[arn] = ProtectedSource(arn, point.get("ResourceType", ""))
         return list(found.values())
 
+    async def recovery_point_tags(self, arn: str) -> dict[str, str]:
+        """The recovery point's tags (ListTags), for selections by tag."""
+        tags: dict[str, str] = {}
+        token: dict[str, str] = {}
+        while True:
+            try:
+                page = await self._client.list_tags(ResourceArn=arn, **token)
+            except ClientError as exc:
+                # AccessDenied is not "not found" here: a missing backup:ListTags grant must show, not hide points
+                if error_code(exc) == "ResourceNotFoundException":
+                    raise NotFound("recovery point not found (ListTags)") from None
+                raise
+            tags.update(page.get("Tags") or {})
+            if not page.get("NextToken"):
+                return tags
+            token = {"NextToken": page["NextToken"]}
+
     async def restore_metadata(self, vault_name: str, arn: str) -> dict[str, str]:
         raw = await self._client.get_recovery_point_restore_metadata(BackupVaultName=vault_name, RecoveryPointArn=arn)
         return dict(raw.get("RestoreMetadata", {}))

@@ -41,12 +41,63 @@ class Ledger:
         self.lease_seconds = lease_seconds
         self._ttl_seconds = ttl_days * 86400
 
-    async def claim(self, recovery_point_arn: str, message_id: str, validation_id: str) -> ClaimResult:
+    async def claim(
+        self, recovery_point_arn: str, message_id: str, validation_id: str, *, force: bool = False
+    ) -> ClaimResult:
         """Take the recovery point unless it is done or another message's lease is alive.
 
         The lease belongs to a message, not only to a worker: a duplicate of the message delivered to the same
-        process must not pass as a retry of the original.
+        process must not pass as a retry of the original. With `force` (on-demand `--force`) a DONE item is
+        taken too, once per forcing message, as a new generation (see `_reopen`).
         """
+        result = await self._claim(recovery_point_arn, message_id, validation_id)
+        if force and result.outcome == "done":
+            return await self._reopen(recovery_point_arn, message_id)
+        return result
+
+    async def _reopen(self, recovery_point_arn: str, message_id: str) -> ClaimResult:
+        """DONE -> CLAIMED, its restore job and record forgotten, the generation (part of the idempotency
+        token) one up. Only from DONE, and only once per message: a redelivered forcing message resumes its
+        own run through the ordinary claim instead of starting a third."""
+        now = int(time.time())
+        try:
+            response = await self._client.update_item(
+                TableName=self.table,
+                Key={"pk": {"S": f"rp#{recovery_point_arn}"}},
+                UpdateExpression=(
+                    "SET #owner = :me, message_id = :mid, forced_by = :mid, lease_expires_at = :lease,"
+                    " updated_at = :now, claimed_at = :now, #state = :claimed, expires_at = :ttl,"
+                    " generation = if_not_exists(generation, :zero) + :one"
+                    " REMOVE restore_job_id, restore_started_at, #record, #status, resource_id, engine"
+                ),
+                ConditionExpression="#state = :done AND (attribute_not_exists(forced_by) OR forced_by <> :mid)",
+                ExpressionAttributeNames={
+                    "#owner": "owner",
+                    "#state": "state",
+                    "#record": "record",
+                    "#status": "status",
+                },
+                ExpressionAttributeValues={
+                    ":me": {"S": self.owner},
+                    ":mid": {"S": message_id},
+                    ":now": {"N": str(now)},
+                    ":lease": {"N": str(now + self.lease_seconds)},
+                    ":claimed": {"S": CLAIMED},
+                    ":done": {"S": DONE},
+                    ":ttl": {"N": str(now + self._ttl_seconds)},
+                    ":zero": {"N": "0"},
+                    ":one": {"N": "1"},
+                },
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as exc:
+            if error_code(exc) != "ConditionalCheckFailedException":
+                raise
+            current = await self.item(recovery_point_arn) or LedgerItem(recovery_point_arn)
+            return ClaimResult("done" if current.state == DONE else "held", current)
+        return ClaimResult("claimed", LedgerItem.from_attributes(_from_item(response["Attributes"])))
+
+    async def _claim(self, recovery_point_arn: str, message_id: str, validation_id: str) -> ClaimResult:
         now = int(time.time())
         key = {"pk": {"S": f"rp#{recovery_point_arn}"}}
         try:

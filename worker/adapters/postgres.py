@@ -46,6 +46,8 @@ async def connect(
                 return await asyncpg.connect(
                     host=host, port=port, user=user, password=password, database=database,
                     ssl=tls or False, timeout=connect_timeout, server_settings=settings,
+                    # every call without its own timeout (transaction control, rollback) gets this one
+                    command_timeout=statement_timeout + CLIENT_GRACE_SECONDS,
                 )  # fmt: skip
         except Exception as exc:  # noqa: BLE001 - whatever the cause, the database is unavailable
             raise connection_failure("postgres", host, port, exc, [password]) from None
@@ -92,15 +94,21 @@ class PostgresDatabase:
             self._connection = await self._connector()
         connection = self._connection
         try:
-            transaction = connection.transaction(readonly=True)
-            await transaction.start()
-            try:
-                await connection.execute(f"SET LOCAL statement_timeout = {int(self._timeout * 1000)}")
-                return await work(connection)
-            finally:
-                await self._roll_back(transaction)
-        except (asyncpg.QueryCanceledError, TimeoutError):
+            # The server stops the query itself; this bounds the rest too (a server that stops answering
+            # mid-transaction), with a little room for the server's own cancellation to arrive first.
+            async with asyncio.timeout(self._timeout + 2 * CLIENT_GRACE_SECONDS):
+                transaction = connection.transaction(readonly=True)
+                await transaction.start()
+                try:
+                    await connection.execute(f"SET LOCAL statement_timeout = {int(self._timeout * 1000)}")
+                    return await work(connection)
+                finally:
+                    await self._roll_back(transaction)
+        except asyncpg.QueryCanceledError:
             raise QueryTimeout(f"statement timeout after {self._timeout:g}s") from None
+        except TimeoutError:
+            connection.terminate()  # the server did not answer in time: this connection is given up
+            raise QueryTimeout(f"statement timeout after {self._timeout:g}s (the server stopped answering)") from None
         except asyncpg.PostgresError as exc:
             message = hide(f"{type(exc).__name__} ({exc.sqlstate}): {exc.args[0]}", self._secrets)
             raise QueryError(message) from None
@@ -110,7 +118,8 @@ class PostgresDatabase:
 
     async def _roll_back(self, transaction: Any) -> None:
         try:
-            await transaction.rollback()
+            async with asyncio.timeout(CLIENT_GRACE_SECONDS):
+                await transaction.rollback()
         except (asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError, OSError):
             # A connection that cannot even roll back is discarded; the next check reconnects.
             self._connection.terminate()

@@ -27,6 +27,12 @@ class ResultStore:
             ContentType="application/json",
         )
 
+    async def get_json(self, key: str) -> dict[str, Any]:
+        response = await self._s3.get_object(Bucket=self.bucket, Key=key)
+        async with response["Body"] as body:
+            document: dict[str, Any] = json.loads(await body.read())
+        return document
+
     async def ping(self) -> None:
         await self._s3.head_bucket(Bucket=self.bucket)
 

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from worker.model import as_utc, minutes
+from worker.record import clip
 
 Status = Literal["PASSED", "FAILED", "ERROR"]
 
@@ -53,9 +54,9 @@ class CheckResult:
             "kind": self.kind,
             "status": self.status,
             "passed": self.passed,
-            "observed": self.observed,
-            "expectation": self.expectation,
-            "message": self.message,
+            "observed": clip(self.observed) if isinstance(self.observed, str) else self.observed,
+            "expectation": clip(self.expectation),
+            "message": clip(self.message),
             "duration_seconds": round(self.duration_seconds, 3),
         }
 

@@ -8,6 +8,7 @@ picture, and one bad query must not hide a stale table.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import inspect
 import time
 from collections.abc import Mapping, Sequence
@@ -37,29 +38,85 @@ class _Verdict:
     table: str | None = None
 
 
+# How long a check that ignores cancellation gets to stop before it is abandoned (and reported as timed out).
+CANCEL_GRACE_SECONDS = 2.0
+
+
 async def run_checks(
-    db: Database, checks: Sequence[CheckSpec], ctx: CheckContext, *, check_timeout: float | None = None
+    db: Database,
+    checks: Sequence[CheckSpec],
+    ctx: CheckContext,
+    *,
+    check_timeout: float | None = None,
+    budget: float | None = None,
 ) -> list[CheckResult]:
-    """Run every check in order, one at a time (they share the connection). `check_timeout` bounds each
-    check as a whole, mainly for plugins, which may run several queries or wait on something else."""
-    return [await _run_one(db, check, ctx, check_timeout) for check in checks]
+    """Run every check in order, one at a time (they share the connection).
+
+    `check_timeout` bounds each check as a whole (plugins may run several queries or wait on anything else);
+    `budget` bounds the phase: a check gets at most what is left of it, and once it is spent the remaining
+    checks are ERRORs that say so. Either way this returns within `budget` (+ CANCEL_GRACE_SECONDS)."""
+    loop = asyncio.get_running_loop()
+    ends = None if budget is None else loop.time() + budget
+    results = []
+    for check in checks:
+        left = None if ends is None else ends - loop.time()
+        if left is not None and left <= 0:
+            results.append(errored(check, f"not run: the check budget ({budget:g}s) was used up", ctx))
+            continue
+        by_budget = left is not None and (check_timeout is None or left < check_timeout)
+        limit = left if by_budget else check_timeout
+        result = await _run_one(db, check, ctx, limit)
+        if by_budget and result.message.startswith("check timed out"):
+            result = dataclasses.replace(result, message=result.message + f" (what was left of the {budget:g}s budget)")
+        results.append(result)
+    return results
 
 
 async def _run_one(db: Database, check: CheckSpec, ctx: CheckContext, limit: float | None) -> CheckResult:
     started = time.monotonic()
-    scope = asyncio.timeout(limit)
+    task = asyncio.ensure_future(_evaluate(db, check, ctx))
     try:
-        async with scope:
-            verdict = await _evaluate(db, check, ctx)
-    except TimeoutError as exc:  # ours, or one a plugin let escape
-        message = f"check timed out after {limit:g}s" if scope.expired() else safe_message(exc)
-        return errored(check, message, ctx, time.monotonic() - started)
+        done, _ = await asyncio.wait({task}, timeout=limit)
+    except asyncio.CancelledError:
+        task.cancel()
+        raise
+    if not done:
+        return errored(check, await _stop(task, limit), ctx, time.monotonic() - started)
+    if task.cancelled():  # the check cancelled itself: its outcome, not the validation's
+        return errored(check, "the check was cancelled", ctx, time.monotonic() - started)
+    try:
+        verdict = task.result()
+    except TimeoutError as exc:  # one a plugin or driver let escape
+        return errored(check, safe_message(exc), ctx, time.monotonic() - started)
     except (QueryError, CheckError) as exc:
         return errored(check, str(exc), ctx, time.monotonic() - started)
     except Exception as exc:  # noqa: BLE001 - a broken check (or plugin) is reported, the others still run
         return errored(check, safe_message(exc), ctx, time.monotonic() - started)
     status: Status = "PASSED" if verdict.passed else "FAILED"
     return _result(check, ctx, status, verdict, time.monotonic() - started)
+
+
+async def _stop(task: asyncio.Future[_Verdict], limit: float | None) -> str:
+    """Cancel a check past its time; one that will not stop (it swallows the cancellation) is abandoned, so
+    the validation still ends. The message says which happened."""
+    task.cancel()
+    await asyncio.wait({task}, timeout=CANCEL_GRACE_SECONDS)
+    message = f"check timed out after {limit:g}s"
+    if not task.done():
+        _ABANDONED.add(task)  # held, so it is not garbage-collected mid-run; it may end later, unheard
+        task.add_done_callback(_consume)
+        return message + " and did not stop when cancelled (abandoned)"
+    _consume(task)
+    return message
+
+
+_ABANDONED: set[asyncio.Future[_Verdict]] = set()
+
+
+def _consume(task: asyncio.Future[_Verdict]) -> None:
+    _ABANDONED.discard(task)
+    if not task.cancelled():
+        task.exception()  # retrieved, so asyncio does not log "exception was never retrieved"
 
 
 def errored(

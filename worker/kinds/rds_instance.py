@@ -76,7 +76,13 @@ class RdsInstance:
         for attempt in range(1, self._connect_attempts + 1):
             try:
                 async with self._open_database(connection, plan.statement_timeout.total_seconds()) as db:
-                    return await run_checks(db, plan.checks, ctx)
+                    return await run_checks(
+                        db,
+                        plan.checks,
+                        ctx,
+                        check_timeout=plan.check_timeout.total_seconds(),
+                        budget=plan.check_budget.total_seconds(),
+                    )
             except DatabaseUnavailable as exc:
                 if attempt == self._connect_attempts or loop.time() + delay > target.deadline:
                     return [errored(spec, f"database unreachable: {exc}") for spec in plan.checks]
