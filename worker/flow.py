@@ -175,7 +175,7 @@ class _Run:
         remaining = plan.restore_timeout.total_seconds() - max(0, time.time() - item.started_at())
         identifier = restored_identifier(rp.arn)
         self.target = Target(rp, identifier, plan, asyncio.get_running_loop().time() + remaining)
-        self.validation = _new_validation(rp, plan, identifier)
+        self.validation = _new_validation(rp, plan, identifier, item.generation)
         self.taken: TakenOver | None = None
         self.from_restore_testing: bool | None = False
 
@@ -271,9 +271,9 @@ class _Run:
         return await self.kind.cleanup(self.target, self.taken)
 
 
-def _new_validation(rp: RecoveryPoint, plan: Selection, identifier: str) -> Validation:
+def _new_validation(rp: RecoveryPoint, plan: Selection, identifier: str, generation: int) -> Validation:
     return Validation(
-        validation_id=validation_id(rp.arn),
+        validation_id=validation_id(rp.arn, generation),
         recovery_point_arn=rp.arn,
         selection=plan.name,
         source_resource_arn=rp.source_resource_arn,

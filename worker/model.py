@@ -51,9 +51,10 @@ def idempotency_token(recovery_point_arn: str, generation: int = 0) -> str:
     return "bv-" + ledger_key(f"{recovery_point_arn}#{generation}" if generation else recovery_point_arn)[:40]
 
 
-def validation_id(recovery_point_arn: str) -> str:
-    """Stable per recovery point, so a redelivered message overwrites its record instead of adding one."""
-    digest = ledger_key(recovery_point_arn)
+def validation_id(recovery_point_arn: str, generation: int = 0) -> str:
+    """Stable per recovery point, so a redelivered message overwrites its record instead of adding one; a
+    `--force` generation is a new validation with a record of its own (the earlier one stays, as evidence)."""
+    digest = ledger_key(f"{recovery_point_arn}#{generation}" if generation else recovery_point_arn)
     return f"{digest[:8]}-{digest[8:12]}-{digest[12:16]}-{digest[16:20]}-{digest[20:32]}"
 
 

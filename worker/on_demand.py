@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, TextIO
 from worker.errors import MalformedMessage
 from worker.events import parse_body
 from worker.ledger_item import DONE, LedgerItem
-from worker.model import PASSED, SKIPPED
+from worker.model import PASSED, SKIPPED, validation_id
 from worker.policy import Policy
 from worker.record import record_key
 from worker.settings import Settings
@@ -117,7 +117,11 @@ async def _print_record(services: Services, item: LedgerItem, out: TextIO) -> in
         print("sampled out by the selection's min_interval: no record (use --force to validate it)", file=out)
         return EXIT_NOT_PASSED
     claimed_at = datetime.fromtimestamp(item.claimed_at, UTC)
-    key = record_key(services.settings.results_prefix, {"validation_id": item.validation_id}, claimed_at)
+    key = record_key(
+        services.settings.results_prefix,
+        {"validation_id": validation_id(item.recovery_point_arn, item.generation)},
+        claimed_at,
+    )
     record = await services.store.get_json(key)
     print(json.dumps(record, indent=2, sort_keys=True), file=out)
     return EXIT_PASSED if record.get("status") == PASSED else EXIT_NOT_PASSED

@@ -57,8 +57,9 @@ class Ledger:
 
     async def _reopen(self, recovery_point_arn: str, message_id: str) -> ClaimResult:
         """DONE -> CLAIMED, its restore job and record forgotten, the generation (part of the idempotency
-        token) one up. Only from DONE, and only once per message: a redelivered forcing message resumes its
-        own run through the ordinary claim instead of starting a third."""
+        token and of the validation id) one up, its evidence-chain link cleared for the new record. Only from
+        DONE, and only once per message: a redelivered forcing message resumes its own run through the
+        ordinary claim instead of starting a third."""
         now = int(time.time())
         try:
             response = await self._client.update_item(
@@ -68,7 +69,8 @@ class Ledger:
                     "SET #owner = :me, message_id = :mid, forced_by = :mid, lease_expires_at = :lease,"
                     " updated_at = :now, claimed_at = :now, #state = :claimed, expires_at = :ttl,"
                     " generation = if_not_exists(generation, :zero) + :one"
-                    " REMOVE restore_job_id, restore_started_at, #record, #status, resource_id, engine"
+                    " REMOVE restore_job_id, restore_started_at, #record, #status, resource_id, engine,"
+                    " validation_id, chain_seq, chain_digest"
                 ),
                 ConditionExpression="#state = :done AND (attribute_not_exists(forced_by) OR forced_by <> :mid)",
                 ExpressionAttributeNames={
