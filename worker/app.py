@@ -21,6 +21,7 @@ import worker
 from worker.adapters.aws import open_clients
 from worker.adapters.backup import Backup
 from worker.adapters.database import DatabaseOpener
+from worker.adapters.dynamodb_tables import DynamoDbTables
 from worker.adapters.ledger import Ledger
 from worker.adapters.rds import Rds
 from worker.adapters.results import LogSink, ResultStore
@@ -30,6 +31,7 @@ from worker.flow import Flow
 from worker.http import build_app, start_server
 from worker.intake import Consumer, Handler, Timing, renew_leases
 from worker.kinds import Kinds
+from worker.kinds.dynamodb import DynamoDbTable
 from worker.kinds.rds_instance import RdsInstance
 from worker.kinds.rds_metadata import Network
 from worker.log import get_logger
@@ -99,7 +101,7 @@ async def open_services(
             backup=backup,
             watcher=_watcher(backup, settings, metrics),
             reporter=Reporter(store, sink, backup, metrics, log),
-            kinds=Kinds((rds,)),
+            kinds=Kinds((rds, DynamoDbTable(DynamoDbTables(clients.dynamodb), ledger, backup, log=log))),
         )
         try:
             yield services

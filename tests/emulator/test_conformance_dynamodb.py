@@ -8,6 +8,7 @@ in use fails the restore with TableAlreadyExistsException); Backup API reference
 
 from __future__ import annotations
 
+import contextlib
 import time
 
 import boto3
@@ -21,10 +22,8 @@ def dynamodb():
     made: list[str] = []
     yield client, made
     for name in made:
-        try:
+        with contextlib.suppress(client.exceptions.ResourceNotFoundException):
             client.delete_table(TableName=name)
-        except client.exceptions.ResourceNotFoundException:
-            pass
 
 
 def make_table(dynamodb, items: int, *, stamp_minutes_apart: float = 1.0) -> str:

@@ -8,6 +8,7 @@ picture, and one bad query must not hide a stale table.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import inspect
 import time
 from collections.abc import Mapping, Sequence
@@ -23,12 +24,13 @@ from worker.durations import format_duration
 from worker.errors import QueryError
 from worker.model import as_utc
 from worker.policy import CheckSpec, FreshnessCheck, PluginCheck, RowCountCheck, SchemaCheck, SqlCheck
+from worker.policy_table_checks import ItemCountCheck
 from worker.ports import Database
 from worker.redact import safe_message
 
 
 @dataclass(frozen=True)
-class _Verdict:
+class Verdict:
     passed: bool
     observed: Any
     message: str
@@ -66,11 +68,11 @@ def errored(
     check: CheckSpec, message: str, ctx: CheckContext | None = None, duration_seconds: float = 0.0
 ) -> CheckResult:
     """The ERROR result of a check that could not run (e.g. the database was unreachable)."""
-    return _result(check, ctx, "ERROR", _Verdict(False, None, message), duration_seconds)
+    return _result(check, ctx, "ERROR", Verdict(False, None, message), duration_seconds)
 
 
 def _result(
-    check: CheckSpec, ctx: CheckContext | None, status: Status, verdict: _Verdict, duration: float
+    check: CheckSpec, ctx: CheckContext | None, status: Status, verdict: Verdict, duration: float
 ) -> CheckResult:
     return CheckResult(
         name=check.name,
@@ -88,10 +90,10 @@ def _result(
 
 def compares_with_previous(checks: Sequence[CheckSpec]) -> bool:
     """Whether any check judges against the previous run's counts (else the ledger need not be read)."""
-    return any(isinstance(check, RowCountCheck) and check.max_drop is not None for check in checks)
+    return any(isinstance(check, RowCountCheck | ItemCountCheck) and check.max_drop is not None for check in checks)
 
 
-async def _evaluate(db: Database, check: CheckSpec, ctx: CheckContext) -> _Verdict:
+async def _evaluate(db: Database, check: CheckSpec, ctx: CheckContext) -> Verdict:
     match check:
         case FreshnessCheck():
             return await _freshness(db, check, ctx)
@@ -103,45 +105,56 @@ async def _evaluate(db: Database, check: CheckSpec, ctx: CheckContext) -> _Verdi
             return await _schema(db, check)
         case PluginCheck():
             return await _plugin(db, check, ctx)
+        case _:
+            raise CheckError(f"{check.kind} checks run on DynamoDB tables, not on SQL databases")
 
 
-async def _freshness(db: Database, check: FreshnessCheck, ctx: CheckContext) -> _Verdict:
-    value = await db.scalar(check.query)
+async def _freshness(db: Database, check: FreshnessCheck, ctx: CheckContext) -> Verdict:
+    value = await db.scalar(check.query or "")
     if value is None:
-        return _Verdict(False, None, "the query returned NULL: no rows to date (is the table empty?)")
-    newest = as_utc_timestamp(value)
+        return Verdict(False, None, "the query returned NULL: no rows to date (is the table empty?)")
+    return judge_newest(as_utc_timestamp(value), check, ctx)
+
+
+def judge_newest(newest: datetime, check: FreshnessCheck, ctx: CheckContext, what: str = "row") -> Verdict:
+    """The freshness verdict on the newest row's (or item's) time: its age now, its gap to the recovery point."""
     age = as_utc(ctx.now) - newest
     problems = []
     if age > check.max_age:
-        problems.append(f"newest row is {format_duration(age)} old, more than {format_duration(check.max_age)}")
+        problems.append(f"newest {what} is {format_duration(age)} old, more than {format_duration(check.max_age)}")
     if check.max_gap is not None:
         if ctx.recovery_point_created_at is None:
             raise CheckError("max_gap needs the recovery point's creation time, which is unknown")
         gap = as_utc(ctx.recovery_point_created_at) - newest
         if gap > check.max_gap:
             limit = format_duration(check.max_gap)
-            problems.append(f"newest row is {format_duration(gap)} older than the recovery point, over {limit}")
-    message = "; ".join(problems) or f"newest row is {format_duration(age)} old"
-    return _Verdict(not problems, newest, message, newest_row_at=newest)
+            problems.append(f"newest {what} is {format_duration(gap)} older than the recovery point, over {limit}")
+    message = "; ".join(problems) or f"newest {what} is {format_duration(age)} old"
+    return Verdict(not problems, newest, message, newest_row_at=newest)
 
 
-async def _row_count(db: Database, check: RowCountCheck, ctx: CheckContext) -> _Verdict:
+async def _row_count(db: Database, check: RowCountCheck, ctx: CheckContext) -> Verdict:
     count = await db.row_count(check.table, check.where)
-    previous = ctx.previous_row_counts.get(check.name)
+    verdict = judge_count(count, check, ctx.previous_row_counts.get(check.name))
+    return dataclasses.replace(verdict, table=check.table)
+
+
+def judge_count(count: int, check: RowCountCheck | ItemCountCheck, previous: int | None, what: str = "rows") -> Verdict:
+    """At least `min`, and at most `max_drop` (a fraction) fewer than the previous run's count."""
     problems = []
     if check.min is not None and count < check.min:
-        problems.append(f"{count} rows, fewer than {check.min}")
+        problems.append(f"{count} {what}, fewer than {check.min}")
     # Decimal so that a 10% drop from 1000 is exactly 100 rows, not 100.00000000000001
     if check.max_drop is not None and previous and previous - count > Decimal(str(check.max_drop)) * previous:
         drop = (previous - count) / previous
-        problems.append(f"{count} rows, {drop:.1%} fewer than the previous run's {previous}")
-    message = "; ".join(problems) or f"{count} rows" + (f" (previous run: {previous})" if previous else "")
-    return _Verdict(not problems, count, message, row_count=count, table=check.table)
+        problems.append(f"{count} {what}, {drop:.1%} fewer than the previous run's {previous}")
+    message = "; ".join(problems) or f"{count} {what}" + (f" (previous run: {previous})" if previous else "")
+    return Verdict(not problems, count, message, row_count=count)
 
 
-def _compare(value: Any, check: SqlCheck) -> _Verdict:
+def _compare(value: Any, check: SqlCheck) -> Verdict:
     if check.expect is not None:
-        passed = _equal(value, check.expect)
+        passed = equal(value, check.expect)
     else:
         number = _number(value)
         passed = number is not None and all(
@@ -150,10 +163,10 @@ def _compare(value: Any, check: SqlCheck) -> _Verdict:
             if bound is not None
         )
     shown = "NULL" if value is None else repr(to_jsonable(value))
-    return _Verdict(passed, value, f"got {shown}" + ("" if passed else f", expected {_sql_expectation(check)}"))
+    return Verdict(passed, value, f"got {shown}" + ("" if passed else f", expected {_sql_expectation(check)}"))
 
 
-def _equal(value: Any, expected: bool | int | float | str) -> bool:
+def equal(value: Any, expected: bool | int | float | str) -> bool:
     observed_number, expected_number = _number(value), _number(expected)
     if observed_number is not None and expected_number is not None:
         return observed_number == expected_number  # Decimal("0") == 0, 1.0 == 1, MySQL's 1 == true
@@ -175,7 +188,7 @@ def _number(value: Any) -> Decimal | None:
     return None
 
 
-async def _schema(db: Database, check: SchemaCheck) -> _Verdict:
+async def _schema(db: Database, check: SchemaCheck) -> Verdict:
     existing = await db.columns(list(check.tables))
     fold = str.lower if db.engine == "mysql" else str  # MySQL column names are case-insensitive
     missing = []
@@ -186,17 +199,17 @@ async def _schema(db: Database, check: SchemaCheck) -> _Verdict:
         present = {fold(column) for column in existing[table]}
         missing += [f"{table}.{column}" for column in columns if fold(column) not in present]
     observed = "missing: " + ", ".join(missing) if missing else "all present"
-    return _Verdict(not missing, observed, observed)
+    return Verdict(not missing, observed, observed)
 
 
-async def _plugin(db: Database, check: PluginCheck, ctx: CheckContext) -> _Verdict:
+async def _plugin(db: Database, check: PluginCheck, ctx: CheckContext) -> Verdict:
     result = check.callable(db, ctx, MappingProxyType(check.params))
     if not inspect.isawaitable(result):
         raise CheckError(f"plugin {check.function} is not an async function")
     outcome = await result
     if not isinstance(outcome, CheckOutcome):
         raise CheckError(f"plugin {check.function} returned {type(outcome).__name__}, not a CheckOutcome")
-    return _Verdict(bool(outcome.passed), outcome.observed, outcome.message)
+    return Verdict(bool(outcome.passed), outcome.observed, outcome.message)
 
 
 def _expectation(check: CheckSpec, previous_row_counts: Mapping[str, int]) -> str:
@@ -215,6 +228,8 @@ def _expectation(check: CheckSpec, previous_row_counts: Mapping[str, int]) -> st
             return "exist: " + ", ".join(listed)
         case PluginCheck():
             return f"plugin {check.function} passes"
+        case _:
+            return ""
 
 
 def _row_count_expectation(check: RowCountCheck, previous: int | None) -> str:
