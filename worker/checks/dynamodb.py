@@ -25,6 +25,7 @@ from worker.policy_table_checks import ItemCountCheck, ItemsCheck, PartiqlCheck,
 from worker.redact import safe_message
 from worker.tables import Page, TableInfo, TablePort, from_wire, to_wire
 
+TABLE_PLACEHOLDER = "{table}"
 _MAX_PAGES = 10_000  # a last bound for reads whose capacity DynamoDB does not report
 
 
@@ -127,7 +128,7 @@ async def _evaluate(tables: TablePort, table: TableInfo, check: CheckSpec, ctx: 
                 return Verdict(False, None, f"no item has {check.attribute}: no data to date (is the table empty?)")
             return judge_newest(newest, check, ctx, "item")
         case PartiqlCheck():
-            return await _partiql(tables, check, reads)
+            return await _partiql(tables, table, check, reads)
         case ItemsCheck():
             return await _items(tables, table, check, reads)
         case TableSettingsCheck():
@@ -181,11 +182,13 @@ def _stamp(item: Any, attribute: str) -> datetime | None:
     return as_utc_timestamp(value)
 
 
-async def _partiql(tables: TablePort, check: PartiqlCheck, reads: _Reads) -> Verdict:
+async def _partiql(tables: TablePort, table: TableInfo, check: PartiqlCheck, reads: _Reads) -> Verdict:
+    """`{table}` in the statement names the restored table (its name is the validator's, not the policy's)."""
+    statement = check.statement.replace(TABLE_PLACEHOLDER, table.name)
     items: list[Any] = []
     start = None
     while True:
-        page = reads.add(await tables.execute(check.statement, start))
+        page = reads.add(await tables.execute(statement, start))
         items.extend(page.items)
         start = page.next_start
         if not start:
