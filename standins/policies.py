@@ -37,11 +37,13 @@ expect = 0
 
 
 def table_policy(source_glob: str, *, name: str = "orders-tables", defaults: str = "", extra_checks: str = "") -> str:
+    """A policy of one DynamoDB selection (`table_selection`)."""
+    return f"[defaults]\n{defaults}\n\n" + table_selection(source_glob, name=name, extra_checks=extra_checks)
+
+
+def table_selection(source_glob: str, *, name: str = "orders-tables", extra_checks: str = "") -> str:
     """A DynamoDB selection over the `orders` tables of `standins.tables`, with every table check kind."""
     return f"""\
-[defaults]
-{defaults}
-
 [[selection]]
 name = "{name}"
 resource_type = "DynamoDB"
