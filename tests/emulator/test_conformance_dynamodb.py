@@ -9,11 +9,13 @@ in use fails the restore with TableAlreadyExistsException); Backup API reference
 from __future__ import annotations
 
 import contextlib
-import time
+from datetime import timedelta
 
 import boto3
 import pytest
 from harness.aws import ROLE_ARN, unique, wait_backup_job, wait_copy_job, wait_restore_job
+
+from standins.tables import create_orders_table
 
 
 @pytest.fixture
@@ -27,34 +29,11 @@ def dynamodb():
 
 
 def make_table(dynamodb, items: int, *, stamp_minutes_apart: float = 1.0) -> str:
+    """An orders table whose `updated_at` stamps are `stamp_minutes_apart` apart, the newest now."""
     client, made = dynamodb
     name = unique("orders")
-    client.create_table(
-        TableName=name,
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "day", "AttributeType": "S"},
-            {"AttributeName": "updated_at", "AttributeType": "N"},
-        ],
-        GlobalSecondaryIndexes=[
-            {
-                "IndexName": "by_day",
-                "KeySchema": [
-                    {"AttributeName": "day", "KeyType": "HASH"},
-                    {"AttributeName": "updated_at", "KeyType": "RANGE"},
-                ],
-                "Projection": {"ProjectionType": "ALL"},
-            }
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
     made.append(name)
-    now = time.time()
-    for number in range(items):
-        stamp = now - (items - 1 - number) * stamp_minutes_apart * 60
-        item = {"pk": {"S": f"order-{number}"}, "day": {"S": "d"}, "updated_at": {"N": f"{stamp:.0f}"}}
-        client.put_item(TableName=name, Item=item)
+    create_orders_table(name, items, timedelta(minutes=stamp_minutes_apart * max(items - 1, 1)), client)
     return name
 
 
@@ -81,7 +60,7 @@ def test_backup_restore_and_copy_of_a_table(backup_client, dynamodb):
     assert recorded["ResourceType"] == "DynamoDB"
     assert recorded["RestoreMetadata"] == {"originalTableName": source, "encryptionType": "Default"}
     # Written after the backup: the restore must not hold it.
-    client.put_item(TableName=source, Item={"pk": {"S": "late"}, "day": {"S": "d"}, "updated_at": {"N": "1"}})
+    client.put_item(TableName=source, Item={"pk": {"S": "late"}, "day": {"S": "all"}, "updated_at": {"N": "1"}})
 
     central = unique("central")
     backup_client.create_backup_vault(BackupVaultName=central)

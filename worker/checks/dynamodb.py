@@ -7,16 +7,14 @@ budget stops and is an ERROR naming the units used: an unbounded read of a huge 
 from __future__ import annotations
 
 import asyncio
-import inspect
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from types import MappingProxyType
 from typing import Any
 
-from worker.checks.results import CheckContext, CheckOutcome, CheckResult, Status
-from worker.checks.sql import Verdict, equal, judge_count, judge_newest
+from worker.checks.results import CheckContext, CheckResult, Status
+from worker.checks.sql import Verdict, call_plugin, equal, judge_count, judge_newest
 from worker.checks.values import CheckError, as_utc_timestamp, to_jsonable
 from worker.durations import format_duration
 from worker.errors import QueryError
@@ -134,7 +132,7 @@ async def _evaluate(tables: TablePort, table: TableInfo, check: CheckSpec, ctx: 
         case TableSettingsCheck():
             return _settings(table, check)
         case PluginCheck():
-            return await _plugin(ReadOnlyTable(tables, table), check, ctx)
+            return await call_plugin(ReadOnlyTable(tables, table), check, ctx)
         case _:
             raise CheckError(f"{check.kind} checks run on SQL databases, not on DynamoDB tables")
 
@@ -245,16 +243,6 @@ def _settings(table: TableInfo, check: TableSettingsCheck) -> Verdict:
     ]
     observed = ", ".join(f"{name}={actual[name]!r}" for name in wanted)
     return Verdict(not problems, observed, "; ".join(problems) or observed)
-
-
-async def _plugin(table: ReadOnlyTable, check: PluginCheck, ctx: CheckContext) -> Verdict:
-    result = check.callable(table, ctx, MappingProxyType(check.params))
-    if not inspect.isawaitable(result):
-        raise CheckError(f"plugin {check.function} is not an async function")
-    outcome = await result
-    if not isinstance(outcome, CheckOutcome):
-        raise CheckError(f"plugin {check.function} returned {type(outcome).__name__}, not a CheckOutcome")
-    return Verdict(bool(outcome.passed), outcome.observed, outcome.message)
 
 
 def expectation(check: CheckSpec) -> str:

@@ -104,7 +104,7 @@ async def _evaluate(db: Database, check: CheckSpec, ctx: CheckContext) -> Verdic
         case SchemaCheck():
             return await _schema(db, check)
         case PluginCheck():
-            return await _plugin(db, check, ctx)
+            return await call_plugin(db, check, ctx)
         case _:
             raise CheckError(f"{check.kind} checks run on DynamoDB tables, not on SQL databases")
 
@@ -202,8 +202,9 @@ async def _schema(db: Database, check: SchemaCheck) -> Verdict:
     return Verdict(not missing, observed, observed)
 
 
-async def _plugin(db: Database, check: PluginCheck, ctx: CheckContext) -> Verdict:
-    result = check.callable(db, ctx, MappingProxyType(check.params))
+async def call_plugin(data: Any, check: PluginCheck, ctx: CheckContext) -> Verdict:
+    """A plugin check on `data`: the restored database, or a read-only DynamoDB table."""
+    result = check.callable(data, ctx, MappingProxyType(check.params))
     if not inspect.isawaitable(result):
         raise CheckError(f"plugin {check.function} is not an async function")
     outcome = await result
