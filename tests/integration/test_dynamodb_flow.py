@@ -43,6 +43,11 @@ def bv_tables() -> set[str]:
     return {name for name in boto3.client("dynamodb").list_tables()["TableNames"] if name.startswith("bv-")}
 
 
+def restore_status(arn: str) -> str | None:
+    jobs = boto3.client("backup").list_restore_jobs()["RestoreJobs"]
+    return next((job["Status"] for job in jobs if job["RecoveryPointArn"] == arn), None)
+
+
 def restores_started(emulator, arn: str) -> int:
     return int(emulator.stats()["restore_jobs_per_recovery_point"].get(arn, 0))
 
@@ -54,9 +59,9 @@ async def table_stack(emulator):
     made: list[str] = []
     before = bv_tables()
 
-    def policy(extra_checks: str = "") -> None:
+    def policy(extra_checks: str = "", defaults: str = 'restore_timeout = "2m"') -> None:
         glob = f"arn:aws:dynamodb:*:*:table/{stack.prefix}-*"
-        stack.policy_file.write_text(table_policy(glob, defaults='restore_timeout = "2m"', extra_checks=extra_checks))
+        stack.policy_file.write_text(table_policy(glob, defaults=defaults, extra_checks=extra_checks))
 
     async def source(name: str, span: timedelta, items: int = 40) -> str:
         table = f"{stack.prefix}-{name}"
@@ -170,3 +175,30 @@ async def test_kill_9_mid_validation_then_restart_restores_once(table_stack, emu
     assert len(records) == 1 and records[0]["status"] == "PASSED", records
     assert restores_started(emulator, arn) == 1
     assert bv_tables() == table_stack.before
+
+
+async def test_the_sweeper_deletes_only_tables_our_restore_job_created(table_stack, emulator):
+    """A `bv-` table nobody restored for us (not in the ledger) and one a ledger entry names but our job did not
+    create are left alone; a leftover our job created is deleted."""
+    stack = table_stack.stack
+    foreign = f"bv-{stack.prefix}-foreign"
+    await table_stack.source("leftover", timedelta(minutes=30))
+    await asyncio.to_thread(create_orders_table, foreign, 1, timedelta(minutes=1))
+    try:
+        emulator.configure(restore_seconds=[2.0, 2.0])
+        table_arn = f"arn:aws:dynamodb:us-east-1:123456789012:table/{stack.prefix}-leftover"
+        arn = await stack.backup_and_copy(SimpleNamespace(arn=table_arn))
+        # A restore that outlives its validation: the worker gives up and leaves the table to the sweeper.
+        table_stack.policy(defaults='restore_timeout = "1s"')
+        async with run_inline(stack):
+            records = await stack.wait_for_records(1)
+        assert records[0]["status"] == "ERROR", records[0]
+        leftover = records[0]["restored_instance_id"]
+        await stack.wait_until(lambda: leftover in bv_tables(), what="the late restore's table")
+        await stack.wait_until(lambda: restore_status(arn) == "COMPLETED", what="the late restore")
+        swept = run_cli(stack, "sweep", "--ttl-seconds", "0", **FAST)
+        assert swept.returncode == 0, swept.stderr
+        assert leftover not in bv_tables()
+        assert foreign in bv_tables()
+    finally:
+        await asyncio.to_thread(delete_table, foreign)
