@@ -6,7 +6,6 @@ budget stops and is an ERROR naming the units used: an unbounded read of a huge 
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -14,13 +13,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from worker.checks.results import CheckContext, CheckResult, Status
-from worker.checks.sql import Verdict, call_plugin, equal, judge_count, judge_newest
+from worker.checks.sql import Verdict, bounded, call_plugin, equal, judge_count, judge_newest
 from worker.checks.values import CheckError, as_utc_timestamp, to_jsonable
 from worker.durations import format_duration
-from worker.errors import QueryError
 from worker.policy import CheckSpec, FreshnessCheck, PluginCheck
 from worker.policy_table_checks import ItemCountCheck, ItemsCheck, PartiqlCheck, TableSettingsCheck
-from worker.redact import safe_message
 from worker.tables import Page, TableInfo, TablePort, from_wire, to_wire
 
 TABLE_PLACEHOLDER = "{table}"
@@ -80,19 +77,7 @@ async def _run_one(
 ) -> CheckResult:
     started = time.monotonic()
     reads = _Reads(float(getattr(check, "read_budget", 0.0)) or float("inf"))
-    scope = asyncio.timeout(limit)
-    try:
-        async with scope:
-            verdict = await _evaluate(tables, table, check, ctx, reads)
-    except TimeoutError as exc:
-        message = f"check timed out after {limit:g}s" if scope.expired() else safe_message(exc)
-        return table_result(check, "ERROR", Verdict(False, None, message), time.monotonic() - started, reads.units)
-    except (QueryError, CheckError) as exc:
-        return table_result(check, "ERROR", Verdict(False, None, str(exc)), time.monotonic() - started, reads.units)
-    except Exception as exc:  # noqa: BLE001 - a broken check (or plugin) is reported, the others still run
-        verdict = Verdict(False, None, safe_message(exc))
-        return table_result(check, "ERROR", verdict, time.monotonic() - started, reads.units)
-    status: Status = "PASSED" if verdict.passed else "FAILED"
+    status, verdict = await bounded(_evaluate(tables, table, check, ctx, reads), limit)
     return table_result(check, status, verdict, time.monotonic() - started, reads.units)
 
 

@@ -11,7 +11,7 @@ import asyncio
 import dataclasses
 import inspect
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -49,19 +49,24 @@ async def run_checks(
 
 async def _run_one(db: Database, check: CheckSpec, ctx: CheckContext, limit: float | None) -> CheckResult:
     started = time.monotonic()
+    status, verdict = await bounded(_evaluate(db, check, ctx), limit)
+    return _result(check, ctx, status, verdict, time.monotonic() - started)
+
+
+async def bounded(evaluation: Awaitable[Verdict], limit: float | None) -> tuple[Status, Verdict]:
+    """A check's status and verdict within `limit` seconds; whatever breaks it is an ERROR saying why."""
     scope = asyncio.timeout(limit)
     try:
         async with scope:
-            verdict = await _evaluate(db, check, ctx)
+            verdict = await evaluation
     except TimeoutError as exc:  # ours, or one a plugin let escape
         message = f"check timed out after {limit:g}s" if scope.expired() else safe_message(exc)
-        return errored(check, message, ctx, time.monotonic() - started)
+        return "ERROR", Verdict(False, None, message)
     except (QueryError, CheckError) as exc:
-        return errored(check, str(exc), ctx, time.monotonic() - started)
+        return "ERROR", Verdict(False, None, str(exc))
     except Exception as exc:  # noqa: BLE001 - a broken check (or plugin) is reported, the others still run
-        return errored(check, safe_message(exc), ctx, time.monotonic() - started)
-    status: Status = "PASSED" if verdict.passed else "FAILED"
-    return _result(check, ctx, status, verdict, time.monotonic() - started)
+        return "ERROR", Verdict(False, None, safe_message(exc))
+    return ("PASSED" if verdict.passed else "FAILED"), verdict
 
 
 def errored(
