@@ -14,7 +14,7 @@ from typing import Any
 
 from worker.checks.results import CheckContext, CheckResult, Status
 from worker.checks.sql import Verdict, bounded, call_plugin, equal, judge_count, judge_newest
-from worker.checks.values import CheckError, as_utc_timestamp, to_jsonable
+from worker.checks.values import CheckError, as_utc_timestamp
 from worker.durations import format_duration
 from worker.policy import CheckSpec, FreshnessCheck, PluginCheck
 from worker.policy_table_checks import ItemCountCheck, ItemsCheck, PartiqlCheck, TableSettingsCheck
@@ -84,20 +84,7 @@ async def _run_one(
 def table_result(
     check: CheckSpec, status: Status, verdict: Verdict, duration: float, read_units: float | None = None
 ) -> CheckResult:
-    return CheckResult(
-        name=check.name,
-        kind=check.kind,
-        status=status,
-        observed=to_jsonable(verdict.observed),
-        expectation=expectation(check),
-        message=verdict.message,
-        duration_seconds=duration,
-        newest_row_at=verdict.newest_row_at,
-        row_count=verdict.row_count,
-        table=verdict.table,
-        read_units=read_units,
-        on_table=True,
-    )
+    return verdict.result(check, status, expectation(check), duration, read_units=read_units, on_table=True)
 
 
 async def _evaluate(tables: TablePort, table: TableInfo, check: CheckSpec, ctx: CheckContext, reads: _Reads) -> Verdict:

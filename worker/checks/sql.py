@@ -38,6 +38,22 @@ class Verdict:
     row_count: int | None = None
     table: str | None = None
 
+    def result(self, check: CheckSpec, status: Status, expectation: str, duration: float, **extra: Any) -> CheckResult:
+        """The check's result with this verdict; `extra`: CheckResult fields of one kind of check only."""
+        return CheckResult(
+            name=check.name,
+            kind=check.kind,
+            status=status,
+            observed=to_jsonable(self.observed),
+            expectation=expectation,
+            message=self.message,
+            duration_seconds=duration,
+            newest_row_at=self.newest_row_at,
+            row_count=self.row_count,
+            table=self.table,
+            **extra,
+        )
+
 
 async def run_checks(
     db: Database, checks: Sequence[CheckSpec], ctx: CheckContext, *, check_timeout: float | None = None
@@ -79,18 +95,7 @@ def errored(
 def _result(
     check: CheckSpec, ctx: CheckContext | None, status: Status, verdict: Verdict, duration: float
 ) -> CheckResult:
-    return CheckResult(
-        name=check.name,
-        kind=check.kind,
-        status=status,
-        observed=to_jsonable(verdict.observed),
-        expectation=_expectation(check, ctx.previous_row_counts if ctx else {}),
-        message=verdict.message,
-        duration_seconds=duration,
-        newest_row_at=verdict.newest_row_at,
-        row_count=verdict.row_count,
-        table=verdict.table,
-    )
+    return verdict.result(check, status, _expectation(check, ctx.previous_row_counts if ctx else {}), duration)
 
 
 def compares_with_previous(checks: Sequence[CheckSpec]) -> bool:
