@@ -49,7 +49,7 @@ def table_arn(dynamodb, name: str) -> str:
     return str(dynamodb[0].describe_table(TableName=name)["Table"]["TableArn"])
 
 
-def test_backup_restore_and_copy_of_a_table(backup_client, dynamodb):
+def test_backup_restore_and_copy_of_a_table(backup_client, dynamodb, emulator):
     client, made = dynamodb
     source = make_table(dynamodb, 30)
     arn, vault = back_up(backup_client, table_arn(dynamodb, source))
@@ -92,6 +92,13 @@ def test_backup_restore_and_copy_of_a_table(backup_client, dynamodb):
     assert restored["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
     keys = {item["pk"]["S"] for item in client.scan(TableName=target)["Items"]}
     assert keys == {f"order-{n}" for n in range(30)}
+    # The job's events, as for RDS, name the resource type; the COMPLETED one carries the table's ARN.
+    details = [
+        event["detail"] for event in emulator.events() if event["detail"].get("restoreJobId") == job["RestoreJobId"]
+    ]
+    assert [d["status"] for d in details if "status" in d][-1] == "COMPLETED"
+    assert {d["resourceType"] for d in details if "resourceType" in d} == {"DynamoDB"}
+    assert details[-1]["createdResourceArn"] == restored["TableArn"]
 
 
 def test_restore_metadata_is_validated_as_aws_does(backup_client, dynamodb):
