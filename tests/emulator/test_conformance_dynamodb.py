@@ -16,6 +16,7 @@ import pytest
 from harness.aws import ROLE_ARN, unique, wait_backup_job, wait_copy_job, wait_restore_job
 
 from standins.tables import create_orders_table
+from worker.kinds.dynamodb import restore_metadata
 
 
 @pytest.fixture
@@ -172,3 +173,29 @@ def test_the_aws_cli_restores_a_table(aws_cli, emulator, backup_client, dynamodb
     done = wait_restore_job(backup_client, started.output["RestoreJobId"])
     assert done["Status"] == "COMPLETED"
     assert len(client.scan(TableName=target)["Items"]) == 3
+
+
+def test_a_customer_key_is_recorded_and_kept_by_the_restore(backup_client, dynamodb):
+    """The restore metadata names the source's customer managed key; restoring with it (what the worker's
+    DynamoDB kind asks) gives a table encrypted with that key."""
+    client, made = dynamodb
+    key = boto3.client("kms").create_key()["KeyMetadata"]["Arn"]
+    name = unique("orders-kms")
+    client.create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+        SSESpecification={"Enabled": True, "SSEType": "KMS", "KMSMasterKeyId": key},
+    )
+    made.append(name)
+    arn, vault = back_up(backup_client, table_arn(dynamodb, name))
+    recorded = backup_client.get_recovery_point_restore_metadata(BackupVaultName=vault, RecoveryPointArn=arn)
+    assert recorded["RestoreMetadata"]["encryptionType"] == "KMS"
+    target = unique("bv-kms")
+    made.append(target)
+    metadata = restore_metadata(recorded["RestoreMetadata"], target)
+    job = backup_client.start_restore_job(RecoveryPointArn=arn, Metadata=metadata, IamRoleArn=ROLE_ARN)
+    assert wait_restore_job(backup_client, job["RestoreJobId"])["Status"] == "COMPLETED"
+    sse = client.describe_table(TableName=target)["Table"]["SSEDescription"]
+    assert sse["SSEType"] == "KMS" and sse["KMSMasterKeyArn"] == recorded["RestoreMetadata"]["kmsMasterKeyArn"]
