@@ -55,7 +55,8 @@ def restores_started(emulator, arn: str) -> int:
 @pytest.fixture
 async def table_stack(emulator):
     """A worker stack whose policy selects this test's DynamoDB tables; the tables are deleted afterwards."""
-    stack = await make_stack()
+    # As in the reliability suite: a message retried behind a killed worker's lease must not reach the DLQ.
+    stack = await make_stack(max_receive_count=1000)
     made: list[str] = []
     before = bv_tables()
 
@@ -104,6 +105,7 @@ async def test_a_fresh_table_passes_every_check_and_is_deleted(table_stack, emul
     assert record["cleanup_status"] == "DELETED"
     assert restores_started(emulator, arn) == 1
     assert bv_tables() == table_stack.before
+    assert table_stack.stack.queue_depth(table_stack.stack.resources.dlq_url) == 0
 
 
 async def test_a_stale_copy_fails_its_freshness_check(table_stack, emulator):
@@ -175,6 +177,7 @@ async def test_kill_9_mid_validation_then_restart_restores_once(table_stack, emu
     assert len(records) == 1 and records[0]["status"] == "PASSED", records
     assert restores_started(emulator, arn) == 1
     assert bv_tables() == table_stack.before
+    assert stack.queue_depth(stack.resources.dlq_url) == 0
 
 
 async def test_the_sweeper_deletes_only_tables_our_restore_job_created(table_stack, emulator):
