@@ -48,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--postgres-url", help="admin URL, e.g. postgresql://postgres@127.0.0.1:5432/postgres")
     p.add_argument("--mysql-url", help="admin URL, e.g. mysql://root@127.0.0.1:3306/")
     p.add_argument("--events-url", help="EventBridge endpoint for PutEvents (moto, LocalStack)")
+    p.add_argument("--dynamodb-url", help="DynamoDB endpoint holding the tables backed up and restored (moto)")
     p.add_argument("--region", default="us-east-1")
     p.add_argument("--account-id", default="123456789012")
     p.add_argument("--seed", type=int)
@@ -109,6 +110,7 @@ def config_from(args: argparse.Namespace) -> EmulatorConfig:
         postgres_url=args.postgres_url,
         mysql_url=args.mysql_url,
         events_url=args.events_url,
+        dynamodb_url=args.dynamodb_url,
         region=args.region,
         account_id=args.account_id,
         seed=args.seed,

@@ -119,6 +119,7 @@ class EmulatorConfig:
     postgres_url: str | None = None
     mysql_url: str | None = None
     events_url: str | None = None
+    dynamodb_url: str | None = None  # where DynamoDB source and restored tables live (moto)
     region: str = "us-east-1"
     account_id: str = "123456789012"
     seed: int | None = None

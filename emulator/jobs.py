@@ -6,8 +6,9 @@ import asyncio
 import logging
 from typing import Any
 
+from emulator import dynamodb_restores
 from emulator.core import Emulator
-from emulator.state import BackupJob, CopyJob, Instance, RecoveryPoint, Snapshot, Vault, now
+from emulator.state import BackupJob, CopyJob, Instance, RecoveryPoint, Snapshot, Vault, now, resource_type_of
 from emulator.wire import ApiError, iso8601
 
 log = logging.getLogger("emulator.jobs")
@@ -56,7 +57,7 @@ def _backup_detail(emu: Emulator, job: BackupJob) -> dict[str, Any]:
         "creationDate": iso8601(job.created),
         "iamRoleArn": job.iam_role_arn,
         "resourceArn": job.resource_arn,
-        "resourceType": "RDS",
+        "resourceType": resource_type_of(job.resource_arn),
         "state": job.state,
         "percentDone": int(job.percent_done),
     }
@@ -76,35 +77,57 @@ async def start_backup(
     emu: Emulator, vault: Vault, resource_arn: str, iam_role_arn: str, tags: dict[str, str] | None = None
 ) -> BackupJob:
     """Snapshot now (the recovery point holds the data as of this call), then finish over time."""
-    inst = emu.store.instance_by_arn.get(resource_arn)
-    if not resource_arn.startswith("arn:aws:rds:") or ":db:" not in resource_arn:
+    table = dynamodb_restores.is_table_arn(resource_arn)
+    if not table and (not resource_arn.startswith("arn:aws:rds:") or ":db:" not in resource_arn):
         raise ApiError("InvalidParameterValueException", f"Unsupported resource ARN for this emulator: {resource_arn}")
     job_id = emu.faults.uuid().upper()
-    rp_arn = emu.rds_arn(vault.account, "snapshot", f"awsbackup:job-{emu.faults.uuid()}")
+    if table:
+        # DynamoDB recovery points of AWS Backup's advanced features are Backup's own ARNs.
+        rp_arn = f"arn:aws:backup:{emu.region}:{vault.account}:recovery-point:{emu.faults.uuid().upper()}"
+    else:
+        rp_arn = emu.rds_arn(vault.account, "snapshot", f"awsbackup:job-{emu.faults.uuid()}")
     job = BackupJob(job_id, vault.account, now(), iam_role_arn, "CREATED", vault=vault, resource_arn=resource_arn)
     job.recovery_point_arn = rp_arn
     emu.store.backup_jobs[job_id] = job
     _announce_backup(emu, job)
     job.state = "RUNNING"
     _announce_backup(emu, job)
+    if table:
+        await _snapshot_into(emu, job, _new_point(job, vault, resource_arn, "DynamoDB", tags))
+        return job
+    inst = emu.store.instance_by_arn.get(resource_arn)
     if inst is None or inst.status not in ("available", "resetting-master-credentials"):
         state = "missing" if inst is None else inst.status
         emu.spawn(_finish_backup(emu, job, None, f"Resource {resource_arn} is not available for backup ({state})."))
         return job
-    rp = RecoveryPoint(
-        rp_arn, vault, resource_arn, inst.identifier, iam_role_arn, now(), snapshot=None, tags=dict(tags or {})
+    await _snapshot_into(emu, job, _new_point(job, vault, inst.identifier, "RDS", tags), inst)
+    return job
+
+
+def _new_point(
+    job: BackupJob, vault: Vault, name: str, resource_type: str, tags: dict[str, str] | None
+) -> RecoveryPoint:
+    name = name.rsplit("/", 1)[-1]
+    arn, role = job.recovery_point_arn, job.iam_role_arn
+    return RecoveryPoint(
+        arn, vault, job.resource_arn, name, role, now(), None, resource_type=resource_type, tags=dict(tags or {})
     )
+
+
+async def _snapshot_into(emu: Emulator, job: BackupJob, rp: RecoveryPoint, inst: Instance | None = None) -> None:
     emu.store.add_recovery_point(rp)
     try:
-        rp.snapshot = await _take_snapshot(emu, inst)
+        if inst is None:
+            rp.snapshot = await dynamodb_restores.snapshot_table(emu, rp.resource_arn)
+        else:
+            rp.snapshot = await _take_snapshot(emu, inst)
     except Exception as exc:
-        log.exception("snapshot of %s failed", inst.identifier)
+        log.exception("snapshot of %s failed", rp.resource_name)
         emu.store.remove_recovery_point(rp)
         emu.spawn(_finish_backup(emu, job, None, f"Snapshot failed: {exc}"))
-        return job
+        return
     job.size_bytes = rp.snapshot.size_bytes
     emu.spawn(_finish_backup(emu, job, rp, None))
-    return job
 
 
 async def _take_snapshot(emu: Emulator, inst: Instance) -> Snapshot:
@@ -145,7 +168,7 @@ def _copy_detail(job: CopyJob) -> dict[str, Any]:
             "backupSizeInBytes": job.size_bytes,
             "iamRoleArn": job.iam_role_arn,
             "resourceArn": job.resource_arn,
-            "resourceType": "RDS",
+            "resourceType": resource_type_of(job.resource_arn),
             # AWS sends an empty object until the destination recovery point exists.
             "destinationRecoveryPointArn": job.destination_recovery_point_arn or {},
         }
@@ -212,7 +235,7 @@ async def _run_copy(emu: Emulator, job: CopyJob, rp: RecoveryPoint, dest_account
         job.state, job.status_message = "FAILED", "Copy job failed (emulated failure)."
     else:
         copy = RecoveryPoint(
-            emu.rds_arn(dest_account, "snapshot", f"awsbackup:copyjob-{emu.faults.uuid()}"),
+            _copy_arn(emu, rp, dest_account),
             dest,
             rp.resource_arn,
             rp.resource_name,
@@ -223,8 +246,15 @@ async def _run_copy(emu: Emulator, job: CopyJob, rp: RecoveryPoint, dest_account
             completed=job.completed,
             source_vault_arn=rp.vault.arn,
             tags=dict(rp.tags),
+            resource_type=rp.resource_type,
         )
         emu.store.add_recovery_point(copy)
         job.state, job.destination_recovery_point_arn = "COMPLETED", copy.arn
         job.percent_done = 100.0
     _announce_copy(emu, job)
+
+
+def _copy_arn(emu: Emulator, rp: RecoveryPoint, account: str) -> str:
+    if rp.resource_type == dynamodb_restores.RESOURCE_TYPE:
+        return f"arn:aws:backup:{emu.region}:{account}:recovery-point:{emu.faults.uuid().upper()}"
+    return emu.rds_arn(account, "snapshot", f"awsbackup:copyjob-{emu.faults.uuid()}")

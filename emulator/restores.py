@@ -7,6 +7,7 @@ import contextlib
 import json
 import logging
 import socket
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from emulator import instances
@@ -77,7 +78,12 @@ def start_restore(
         restore_testing_plan_arn=testing_plan_arn,
         copy_tags=copy_tags,
     )
-    if meta(job, "DBInstanceIdentifier") is None:
+    run = _runner(rp)
+    if rp.resource_type == "DynamoDB":
+        from emulator.dynamodb_restores import check_metadata
+
+        check_metadata(job.metadata)
+    elif meta(job, "DBInstanceIdentifier") is None:
         raise ApiError("InvalidParameterValueException", "DBInstanceIdentifier is required in the restore metadata.")
     duration = emu.faults.seconds(emu.knobs.restore_seconds)
     job.expected_minutes = max(1, round(duration / 60))
@@ -86,7 +92,7 @@ def start_restore(
     if emu.knobs.restore_created_events:
         announce_created(emu, job)
     announce(emu, job)
-    emu.spawn(_run_guarded(emu, job, duration))
+    emu.spawn(_run_guarded(emu, job, duration, run))
     return job
 
 
@@ -109,7 +115,7 @@ def announce(emu: Emulator, job: RestoreJob) -> None:
         "creationDate": iso8601(job.created),
         "iamRoleArn": job.iam_role_arn,
         "percentDone": int(job.percent_done),
-        "resourceType": "RDS",
+        "resourceType": rp.resource_type,
         "status": job.state,
     }
     if job.restore_testing_plan_arn:
@@ -123,16 +129,29 @@ def announce(emu: Emulator, job: RestoreJob) -> None:
     emu.events.emit("Restore Job State Change", job.account, [rp.arn], detail)
 
 
-async def _run_guarded(emu: Emulator, job: RestoreJob, duration: float) -> None:
+Runner = Callable[[Emulator, RestoreJob, float], Awaitable[None]]
+
+
+def _runner(rp: RecoveryPoint) -> Runner:
+    """How a recovery point of this resource type is restored (a table: into moto's DynamoDB)."""
+    if rp.resource_type == "DynamoDB":
+        # Imported here: the table restore builds on this module's job states and events.
+        from emulator.dynamodb_restores import run_restore
+
+        return run_restore
+    return _run
+
+
+async def _run_guarded(emu: Emulator, job: RestoreJob, duration: float, run: Runner) -> None:
     """Whatever goes wrong inside the emulator, the job ends FAILED with a message: never RUNNING for ever."""
     try:
-        await _run(emu, job, duration)
+        await run(emu, job, duration)
     except asyncio.CancelledError:
         raise
     except Exception as exc:
         log.exception("restore job %s failed inside the emulator", job.job_id)
         if job.state in ("PENDING", "RUNNING"):
-            _finish(emu, job, "FAILED", f"An internal error occurred while restoring: {type(exc).__name__}.")
+            finish(emu, job, "FAILED", f"An internal error occurred while restoring: {type(exc).__name__}.")
 
 
 async def _run(emu: Emulator, job: RestoreJob, duration: float) -> None:
@@ -155,13 +174,13 @@ async def _run(emu: Emulator, job: RestoreJob, duration: float) -> None:
             await _materialise(emu, job, inst)
     except RestoreFailure as failure:
         await _sleep_until(deadline)
-        _finish(emu, job, "FAILED", str(failure))
+        finish(emu, job, "FAILED", str(failure))
         return
     job.created_resource_arn = inst.arn
     _break_on_purpose(emu, inst)
     assert job.recovery_point is not None
     job.recovery_point.last_restore = now()
-    _finish(emu, job, "COMPLETED", None)
+    finish(emu, job, "COMPLETED", None)
     if emu.faults.chance(emu.knobs.stuck_rate):
         return  # stays "creating" for ever: for the caller's deadlines
     await asyncio.sleep(emu.knobs.instance_available_seconds)
@@ -188,7 +207,7 @@ async def _sleep_until(deadline: float) -> None:
         await asyncio.sleep(delay)
 
 
-def _finish(emu: Emulator, job: RestoreJob, state: str, message: str | None) -> None:
+def finish(emu: Emulator, job: RestoreJob, state: str, message: str | None) -> None:
     job.completed = now()
     job.status_message = message
     job.percent_done = 100.0 if state == "COMPLETED" else job.percent_done

@@ -12,6 +12,11 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
+def resource_type_of(arn: str) -> str:
+    """AWS Backup's resource type for a source ARN (the emulator holds RDS instances and DynamoDB tables)."""
+    return "DynamoDB" if arn.startswith("arn:aws:dynamodb:") else "RDS"
+
+
 @dataclass
 class Physical:
     """A real database (and, for instances, its login) on one of the engine servers."""
@@ -95,6 +100,7 @@ class Snapshot:
     taken_at: datetime
     source: dict[str, Any]  # the source instance's settings at backup time (restore metadata)
     tags: dict[str, str]
+    table: dict[str, Any] | None = None  # DynamoDB: the table's description and items at backup time
 
 
 @dataclass

@@ -182,9 +182,10 @@ class Traffic:
             await asyncio.sleep(0.25)
         raise TimeoutError(f"{operation} {job_id} did not finish")
 
-    async def mark_stale(self, source: Source, minutes: int) -> None:
-        """Ask the emulator to make this source's restores lose their newest `minutes` of events."""
-        body = {"source_arn": source.arn, "table": "events", "column": "created_at", "minutes": minutes}
+    async def mark_stale(self, source: Source, minutes: int, column: str = "created_at") -> None:
+        """Ask the emulator to make this source's restores lose their newest `minutes` of events (of items, by
+        their `column` attribute, for a DynamoDB table)."""
+        body = {"source_arn": source.arn, "table": "events", "column": column, "minutes": minutes}
         url = os.environ["AWS_ENDPOINT_URL_BACKUP"].rstrip("/") + "/_emulator/stale"
         request = urllib.request.Request(  # noqa: S310 - the emulator's own control endpoint
             url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}, method="POST"

@@ -3,7 +3,8 @@
 moto (SQS, S3, EventBridge, DynamoDB, CloudWatch Logs) and the emulator (AWS Backup + RDS, restoring into
 the machine's PostgreSQL and MariaDB) start in background threads; sources of both engines get an `events`
 table, are backed up and copied to a central vault; the copy events flow EventBridge -> SQS -> this worker.
-One source's copy is stale on purpose and must FAIL. Exit 0 when every outcome is the expected one.
+A DynamoDB table in moto is backed up and restored the same way. One source's copy of each kind (a PostgreSQL
+database, a DynamoDB table) is stale on purpose and must FAIL. Exit 0 when every outcome is the expected one.
 """
 
 from __future__ import annotations
@@ -19,13 +20,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 from emulator.bootstrap import create_resources
 from emulator.moto_server import start_moto
 from emulator.server import EmulatorConfig, Knobs, run_in_thread
 from emulator.traffic import Traffic
-from standins.policies import example_policy
+from standins.policies import example_policy, table_selection
+from standins.tables import create_orders_table, delete_table
 from worker.policy import load_policy
 from worker.settings import load_settings
 
@@ -49,6 +52,7 @@ def _stand_ins(postgres_url: str, mysql_url: str) -> Iterator[None]:
             postgres_url=postgres_url,
             mysql_url=mysql_url,
             events_url=moto.url,
+            dynamodb_url=moto.url,
             knobs=Knobs(restore_seconds=(2.0, 4.0)),
         )
     )
@@ -73,9 +77,11 @@ def _stand_ins(postgres_url: str, mysql_url: str) -> Iterator[None]:
 
 async def run_demo(postgres_url: str, mysql_url: str, per_engine: int) -> int:
     with _stand_ins(postgres_url, mysql_url), tempfile.TemporaryDirectory() as tmp:
-        resources = await asyncio.to_thread(create_resources, "bv-demo")
+        # Not `bv-`: restored tables are `bv-...`, and the grant to delete them must never cover the ledger.
+        resources = await asyncio.to_thread(create_resources, "validator-demo")
         policy_file = Path(tmp) / "policy.toml"
-        policy_file.write_text(example_policy("arn:aws:rds:*:*:db:orders-*"))
+        tables = table_selection("arn:aws:dynamodb:*:*:table/orders-*")
+        policy_file.write_text(example_policy("arn:aws:rds:*:*:db:orders-*") + "\n" + tables)
         traffic = Traffic()
         await traffic.prepare_vaults()
         print("creating sources and backing them up ...", flush=True)
@@ -95,8 +101,11 @@ async def run_demo(postgres_url: str, mysql_url: str, per_engine: int) -> int:
             visibility_seconds=60,
         )
         records = await _run_worker_until_done(settings, load_policy(policy_file), resources.bucket, len(sources))
-        for source in sources:
-            await traffic.delete_source(source[0])
+        for source, demo in sources:
+            if demo.engine == "dynamodb":
+                await asyncio.to_thread(delete_table, demo.identifier)
+            else:
+                await traffic.delete_source(source)
         return _report(records, [s[1] for s in sources], resources)
 
 
@@ -118,6 +127,19 @@ async def _make_sources(traffic: Any, per_engine: int) -> list[tuple[Any, DemoSo
             await traffic.write_rows(source, 60, timedelta(minutes=30))
         await traffic.backup_and_copy(source)
         made.append((source, DemoSource(identifier, engine, expected)))
+    return made + await _make_tables(traffic)
+
+
+async def _make_tables(traffic: Any) -> list[tuple[Any, DemoSource]]:
+    """One DynamoDB table that must pass, one whose copy lacks its newest two hours of items and must FAIL."""
+    made: list[tuple[Any, DemoSource]] = []
+    for name, expected in (("orders-table-1", "PASSED"), ("orders-table-stale", "FAILED")):
+        span = timedelta(minutes=30) if expected == "PASSED" else timedelta(hours=3)
+        source = SimpleNamespace(arn=await asyncio.to_thread(create_orders_table, name, 60, span))
+        if expected == "FAILED":
+            await traffic.mark_stale(source, minutes=120, column="updated_at")
+        await traffic.backup_and_copy(source)
+        made.append((source, DemoSource(name, "dynamodb", expected)))
     return made
 
 
@@ -149,7 +171,8 @@ def _read_records(s3: Any, bucket: str) -> list[dict[str, Any]]:
 
 
 def _report(records: list[dict[str, Any]], sources: list[DemoSource], resources: Any) -> int:
-    by_source = {str(r.get("source_resource_arn", "")).rsplit(":", 1)[-1]: r for r in records}
+    # The source's name: an RDS ARN ends ":db:<name>", a DynamoDB one ":table/<name>".
+    by_source = {str(r.get("source_resource_arn", "")).rsplit(":", 1)[-1].rsplit("/", 1)[-1]: r for r in records}
     header = f"{'source':24} {'engine':9} {'status':15} {'restore_min':>11} {'age_tx_min':>10} {'gap_min':>8}  checks"
     print("\n" + header + "\n" + "-" * len(header))
     all_expected = True

@@ -34,3 +34,47 @@ kind = "sql"
 query = "SELECT count(*) FROM events WHERE amount < 0"
 expect = 0
 {extra_checks}"""
+
+
+def table_policy(source_glob: str, *, name: str = "orders-tables", defaults: str = "", extra_checks: str = "") -> str:
+    """A policy of one DynamoDB selection (`table_selection`)."""
+    return f"[defaults]\n{defaults}\n\n" + table_selection(source_glob, name=name, extra_checks=extra_checks)
+
+
+def table_selection(source_glob: str, *, name: str = "orders-tables", extra_checks: str = "") -> str:
+    """A DynamoDB selection over the `orders` tables of `standins.tables`, with every table check kind."""
+    return f"""\
+[[selection]]
+name = "{name}"
+resource_type = "DynamoDB"
+source_arn = "{source_glob}"
+min_interval = "0s"
+rpo_target = "80m"
+
+[[selection.check]]
+kind = "item_count"
+min = 1
+read_budget = 100
+
+[[selection.check]]
+kind = "freshness"
+attribute = "updated_at"
+index = "by_day"
+partition_value = "all"
+max_age = "80m"
+
+[[selection.check]]
+kind = "items"
+items = [{{ key = {{ pk = "order-0" }}, attributes = {{ status = "paid" }} }}]
+
+[[selection.check]]
+kind = "partiql"
+statement = "SELECT pk FROM \\"{{table}}\\" WHERE amount < 0"
+expect_rows = 0
+
+[[selection.check]]
+kind = "table"
+partition_key = "pk"
+indexes = ["by_day"]
+billing_mode = "PAY_PER_REQUEST"
+{extra_checks}"""

@@ -22,6 +22,7 @@ from worker.adapters.aws import open_clients
 from worker.adapters.backup import Backup
 from worker.adapters.database import DatabaseOpener
 from worker.adapters.dead_letters import FailureNotes
+from worker.adapters.dynamodb_tables import DynamoDbTables
 from worker.adapters.ledger import Ledger
 from worker.adapters.rds import Rds
 from worker.adapters.results import LogSink, ResultStore
@@ -33,6 +34,7 @@ from worker.flow import Flow
 from worker.http import build_app, start_server
 from worker.intake import Consumer, Handler, Timing, renew_leases
 from worker.kinds import Kinds
+from worker.kinds.dynamodb import DynamoDbTable
 from worker.kinds.rds_instance import RdsInstance
 from worker.kinds.rds_metadata import Network
 from worker.log import get_logger
@@ -105,7 +107,7 @@ async def open_services(
             backup=backup,
             watcher=_watcher(backup, settings, metrics),
             reporter=Reporter(store, sink, backup, metrics, log, build_chain(clients, settings)),
-            kinds=Kinds((rds,)),
+            kinds=Kinds((rds, DynamoDbTable(DynamoDbTables(clients.dynamodb), ledger, backup, log=log))),
             evidence=build_evidence(clients, settings),
             failures=FailureNotes(clients.dynamodb, settings.ledger_table),
             store=store,

@@ -44,6 +44,7 @@ from worker.policy_fields import (
     StatementTimeout,
     table_name_parts,
 )
+from worker.policy_table_checks import for_tables
 
 __all__ = [
     "CHECK_KINDS",
@@ -303,7 +304,13 @@ def _cross_checks(spec: PolicyFile) -> list[tuple[Loc, str]]:
             problem = "matches every recovery point, so the selections after it can never match"
             problems.append((("selection", index), problem))
         check_names: set[str] = set()
+        on_tables = (selection.resource_type or "").lower() == "dynamodb"
         for number, check in enumerate(selection.checks):
+            if check.kind != "plugin" and for_tables(check) != on_tables:
+                where = "DynamoDB tables" if for_tables(check) else "SQL databases"
+                fix = 'resource_type = "DynamoDB"' if for_tables(check) else "another resource_type"
+                problem = f"this {check.kind} check reads {where}: its selection needs {fix}"
+                problems.append((("selection", index, "check", number, "kind"), problem))
             if check.name in check_names:
                 problems.append((("selection", index, "check", number, "name"), "duplicate check name"))
             check_names.add(check.name)

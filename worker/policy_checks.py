@@ -19,6 +19,7 @@ from worker.policy_fields import (
     TableName,
     import_callable,
 )
+from worker.policy_table_checks import TABLE_CHECK_MODELS, ReadBudget, TableCheck
 
 # ---- checks --------------------------------------------------------------------------------------
 
@@ -29,12 +30,30 @@ class _Check(BaseModel):
 
 
 class FreshnessCheck(_Check):
-    """The newest row (the timestamp `query` returns) is recent, relative to now and to the recovery point."""
+    """The newest row (the timestamp `query` returns) is recent, relative to now and to the recovery point.
+    On a DynamoDB table: the newest value of `attribute` (epoch seconds or ISO-8601), by a `Query` on `index`
+    (partition `partition_value`, sorted by the attribute) when given, else a projected Scan within the budget."""
 
     kind: Literal["freshness"] = "freshness"
-    query: NonEmptyStr
+    query: NonEmptyStr | None = None
+    attribute: NonEmptyStr | None = None
+    index: NonEmptyStr | None = None
+    partition_value: str | int | float | None = None
+    read_budget: float = ReadBudget
     max_age: PositiveDuration
     max_gap: Duration | None = None
+
+    @model_validator(mode="after")
+    def _query_or_attribute(self) -> FreshnessCheck:
+        if self.query is None and self.attribute is None:
+            raise ValueError('missing required key "query" (or "attribute" on a DynamoDB table)')
+        if self.query is not None and self.attribute is not None:
+            raise ValueError("give a query (SQL) or an attribute (DynamoDB), not both")
+        if (self.index is None) != (self.partition_value is None):
+            raise ValueError("index and partition_value go together")
+        if self.index is not None and self.attribute is None:
+            raise ValueError("index needs attribute")
+        return self
 
 
 class RowCountCheck(_Check):
@@ -87,8 +106,9 @@ class PluginCheck(_Check):
         return import_callable(self.function)
 
 
-CheckSpec = FreshnessCheck | RowCountCheck | SqlCheck | SchemaCheck | PluginCheck
-CHECK_MODELS: dict[str, type[_Check]] = {
+CheckSpec = FreshnessCheck | RowCountCheck | SqlCheck | SchemaCheck | PluginCheck | TableCheck
+CHECK_MODELS: dict[str, type[BaseModel]] = {
+    **TABLE_CHECK_MODELS,
     "freshness": FreshnessCheck,
     "row_count": RowCountCheck,
     "sql": SqlCheck,

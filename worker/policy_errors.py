@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic_core import ErrorDetails
 
-CHECK_KINDS = ("freshness", "row_count", "sql", "schema", "plugin")
+CHECK_KINDS = ("freshness", "row_count", "sql", "schema", "plugin", "item_count", "partiql", "items", "table")
 
 Loc = tuple[str | int, ...]
 

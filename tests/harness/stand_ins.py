@@ -30,6 +30,7 @@ __all__ = ["TEST_KNOBS", "MotoHandle", "start_emulator", "start_moto"]
 def start_emulator(events_url: str | None, *, seed: int | None = None, **overrides: Any) -> EmulatorHandle:
     """An emulator on both real servers. ``overrides`` are knobs or EmulatorConfig fields."""
     config_fields = set(EmulatorConfig.__dataclass_fields__) - {"knobs"}
+    overrides = {"dynamodb_url": events_url, **overrides}
     knob_values = {**TEST_KNOBS, **{k: v for k, v in overrides.items() if k not in config_fields}}
     knobs = Knobs()
     knobs.update(knob_values)

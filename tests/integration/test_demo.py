@@ -21,4 +21,7 @@ def test_demo_validates_every_source_and_fails_the_stale_one(db_servers):
     assert rows["orders-mariadb-1"][2] == "PASSED"
     assert rows["orders-stale-postgres"][2] == "FAILED"
     assert "freshness=FAILED" in " ".join(rows["orders-stale-postgres"])
+    assert rows["orders-table-1"][1:3] == ["dynamodb", "PASSED"]
+    assert rows["orders-table-stale"][1:3] == ["dynamodb", "FAILED"]
+    assert "freshness=FAILED" in " ".join(rows["orders-table-stale"])
     assert "every outcome as expected" in result.stdout

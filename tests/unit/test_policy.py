@@ -65,7 +65,7 @@ def test_the_brief_example_is_accepted_with_its_values():
 
 def test_the_shipped_example_is_accepted():
     policy = load_policy(EXAMPLE)
-    assert [selection.name for selection in policy.selections] == ["orders", "billing"]
+    assert [selection.name for selection in policy.selections] == ["orders", "billing", "orders-tables"]
     assert any(isinstance(check, SchemaCheck) for check in policy.selections[0].checks)
 
 

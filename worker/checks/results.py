@@ -42,6 +42,9 @@ class CheckResult:
     newest_row_at: datetime | None = None  # freshness only
     row_count: int | None = None  # row_count only
     table: str | None = None  # row_count only
+    # DynamoDB checks: the read capacity units they consumed (None: DynamoDB did not report it)
+    read_units: float | None = None
+    on_table: bool = False
 
     @property
     def passed(self) -> bool:
@@ -49,7 +52,7 @@ class CheckResult:
 
     def to_record(self) -> dict[str, Any]:
         """The check's entry in the summary record's `checks[]`."""
-        return {
+        entry: dict[str, Any] = {
             "name": self.name,
             "kind": self.kind,
             "status": self.status,
@@ -59,6 +62,9 @@ class CheckResult:
             "message": clip(self.message),
             "duration_seconds": round(self.duration_seconds, 3),
         }
+        if self.on_table:
+            entry["read_units"] = None if self.read_units is None else round(self.read_units, 3)
+        return entry
 
 
 def row_counts(results: Sequence[CheckResult]) -> dict[str, int]:

@@ -69,7 +69,7 @@ class ResourceKind(Protocol):
 @dataclass(frozen=True)
 class Kinds:
     """The kinds this worker runs, looked up by a recovery point's resource type. The first is the default:
-    a type no kind claims yet (Aurora, DynamoDB until theirs exist) is tried as it, as before kinds existed."""
+    a type no kind claims yet (Aurora until its kind exists) is tried as it, as before kinds existed."""
 
     all: tuple[ResourceKind, ...]
 
