@@ -116,7 +116,7 @@ class Flow:
             await self.ledger.finish(rp.arn, SKIPPED)
             self.log.info("recovery_point.sampled_out", min_interval=str(plan.min_interval))
             return Outcome("ack", "sampled_out")
-        run = _Run(self, rp, plan, item, self.kinds.for_type(rp.resource_type or "RDS"))
+        run = Run(self, rp, plan, item, self.kinds.for_type(rp.resource_type or "RDS"))
         if item.record is not None:
             # A previous worker finished the checks: only cleanup and the report remain.
             record, from_testing = dict(item.record), False
@@ -166,15 +166,24 @@ def _in_flight(metrics: Metrics, account: str | None) -> Any:
         gauge.dec()
 
 
-class _Run:
-    """restore -> wait -> prepare -> checks -> cleanup for one claimed recovery point."""
+class Run:
+    """restore -> wait -> prepare -> checks -> cleanup for one claimed recovery point. A restore testing job
+    (`worker.restore_testing`) uses only prepare -> checks -> cleanup, with its own target and origin."""
 
-    def __init__(self, flow: Flow, rp: RecoveryPoint, plan: Selection, item: LedgerItem, kind: ResourceKind) -> None:
+    def __init__(
+        self,
+        flow: Flow,
+        rp: RecoveryPoint,
+        plan: Selection,
+        item: LedgerItem,
+        kind: ResourceKind,
+        target: Target | None = None,  # given for a restore someone else started (restore testing)
+    ) -> None:
         self.flow, self.rp, self.plan, self.item, self.kind = flow, rp, plan, item, kind
         remaining = plan.restore_timeout.total_seconds() - max(0, time.time() - item.started_at())
         identifier = restored_identifier(rp.arn)
-        self.target = Target(rp, identifier, plan, asyncio.get_running_loop().time() + remaining)
-        self.validation = _new_validation(rp, plan, identifier)
+        self.target = target or Target(rp, identifier, plan, asyncio.get_running_loop().time() + remaining)
+        self.validation = _new_validation(rp, plan, self.target.identifier)
         self.taken: TakenOver | None = None
         self.from_restore_testing: bool | None = False
 

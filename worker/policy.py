@@ -92,6 +92,7 @@ class SelectionSpec(BaseModel):
     source_arn: ArnGlob = "*"
     source_account: AccountIds = ()
     tags: dict[NonEmptyStr, str] = Field(default_factory=dict)
+    restore_testing_plan: NonEmptyStr | None = None  # name or ARN glob: validate that plan's restore tests
     min_interval: Duration | None = None
     rpo_target: Duration | None = None
     rto_target: Duration | None = None
@@ -110,7 +111,8 @@ class SelectionSpec(BaseModel):
 
     @property
     def matches_everything(self) -> bool:
-        return (self.resource_type, self.source_arn, self.source_account, self.tags) == (None, "*", (), {})
+        fields = (self.resource_type, self.source_arn, self.source_account, self.tags, self.restore_testing_plan)
+        return fields == (None, "*", (), {}, None)
 
 
 class PolicyFile(BaseModel):
@@ -147,6 +149,14 @@ class Selection:
     statement_timeout: timedelta
     database: str | None
     checks: tuple[CheckSpec, ...]
+    restore_testing_plan: str | None = None
+
+    def tests_plan(self, plan_arn: str) -> bool:
+        """Whether this selection validates restore tests of the plan (its glob against the ARN or the name)."""
+        if self.restore_testing_plan is None:
+            return False
+        name = plan_arn.rsplit(":restore-testing-plan:", 1)[-1]
+        return any(fnmatch.fnmatchcase(value, self.restore_testing_plan) for value in (plan_arn, name))
 
     def matches(
         self,
@@ -180,11 +190,27 @@ class Policy:
         account_id: str | None = None,
         tags: Mapping[str, str] | None = None,
     ) -> Selection | None:
-        """The first selection, in file order, that the source resource matches."""
+        """The first selection, in file order, that the source resource matches. Selections that name a restore
+        testing plan are only for that plan's restores (`match_restore_test`), never for backups and copies."""
         for selection in self.selections:
-            if selection.matches(resource_type, source_arn, account_id, tags):
+            if selection.restore_testing_plan is None and selection.matches(
+                resource_type, source_arn, account_id, tags
+            ):
                 return selection
         return None
+
+    def match_restore_test(
+        self, plan_arn: str, resource_type: str | None, source_arn: str, account_id: str | None = None
+    ) -> Selection | None:
+        """The first selection naming this restore testing plan whose other conditions the source meets."""
+        for selection in self.selections:
+            if selection.tests_plan(plan_arn) and selection.matches(resource_type, source_arn, account_id):
+                return selection
+        return None
+
+    @property
+    def tests_restores(self) -> bool:
+        return any(selection.restore_testing_plan is not None for selection in self.selections)
 
     def selection(self, name: str) -> Selection | None:
         return next((s for s in self.selections if s.name == name), None)
@@ -215,6 +241,7 @@ def _resolve(spec: SelectionSpec, defaults: DefaultsSpec) -> Selection:
         statement_timeout=_pick(spec.statement_timeout, defaults.statement_timeout),
         database=_pick(spec.database, defaults.database),
         checks=spec.checks,
+        restore_testing_plan=spec.restore_testing_plan,
     )
 
 

@@ -55,6 +55,12 @@ class Inventory(Protocol):
     async def protected_sources(self) -> list[ProtectedSource]: ...
 
 
+class RestoreListing(Protocol):
+    async def list_restore_jobs(
+        self, created_after: datetime | None = None, *, completed_after: datetime | None = None
+    ) -> list[RestoreJob]: ...
+
+
 class ValidationResults(Protocol):
     async def put_validation_result(self, job_id: str, status: str, message: str) -> None: ...
 

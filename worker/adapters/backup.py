@@ -14,6 +14,7 @@ from worker.model import ProtectedSource, RecoveryPoint, RestoreJob
 
 
 def _restore_job(raw: Mapping[str, Any]) -> RestoreJob:
+    plan_arn = (raw.get("CreatedBy") or {}).get("RestoreTestingPlanArn") or None
     return RestoreJob(
         job_id=raw["RestoreJobId"],
         status=raw.get("Status", "PENDING"),
@@ -21,7 +22,11 @@ def _restore_job(raw: Mapping[str, Any]) -> RestoreJob:
         created_resource_arn=raw.get("CreatedResourceArn") or None,
         created_at=raw.get("CreationDate"),
         completed_at=raw.get("CompletionDate"),
-        from_restore_testing=bool(raw.get("CreatedBy", {}).get("RestoreTestingPlanArn")),
+        from_restore_testing=bool(plan_arn),
+        restore_testing_plan_arn=plan_arn,
+        recovery_point_arn=raw.get("RecoveryPointArn"),
+        backup_vault_arn=raw.get("BackupVaultArn"),
+        validation_status=raw.get("ValidationStatus"),
     )
 
 

@@ -1,0 +1,141 @@
+"""The worker as validator for AWS Backup restore testing, against the emulator's restore testing plans.
+
+A plan run restores RDS instances (AWS started them: the worker never did); the worker takes each over, checks
+it, records where it came from and tells AWS Backup SUCCESSFUL, or FAILED for a stale copy; it deletes nothing
+(AWS Backup's deletion after the window finds everything there); a restore test whose event was lost is found
+by the sweep and validated once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from typing import Any
+
+import boto3
+import pytest
+from harness.aws import ROLE_ARN
+from harness.worker_stack import make_stack, run_inline
+
+pytestmark = pytest.mark.usefixtures("cleanup_instances")
+
+
+def policy(prefix: str, plan_name: str) -> str:
+    """Only restore tests of the plan are selected: the copies the stack makes are not validated themselves."""
+    return f"""
+[defaults]
+restore_timeout = "2m"
+statement_timeout = "5s"
+
+[[selection]]
+name = "restore-tests"
+resource_type = "RDS"
+source_arn = "arn:aws:rds:*:*:db:{prefix}-*"
+restore_testing_plan = "{plan_name}"
+
+[[selection.check]]
+kind = "freshness"
+query = "SELECT max(created_at) FROM events"
+max_age = "80m"
+
+[[selection.check]]
+kind = "row_count"
+table = "events"
+min = 1
+"""
+
+
+def create_plan(backup: Any, name: str, vault_arn: str, sources: list[str], window_hours: int = 1) -> str:
+    arn = backup.create_restore_testing_plan(
+        RestoreTestingPlan={
+            "RestoreTestingPlanName": name,
+            "ScheduleExpression": "cron(0 3 ? * * *)",
+            "RecoveryPointSelection": {"Algorithm": "LATEST_WITHIN_WINDOW", "IncludeVaults": [vault_arn]},
+        }
+    )["RestoreTestingPlanArn"]
+    backup.create_restore_testing_selection(
+        RestoreTestingPlanName=name,
+        RestoreTestingSelection={
+            "RestoreTestingSelectionName": "rds",
+            "IamRoleArn": ROLE_ARN,
+            "ProtectedResourceType": "RDS",
+            "ProtectedResourceArns": sources,
+            "ValidationWindowHours": window_hours,
+        },
+    )
+    return str(arn)
+
+
+@pytest.fixture
+async def stack():
+    made = await make_stack()
+    yield made
+    await made.close()
+
+
+async def wait_job(backup: Any, job_id: str, field: str, values: set[str], timeout: float = 90) -> dict[str, Any]:
+    for _ in range(int(timeout / 0.5)):
+        job = await asyncio.to_thread(backup.describe_restore_job, RestoreJobId=job_id)
+        if job.get(field) in values:
+            return dict(job)
+        await asyncio.sleep(0.5)
+    raise AssertionError(f"restore job {job_id}: {field} never in {values}")
+
+
+async def test_plan_run_validated_successful_and_failed_then_aws_deletes(stack, emulator):
+    emulator.configure(restore_testing_hour_seconds=45)
+    backup, rds = boto3.client("backup"), boto3.client("rds")
+    fresh = await stack.add_source("postgres")
+    stale = await stack.add_source("postgres", stale_minutes=120)
+    for source in (fresh, stale):
+        await stack.backup_and_copy(source)
+    name = f"rt_{secrets.token_hex(4)}"
+    stack.policy_file.write_text(policy(stack.prefix, name))
+    plan_arn = create_plan(backup, name, stack.traffic.central_vault_arn, [fresh.arn, stale.arn])
+
+    async with run_inline(stack):
+        job_ids = await asyncio.to_thread(emulator.run_restore_testing_plan, name)
+        assert len(job_ids) == 2
+        records = await stack.wait_for_records(2, timeout=90)
+        jobs = [await wait_job(backup, j, "ValidationStatus", {"SUCCESSFUL", "FAILED"}) for j in job_ids]
+
+    by_source = {record["source_resource_arn"]: record for record in records}
+    assert by_source[fresh.arn]["status"] == "PASSED" and by_source[stale.arn]["status"] == "FAILED"
+    for record in records:
+        assert (record["origin"], record["restore_testing_plan_arn"]) == ("restore_testing", plan_arn)
+        assert record["cleanup_status"] == "LEFT_TO_AWS_BACKUP"
+        assert record["restored_instance_id"].startswith("awsbackup-restore-test-")
+    verdicts = {job["SourceResourceArn"]: job["ValidationStatus"] for job in jobs}
+    assert verdicts == {fresh.arn: "SUCCESSFUL", stale.arn: "FAILED"}
+    # Nothing deleted by the worker: both restored instances are still there, with no owner tag of ours.
+    for job in jobs:
+        identifier = job["CreatedResourceArn"].rsplit(":", 1)[-1]
+        described = rds.describe_db_instances(DBInstanceIdentifier=identifier)["DBInstances"][0]
+        assert described["DBInstanceStatus"] != "deleting"
+        tags = {t["Key"] for t in rds.list_tags_for_resource(ResourceName=job["CreatedResourceArn"])["TagList"]}
+        assert "awsbackup-restore-test" in tags and "backup-validator:managed" not in tags
+    # AWS Backup's deletion after the window finds what it restored.
+    for job in jobs:
+        done = await wait_job(backup, job["RestoreJobId"], "DeletionStatus", {"SUCCESSFUL", "FAILED"})
+        assert done["DeletionStatus"] == "SUCCESSFUL", done.get("DeletionStatusMessage")
+
+
+async def test_a_lost_event_is_found_by_the_sweep_and_validated_once(stack, emulator):
+    emulator.configure(restore_testing_hour_seconds=60)
+    backup = boto3.client("backup")
+    source = await stack.add_source("postgres")
+    await stack.backup_and_copy(source)
+    name = f"rt_{secrets.token_hex(4)}"
+    stack.policy_file.write_text(policy(stack.prefix, name))
+    create_plan(backup, name, stack.traffic.central_vault_arn, [source.arn])
+    emulator.configure(event_drop_rate=1.0)  # every restore event is lost
+
+    async with run_inline(stack, restore_testing_sweep_seconds=1):
+        (job_id,) = await asyncio.to_thread(emulator.run_restore_testing_plan, name)
+        job = await wait_job(backup, job_id, "ValidationStatus", {"SUCCESSFUL", "FAILED"})
+        await asyncio.sleep(3)  # more sweeps: they must not validate it again
+        records = await asyncio.to_thread(stack.records)
+
+    assert job["ValidationStatus"] == "SUCCESSFUL"
+    assert [(r["restore_job_id"], r["origin"]) for r in records] == [(job_id, "restore_testing")]
+    assert emulator.knobs()["event_drop_rate"] == 1.0
