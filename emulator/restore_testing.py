@@ -24,7 +24,6 @@ PLAN_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,49}$")
 ALGORITHMS = ("LATEST_WITHIN_WINDOW", "RANDOM_WITHIN_WINDOW")
 RESOURCE_TYPES = ("Aurora", "DocumentDB", "DynamoDB", "EBS", "EC2", "EFS", "FSx", "Neptune", "RDS", "S3")
 TEST_TAG = "awsbackup-restore-test"
-SUPPORTED_TYPES = ("RDS",)  # what this emulator can restore today
 
 
 @dataclass

@@ -12,15 +12,46 @@ from __future__ import annotations
 import asyncio
 import fnmatch
 import random
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import timedelta
 
 from emulator import instances, restores
 from emulator.core import Emulator
-from emulator.restore_testing import SUPPORTED_TYPES, TEST_TAG, Plan, Selection, _plan
+from emulator.restore_testing import TEST_TAG, Plan, Selection, _plan
 from emulator.state import RecoveryPoint, RestoreJob, now
 from emulator.wire import ApiError
 
 FINAL_VALIDATION = frozenset({"SUCCESSFUL", "FAILED", "TIMED_OUT"})
+
+
+@dataclass(frozen=True)
+class TestRestorer:
+    """What differs per resource type: the restore metadata AWS infers, and AWS's deletion after the window
+    (None when deleted, else why not). Aurora clusters and DynamoDB tables add theirs here."""
+
+    metadata: Callable[[Emulator], dict[str, str]]
+    delete: Callable[[Emulator, RestoreJob], Awaitable[str | None]]
+
+
+def _rds_metadata(emu: Emulator) -> dict[str, str]:
+    return {"DBInstanceIdentifier": f"awsbackup-restore-test-{emu.faults.token(12)}"}
+
+
+async def _delete_rds_instance(emu: Emulator, job: RestoreJob) -> str | None:
+    inst = emu.store.instance_by_arn.get(job.created_resource_arn or "")
+    if inst is None:
+        return f"Resource {job.created_resource_arn} was not found for deletion."
+    try:
+        instances.delete(emu, inst, {"SkipFinalSnapshot": True})
+    except ApiError as err:
+        return f"{err.code}: {err.message}"
+    while inst.identifier in emu.store.instances:  # noqa: ASYNC110 - the drop task removes it when done
+        await asyncio.sleep(0.1)
+    return None
+
+
+RESTORERS: dict[str, TestRestorer] = {"RDS": TestRestorer(_rds_metadata, _delete_rds_instance)}
 
 
 def run_plan(emu: Emulator, plan_name: str) -> list[str]:
@@ -35,7 +66,7 @@ def run_plan(emu: Emulator, plan_name: str) -> list[str]:
 
 
 def _chosen_points(emu: Emulator, plan: Plan, selection: Selection) -> list[RecoveryPoint]:
-    if selection.spec["ProtectedResourceType"] not in SUPPORTED_TYPES:
+    if selection.spec["ProtectedResourceType"] not in RESTORERS:
         raise ApiError(
             "InvalidRequestException", f"The emulator cannot restore {selection.spec['ProtectedResourceType']} yet."
         )
@@ -78,7 +109,7 @@ def _eligible(rp: RecoveryPoint, plan: Plan, selection: Selection) -> bool:
 
 
 def _start(emu: Emulator, plan: Plan, selection: Selection, rp: RecoveryPoint) -> RestoreJob:
-    metadata = {"DBInstanceIdentifier": f"awsbackup-restore-test-{emu.faults.token(12).lower()}"}
+    metadata = RESTORERS[rp.resource_type].metadata(emu)
     metadata.update(selection.spec.get("RestoreMetadataOverrides") or {})
     job = restores.start_restore(
         emu,
@@ -104,21 +135,7 @@ async def _hold_window(emu: Emulator, job: RestoreJob, hours: int) -> None:
     if job.validation_status not in FINAL_VALIDATION:
         job.validation_status = "TIMED_OUT"
         job.validation_message = "No validation result was received within the validation window."
-    await _delete_created(emu, job)
-
-
-async def _delete_created(emu: Emulator, job: RestoreJob) -> None:
-    inst = emu.store.instance_by_arn.get(job.created_resource_arn or "")
-    if inst is None:
-        job.deletion_status = "FAILED"
-        job.deletion_message = f"Resource {job.created_resource_arn} was not found for deletion."
-        return
     job.deletion_status = "DELETING"
-    try:
-        instances.delete(emu, inst, {"SkipFinalSnapshot": True})
-    except ApiError as err:
-        job.deletion_status, job.deletion_message = "FAILED", f"{err.code}: {err.message}"
-        return
-    while inst.identifier in emu.store.instances:  # noqa: ASYNC110 - the drop task removes it when done
-        await asyncio.sleep(0.1)
-    job.deletion_status = "SUCCESSFUL"
+    assert job.recovery_point is not None
+    problem = await RESTORERS[job.recovery_point.resource_type].delete(emu, job)
+    job.deletion_status, job.deletion_message = ("FAILED", problem) if problem else ("SUCCESSFUL", None)

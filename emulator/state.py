@@ -228,9 +228,3 @@ class Store:
         if status is None:
             return list(self.restore_jobs.values())
         return [self.restore_jobs[i] for i in self.restores_by_status.get(status, {})]
-
-    def restore_job_for_resource(self, arn: str) -> RestoreJob | None:
-        for job in reversed(self.restore_jobs.values()):
-            if job.created_resource_arn == arn:
-                return job
-        return None

@@ -87,7 +87,7 @@ class Flow:
             return Outcome("ack", "duplicate")
         self.holdings.busy.add(rp.arn)
         try:
-            return await self._claim(rp, plan, message_id)
+            return await self._claim(rp, plan, message_id, "on_demand" if event.origin == "on_demand" else "event")
         finally:
             self.holdings.busy.discard(rp.arn)
 
@@ -95,7 +95,7 @@ class Flow:
         vault = event.vault_name or await self.recovery_points.find_vault(event.recovery_point_arn)
         return await self.recovery_points.describe_recovery_point(vault, event.recovery_point_arn)
 
-    async def _claim(self, rp: RecoveryPoint, plan: Selection, message_id: str) -> Outcome:
+    async def _claim(self, rp: RecoveryPoint, plan: Selection, message_id: str, origin: str) -> Outcome:
         claim = await self.ledger.claim(rp.arn, message_id, validation_id(rp.arn))
         if claim.held_by_message(message_id):
             raise LeaseHeld("lease held by a previous worker", delay_seconds=claim.lease_remaining + 1)
@@ -103,7 +103,7 @@ class Flow:
             return Outcome("ack", "duplicate")
         self.holdings.held.add(rp.arn)
         try:
-            return await self._claimed(rp, plan, claim.item)
+            return await self._claimed(rp, plan, claim.item, origin)
         except asyncio.CancelledError:
             with contextlib.suppress(Exception):
                 await asyncio.shield(self.ledger.release(rp.arn))
@@ -111,12 +111,13 @@ class Flow:
         finally:
             self.holdings.held.discard(rp.arn)
 
-    async def _claimed(self, rp: RecoveryPoint, plan: Selection, item: LedgerItem) -> Outcome:
+    async def _claimed(self, rp: RecoveryPoint, plan: Selection, item: LedgerItem, origin: str) -> Outcome:
         if item.fresh and not await self._sampled_in(rp, plan):
             await self.ledger.finish(rp.arn, SKIPPED)
             self.log.info("recovery_point.sampled_out", min_interval=str(plan.min_interval))
             return Outcome("ack", "sampled_out")
         run = Run(self, rp, plan, item, self.kinds.for_type(rp.resource_type or "RDS"))
+        run.validation.origin = origin
         if item.record is not None:
             # A previous worker finished the checks: only cleanup and the report remain.
             record, from_testing = dict(item.record), False
