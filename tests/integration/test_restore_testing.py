@@ -139,3 +139,31 @@ async def test_a_lost_event_is_found_by_the_sweep_and_validated_once(stack, emul
     assert job["ValidationStatus"] == "SUCCESSFUL"
     assert [(r["restore_job_id"], r["origin"]) for r in records] == [(job_id, "restore_testing")]
     assert emulator.knobs()["event_drop_rate"] == 1.0
+
+
+async def test_a_verdict_after_the_window_is_recorded_and_nothing_breaks(stack, emulator):
+    """The window (5 s here) closes while a slow check runs: AWS Backup has marked the job TIMED_OUT and refuses
+    the late verdict; the record is in S3 all the same and the message is acknowledged."""
+    emulator.configure(restore_testing_hour_seconds=5)
+    backup = boto3.client("backup")
+    source = await stack.add_source("postgres")
+    await stack.backup_and_copy(source)
+    name = f"rt_{secrets.token_hex(4)}"
+    slow = (
+        '\n[[selection.check]]\nname = "slow"\nkind = "sql"\nquery = "SELECT count(*) FROM pg_sleep(9)"\nexpect = 1\n'
+    )
+    stack.policy_file.write_text(
+        policy(stack.prefix, name).replace('statement_timeout = "5s"', 'statement_timeout = "20s"') + slow
+    )
+    create_plan(backup, name, stack.traffic.central_vault_arn, [source.arn])
+
+    async with run_inline(stack):
+        (job_id,) = await asyncio.to_thread(emulator.run_restore_testing_plan, name)
+        records = await stack.wait_for_records(1, timeout=90)
+        await stack.wait_until(lambda: stack.queue_depth(stack.resources.events_queue_url) == 0, what="events acked")
+
+    job = await asyncio.to_thread(backup.describe_restore_job, RestoreJobId=job_id)
+    assert job["ValidationStatus"] == "TIMED_OUT"
+    (record,) = records
+    assert (record["restore_job_id"], record["origin"]) == (job_id, "restore_testing")
+    assert record["status"] in ("PASSED", "FAILED", "ERROR")
