@@ -208,6 +208,9 @@ class Policy:
                 return selection
         return None
 
+    def names_plan(self, plan_arn: str) -> bool:
+        return any(selection.tests_plan(plan_arn) for selection in self.selections)
+
     @property
     def tests_restores(self) -> bool:
         return any(selection.restore_testing_plan is not None for selection in self.selections)

@@ -56,8 +56,13 @@ class Inventory(Protocol):
 
 
 class RestoreListing(Protocol):
+    async def restore_testing_plan_arns(self) -> list[str]: ...
     async def list_restore_jobs(
-        self, created_after: datetime | None = None, *, completed_after: datetime | None = None
+        self,
+        created_after: datetime | None = None,
+        *,
+        completed_after: datetime | None = None,
+        plan_arn: str | None = None,
     ) -> list[RestoreJob]: ...
 
 

@@ -49,7 +49,7 @@ class RestoreTests:
             plan is not None
             and job.status == "COMPLETED"
             and job.validation_status not in FINAL_VALIDATION
-            and any(selection.tests_plan(plan) for selection in self.flow.policy.selections)
+            and self.flow.policy.names_plan(plan)
         )
 
     async def validate(self, job_id: str, message_id: str) -> Outcome:
@@ -141,11 +141,18 @@ class RestoreTests:
 
     async def sweep_once(self) -> int:
         """Find completed restore testing jobs of named plans that no event brought (events are best effort)
-        and validate each; the ledger makes a job validated once. Returns how many it validated."""
+        and validate each; the ledger makes a job validated once. Returns how many it validated. Lists per
+        named plan, so the worker's own restores (thousands a day) are never paged through here."""
         if not self.flow.policy.tests_restores:
             return 0
         since = datetime.now(UTC) - LONGEST_WINDOW
-        jobs = [job for job in await self.listing.list_restore_jobs(completed_after=since) if self.wanted(job)]
+        named = [arn for arn in await self.listing.restore_testing_plan_arns() if self.flow.policy.names_plan(arn)]
+        jobs = [
+            job
+            for plan_arn in named
+            for job in await self.listing.list_restore_jobs(completed_after=since, plan_arn=plan_arn)
+            if self.wanted(job)
+        ]
         outcomes = await asyncio.gather(
             *(self.validate(job.job_id, f"sweep-{job.job_id}") for job in jobs), return_exceptions=True
         )

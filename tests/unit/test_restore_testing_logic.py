@@ -66,7 +66,13 @@ class PlanBackup(MemoryBackup):
     async def describe_restore_job(self, job_id: str) -> RestoreJob:
         return self.job
 
-    async def list_restore_jobs(self, created_after: Any = None, *, completed_after: Any = None) -> list[RestoreJob]:
+    async def restore_testing_plan_arns(self) -> list[str]:
+        return [OTHER_PLAN, self.job.restore_testing_plan_arn or ""]
+
+    async def list_restore_jobs(
+        self, created_after: Any = None, *, completed_after: Any = None, plan_arn: str | None = None
+    ) -> list[RestoreJob]:
+        assert plan_arn == PLAN_ARN, "only the plans the policy names are listed"
         return [self.job]
 
     async def put_validation_result(self, job_id: str, status: str, message: str) -> None:

@@ -105,7 +105,11 @@ class Backup:
         return _restore_job(raw)
 
     async def list_restore_jobs(
-        self, created_after: datetime | None = None, *, completed_after: datetime | None = None
+        self,
+        created_after: datetime | None = None,
+        *,
+        completed_after: datetime | None = None,
+        plan_arn: str | None = None,
     ) -> list[RestoreJob]:
         """Every restore job created (or completed) since a moment: one sweep covers all jobs in flight,
         1,000 a page."""
@@ -116,9 +120,20 @@ class Backup:
             since["ByCreatedAfter"] = created_after
         if completed_after is not None:
             since["ByCompleteAfter"] = completed_after
+        if plan_arn is not None:
+            since["ByRestoreTestingPlanArn"] = plan_arn
         async for page in paginator.paginate(**since, PaginationConfig={"PageSize": 1000}):
             jobs.extend(_restore_job(raw) for raw in page.get("RestoreJobs", []))
         return jobs
+
+    async def restore_testing_plan_arns(self) -> list[str]:
+        """Every restore testing plan of this account and region."""
+        paginator = self._client.get_paginator("list_restore_testing_plans")
+        return [
+            str(plan["RestoreTestingPlanArn"])
+            async for page in paginator.paginate()
+            for plan in page.get("RestoreTestingPlans", [])
+        ]
 
     async def put_validation_result(self, job_id: str, status: str, message: str) -> None:
         await self._client.put_restore_validation_result(
