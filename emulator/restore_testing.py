@@ -81,9 +81,12 @@ def _check_plan(spec: dict[str, Any]) -> None:
 
 def _check_selection(spec: dict[str, Any]) -> None:
     _check_window(spec.get("ValidationWindowHours"), "ValidationWindowHours")
-    arns, conditions = spec.get("ProtectedResourceArns"), spec.get("ProtectedResourceConditions")
-    if arns and conditions:
-        raise _invalid("Specify ProtectedResourceArns or ProtectedResourceConditions, not both.")
+    arns, conditions = spec.get("ProtectedResourceArns") or [], spec.get("ProtectedResourceConditions")
+    # AWS: conditions go with the wildcard ["*"] only; specific ARNs (up to 30) stand alone.
+    if conditions and arns != ["*"] and arns:
+        raise _invalid('ProtectedResourceConditions can only be combined with ProtectedResourceArns ["*"].')
+    if len(arns) > 30:
+        raise _invalid("ProtectedResourceArns may name at most 30 resources.")
 
 
 # ---------------------------------------------------------------------------------------------- plans
@@ -216,9 +219,11 @@ def list_selections(emu: Emulator, p: dict[str, Any]) -> dict[str, Any]:
 def update_selection(emu: Emulator, p: dict[str, Any]) -> dict[str, Any]:
     plan, selection = _selection(emu, p)
     merged = {**selection.spec, **p["RestoreTestingSelection"]}
-    if "ProtectedResourceArns" in p["RestoreTestingSelection"]:
+    given = p["RestoreTestingSelection"]
+    # Resources are chosen as a whole: an update naming only ARNs (or only conditions) replaces the choice.
+    if "ProtectedResourceArns" in given and "ProtectedResourceConditions" not in given:
         merged.pop("ProtectedResourceConditions", None)
-    elif "ProtectedResourceConditions" in p["RestoreTestingSelection"]:
+    elif "ProtectedResourceConditions" in given and "ProtectedResourceArns" not in given:
         merged.pop("ProtectedResourceArns", None)
     _check_selection(merged)
     selection.spec = merged

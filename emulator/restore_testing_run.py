@@ -98,14 +98,14 @@ def _eligible(rp: RecoveryPoint, plan: Plan, selection: Selection) -> bool:
         return False
     arns = selection.spec.get("ProtectedResourceArns")
     conditions = selection.spec.get("ProtectedResourceConditions")
-    if arns:
-        return "*" in arns or rp.resource_arn in arns
+    if arns and "*" not in arns:
+        return rp.resource_arn in arns
     if conditions:
         tags = rp.snapshot.tags
         equal = all(tags.get(c["Key"]) == c["Value"] for c in conditions.get("StringEquals") or [])
         different = all(tags.get(c["Key"]) != c["Value"] for c in conditions.get("StringNotEquals") or [])
         return equal and different
-    return False
+    return bool(arns)  # ["*"] alone: every protected resource of the type
 
 
 def _start(emu: Emulator, plan: Plan, selection: Selection, rp: RecoveryPoint) -> RestoreJob:

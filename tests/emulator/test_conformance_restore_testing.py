@@ -96,11 +96,25 @@ def test_plans_and_selections_crud_and_errors(backup_client, loose):
     with pytest.raises(ClientError) as in_use:
         backup_client.delete_restore_testing_plan(RestoreTestingPlanName=name)
     assert code_of(in_use) == "InvalidRequestException"
-    with pytest.raises(ClientError) as both:
+    with pytest.raises(ClientError) as too_long:
         backup_client.update_restore_testing_selection(
             RestoreTestingPlanName=name,
             RestoreTestingSelectionName="rds_sel",
             RestoreTestingSelection={"ValidationWindowHours": 500},
+        )
+    assert code_of(too_long) == "InvalidParameterValueException"
+    conditions = {"StringEquals": [{"Key": "env", "Value": "prod"}]}
+    with_wildcard = {"ProtectedResourceArns": ["*"], "ProtectedResourceConditions": conditions}
+    backup_client.update_restore_testing_selection(
+        RestoreTestingPlanName=name, RestoreTestingSelectionName="rds_sel", RestoreTestingSelection=with_wildcard
+    )
+    with pytest.raises(ClientError) as both:
+        specific = {
+            "ProtectedResourceArns": ["arn:aws:rds:us-east-1:123456789012:db:x"],
+            "ProtectedResourceConditions": conditions,
+        }
+        backup_client.update_restore_testing_selection(
+            RestoreTestingPlanName=name, RestoreTestingSelectionName="rds_sel", RestoreTestingSelection=specific
         )
     assert code_of(both) == "InvalidParameterValueException"
     with pytest.raises(ClientError) as missing:
