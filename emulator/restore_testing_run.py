@@ -3,8 +3,8 @@ mark the job TIMED_OUT if no validator answered and delete what the restore crea
 
 AWS sources: developer guide "Restore testing" (recovery point selection: the plan's vaults, lookback window
 and algorithm; one recovery point per protected resource per run; the restored resource is tagged
-`awsbackup-restore-test`; after the validation window AWS Backup deletes it and reports `DeletionStatus`;
-a job whose validation status is not set by then is TIMED_OUT).
+`awsbackup-restore-test`; once a validation result is final or the validation window closes, AWS Backup
+deletes it and reports `DeletionStatus`; a job whose validation status is not set by then is TIMED_OUT).
 """
 
 from __future__ import annotations
@@ -125,13 +125,19 @@ def _start(emu: Emulator, plan: Plan, selection: Selection, rp: RecoveryPoint) -
 
 
 async def _hold_window(emu: Emulator, job: RestoreJob, hours: int) -> None:
-    """Wait for the restore, then the validation window; then TIMED_OUT if unanswered, and AWS's deletion."""
-    # The job's state is plain in-memory data the restore task updates; a poll keeps restores.py untouched.
+    """Wait for the restore, then for a final validation result or the end of the window (TIMED_OUT), then
+    delete what the restore created: "Once the optional validation completes or the validation window closes,
+    AWS Backup deletes the resources" (developer guide, "Restore testing")."""
+    # Job state and validation status are plain in-memory data other tasks and handlers update; polling them
+    # keeps restores.py and PutRestoreValidationResult untouched.
     while job.state in ("PENDING", "RUNNING"):  # noqa: ASYNC110
         await asyncio.sleep(0.2)
     if job.state != "COMPLETED":
         return
-    await asyncio.sleep(hours * emu.knobs.restore_testing_hour_seconds)
+    loop = asyncio.get_running_loop()
+    closes = loop.time() + hours * emu.knobs.restore_testing_hour_seconds
+    while job.validation_status not in FINAL_VALIDATION and loop.time() < closes:  # noqa: ASYNC110
+        await asyncio.sleep(min(0.2, max(0.0, closes - loop.time())))
     if job.validation_status not in FINAL_VALIDATION:
         job.validation_status = "TIMED_OUT"
         job.validation_message = "No validation result was received within the validation window."

@@ -5,7 +5,8 @@ A `Restore Job State Change` COMPLETED event of a restore testing job whose plan
 the kind takes the created resource over (new credentials), the selection's checks run, the record gets
 `origin = "restore_testing"` and the plan ARN, and SUCCESSFUL or FAILED is posted. The ownership rule differs
 from our own restores (docs/modes.md): the restored resource is modified, never deleted; AWS Backup deletes it
-after the validation window. One ledger item per restore job makes a job validated once, however learnt.
+once the verdict is final or the validation window closes. One ledger item per restore job makes a job
+validated once, however learnt.
 """
 
 from __future__ import annotations

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import time
 
 import pytest
 from botocore.exceptions import ClientError
@@ -163,8 +164,8 @@ def test_the_aws_cli_drives_restore_testing(aws_cli, emulator):
     assert missing.code != 0 and "ResourceNotFoundException" in missing.stderr
 
 
-def test_a_run_restores_tags_times_out_and_deletes_after_the_window(backup_client, rds_client, emulator):
-    emulator.configure(restore_testing_hour_seconds=4)
+def test_a_run_restores_tags_times_out_and_deletes_after_the_verdict_or_window(backup_client, rds_client, emulator):
+    emulator.configure(restore_testing_hour_seconds=8)
     source, point = backed_up(backup_client, rds_client)
     name = plan_name()
     arn = create_plan(backup_client, name, ProtectedResourceArns=[source], ValidationWindowHours=1)
@@ -179,15 +180,18 @@ def test_a_run_restores_tags_times_out_and_deletes_after_the_window(backup_clien
     assert any(e["detail"].get("status") == "COMPLETED" and e["detail"]["restoreTestingPlanArn"] == arn for e in events)
 
     backup_client.put_restore_validation_result(RestoreJobId=answered, ValidationStatus="VALIDATING")
-    backup_client.put_restore_validation_result(RestoreJobId=answered, ValidationStatus="SUCCESSFUL")
+    time.sleep(0.5)  # VALIDATING is not final: the window stays open and the instance stays
     assert describe_instance(rds_client, identifier)["DBInstanceStatus"] in ("available", "creating")
+    backup_client.put_restore_validation_result(RestoreJobId=answered, ValidationStatus="SUCCESSFUL")
 
     def deleted(job_id: str) -> dict | None:
         described = backup_client.describe_restore_job(RestoreJobId=job_id)
         return described if described.get("DeletionStatus") == "SUCCESSFUL" else None
 
-    first = wait_for(lambda: deleted(answered), timeout=40, what="AWS's deletion after the window")
-    second = wait_for(lambda: deleted(unanswered), timeout=40, what="the second job's deletion")
+    first = wait_for(lambda: deleted(answered), timeout=40, what="AWS's deletion after the verdict")
+    # A final verdict ends the window early: the unanswered job is still waiting for its own.
+    assert backup_client.describe_restore_job(RestoreJobId=unanswered).get("ValidationStatus") is None
+    second = wait_for(lambda: deleted(unanswered), timeout=40, what="the second job's deletion after the window")
     assert first["ValidationStatus"] == "SUCCESSFUL"
     assert second["ValidationStatus"] == "TIMED_OUT"
     with pytest.raises(ClientError) as late:

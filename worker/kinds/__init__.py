@@ -22,7 +22,8 @@ class Origin:
 
     Our own restore: we tag it ours, modify it and delete it. A restore AWS Backup started for a restore
     testing plan the policy names: we may modify it (reset the password, add an Aurora instance) but delete
-    only what we added ourselves; AWS Backup deletes the restored resource after the validation window."""
+    only what we added ourselves; AWS Backup deletes the restored resource once the verdict is in or the
+    window closes."""
 
     name: str  # "event" (our own restore) | "restore_testing"
     deletes_restored: bool
