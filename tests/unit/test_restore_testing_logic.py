@@ -189,3 +189,11 @@ def test_the_message_to_aws_backup_says_what_did_not_pass():
         "Backup Validator: ERROR; x"
     )
     assert len(validation_message({"status": "ERROR", "checks": [], "reason": "x" * 2000})) == 1000
+
+
+def test_the_policy_on_the_modes_page_means_what_it_says():
+    page = (Path(__file__).parents[2] / "docs" / "modes.md").read_text()
+    policy = parse_policy(page.split("```toml\n", 1)[1].split("```", 1)[0])
+    nightly = "arn:aws:backup:us-east-1:111111111111:restore-testing-plan:nightly_orders"
+    assert policy.match_restore_test(nightly, "RDS", SOURCE).name == "orders-restore-tests"
+    assert policy.match("RDS", SOURCE).name == "orders"
