@@ -51,7 +51,7 @@ def _plans(emu: Emulator) -> dict[str, Plan]:
     return plans
 
 
-def _plan(emu: Emulator, name: str) -> Plan:
+def plan_named(emu: Emulator, name: str) -> Plan:
     plan = _plans(emu).get(name)
     if plan is None:
         raise ApiError("ResourceNotFoundException", f"Restore testing plan {name} does not exist.")
@@ -126,7 +126,7 @@ def _plan_view(plan: Plan, full: bool) -> dict[str, Any]:
 
 
 def get_plan(emu: Emulator, p: dict[str, Any]) -> dict[str, Any]:
-    return {"RestoreTestingPlan": _plan_view(_plan(emu, p["RestoreTestingPlanName"]), full=True)}
+    return {"RestoreTestingPlan": _plan_view(plan_named(emu, p["RestoreTestingPlanName"]), full=True)}
 
 
 def list_plans(emu: Emulator, p: dict[str, Any]) -> dict[str, Any]:
@@ -135,7 +135,7 @@ def list_plans(emu: Emulator, p: dict[str, Any]) -> dict[str, Any]:
 
 
 def update_plan(emu: Emulator, p: dict[str, Any]) -> dict[str, Any]:
-    plan = _plan(emu, p["RestoreTestingPlanName"])
+    plan = plan_named(emu, p["RestoreTestingPlanName"])
     changes = dict(p["RestoreTestingPlan"])
     merged = {**plan.spec, **changes}
     _check_plan(merged)
@@ -149,7 +149,7 @@ def update_plan(emu: Emulator, p: dict[str, Any]) -> dict[str, Any]:
 
 
 def delete_plan(emu: Emulator, p: dict[str, Any]) -> None:
-    plan = _plan(emu, p["RestoreTestingPlanName"])
+    plan = plan_named(emu, p["RestoreTestingPlanName"])
     if plan.selections:
         raise ApiError("InvalidRequestException", f"Delete the selections of restore testing plan {plan.name} first.")
     del _plans(emu)[plan.name]
@@ -159,7 +159,7 @@ def delete_plan(emu: Emulator, p: dict[str, Any]) -> None:
 
 
 def create_selection(emu: Emulator, p: dict[str, Any]) -> dict[str, Any]:
-    plan = _plan(emu, p["RestoreTestingPlanName"])
+    plan = plan_named(emu, p["RestoreTestingPlanName"])
     spec = dict(p["RestoreTestingSelection"])
     name = spec.pop("RestoreTestingSelectionName")
     if not PLAN_NAME.match(name):
@@ -181,7 +181,7 @@ def create_selection(emu: Emulator, p: dict[str, Any]) -> dict[str, Any]:
 
 
 def _selection(emu: Emulator, p: dict[str, Any]) -> tuple[Plan, Selection]:
-    plan = _plan(emu, p["RestoreTestingPlanName"])
+    plan = plan_named(emu, p["RestoreTestingPlanName"])
     selection = plan.selections.get(p["RestoreTestingSelectionName"])
     if selection is None:
         raise ApiError(
@@ -211,7 +211,7 @@ def get_selection(emu: Emulator, p: dict[str, Any]) -> dict[str, Any]:
 
 
 def list_selections(emu: Emulator, p: dict[str, Any]) -> dict[str, Any]:
-    plan = _plan(emu, p["RestoreTestingPlanName"])
+    plan = plan_named(emu, p["RestoreTestingPlanName"])
     items, token = page(list(plan.selections.values()), p, limit=1000)
     return {"RestoreTestingSelections": [_selection_view(plan, s, full=False) for s in items], "NextToken": token}
 

@@ -18,7 +18,7 @@ from datetime import timedelta
 
 from emulator import instances, restores
 from emulator.core import Emulator
-from emulator.restore_testing import TEST_TAG, Plan, Selection, _plan
+from emulator.restore_testing import TEST_TAG, Plan, Selection, plan_named
 from emulator.state import RecoveryPoint, RestoreJob, now
 from emulator.wire import ApiError
 
@@ -56,7 +56,7 @@ RESTORERS: dict[str, TestRestorer] = {"RDS": TestRestorer(_rds_metadata, _delete
 
 def run_plan(emu: Emulator, plan_name: str) -> list[str]:
     """Start this run's restore jobs now; their ids."""
-    plan = _plan(emu, plan_name)
+    plan = plan_named(emu, plan_name)
     plan.last_run = now()
     job_ids: list[str] = []
     for selection in plan.selections.values():
