@@ -12,6 +12,7 @@ from memory_ports import CREATED, RP_ARN, SOURCE, Log, MemoryBackup, MemoryKind,
 
 from worker.events import parse_body
 from worker.kinds import OWN_RESTORE, Target, restore_testing
+from worker.kinds.dynamodb import DynamoDbTable
 from worker.kinds.rds_instance import RdsInstance
 from worker.model import RestoreJob
 from worker.policy import parse_policy
@@ -177,6 +178,26 @@ async def test_the_rds_kind_leaves_a_restore_testing_instance_to_aws_backup():
     theirs = Target(rp, "awsbackup-restore-test-abc", selection, 0.0, restore_testing(PLAN_ARN))
     assert await kind.cleanup(theirs, None) == "LEFT_TO_AWS_BACKUP"
     assert OWN_RESTORE.deletes_restored and OWN_RESTORE.name == "event"
+
+
+async def test_the_dynamodb_kind_leaves_a_restore_testing_table_to_aws_backup():
+    kind = DynamoDbTable(Untouchable(), Untouchable(), Untouchable(), log=Log())  # type: ignore[arg-type]
+    rp = MemoryBackup().recovery_point
+    selection = parse_policy(POLICY).selections[0]
+    theirs = Target(rp, "awsbackup-restore-test-abc", selection, 0.0, restore_testing(PLAN_ARN))
+    assert await kind.cleanup(theirs, None) == "LEFT_TO_AWS_BACKUP"
+
+
+def test_a_restore_testing_selection_with_tags_needs_the_recovery_points_tags():
+    policy = parse_policy(
+        POLICY.replace(
+            'restore_testing_plan = "nightly_*"', 'restore_testing_plan = "nightly_*"\ntags = { env = "prod*" }'
+        )
+    )
+    assert policy.uses_tags
+    assert policy.match_restore_test(PLAN_ARN, "RDS", SOURCE, None, {"env": "production"}).name == "restore-tests"
+    assert policy.match_restore_test(PLAN_ARN, "RDS", SOURCE, None, {"env": "dev"}) is None
+    assert policy.match_restore_test(PLAN_ARN, "RDS", SOURCE) is None  # tags not read: the condition fails
 
 
 def test_the_message_to_aws_backup_says_what_did_not_pass():
