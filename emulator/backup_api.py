@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
-from emulator import jobs, restores
+from emulator import jobs, restore_testing, restores
 from emulator.core import Emulator
 from emulator.pagination import page
 from emulator.state import BackupJob, CopyJob, RecoveryPoint, RestoreJob, Vault, now, resource_type_of
@@ -294,6 +294,7 @@ def restore_job_view(job: RestoreJob) -> dict[str, Any]:
         "ValidationStatus": job.validation_status,
         "ValidationStatusMessage": job.validation_message,
         "DeletionStatus": job.deletion_status,
+        "DeletionStatusMessage": job.deletion_message,
         "IsParent": False,
     }
 
@@ -383,4 +384,5 @@ HANDLERS: dict[str, Handler] = {
     "ListRestoreJobs": list_restore_jobs,
     "PutRestoreValidationResult": put_restore_validation_result,
     "ListTags": list_tags,
+    **restore_testing.HANDLERS,
 }

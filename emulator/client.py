@@ -69,6 +69,10 @@ class ControlClient:
             body["restore_testing_plan_arn"] = plan_arn
         return str(self._call("restore-testing", body)["RestoreJobId"])
 
+    def run_restore_testing_plan(self, plan_name: str) -> list[str]:
+        """Run a restore testing plan now, as its schedule would; the restore job ids it started."""
+        return [str(i) for i in self._call("restore-testing/run", {"plan": plan_name})["RestoreJobIds"]]
+
     def add_network(
         self,
         account: str | None = None,

@@ -69,6 +69,8 @@ class Knobs:
     # RDS account quotas (DescribeAccountAttributes); AWS's default is 40 DB instances and 40 DB clusters.
     max_db_instances: int = 40
     max_db_clusters: int = 40
+    # How long one hour of a restore testing selection's ValidationWindowHours lasts (tests shorten it).
+    restore_testing_hour_seconds: float = 3600.0
 
     def update(self, changes: dict[str, Any]) -> None:
         """Validate every change first, then apply them all (no half-applied update)."""
@@ -87,7 +89,11 @@ class Knobs:
 
 
 def _parse_knob(name: str, value: Any) -> Any:
-    if name.endswith("_seconds") and name not in ("password_apply_seconds", "instance_available_seconds"):
+    if name.endswith("_seconds") and name not in (
+        "password_apply_seconds",
+        "instance_available_seconds",
+        "restore_testing_hour_seconds",
+    ):
         return parse_range(value, name)
     if name.endswith("_rate"):
         return parse_rate(value, name)

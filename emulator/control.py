@@ -8,7 +8,7 @@ from typing import Any
 
 from aiohttp import web
 
-from emulator import network, restores
+from emulator import network, restore_testing_run, restores
 from emulator.core import Emulator
 from emulator.wire import ApiError
 
@@ -104,6 +104,16 @@ async def restore_testing(emu: Emulator, request: web.Request) -> web.Response:
     return _json({"RestoreJobId": job.job_id})
 
 
+async def run_testing_plan(emu: Emulator, request: web.Request) -> web.Response:
+    """Run a restore testing plan now, as its schedule would: {"plan": NAME} -> {"RestoreJobIds": [...]}."""
+    data = await _body(request)
+    try:
+        job_ids = restore_testing_run.run_plan(emu, str(data.get("plan")))
+    except ApiError as err:
+        return _json({"error": err.message, "code": err.code}, 404 if err.code.endswith("NotFoundException") else 400)
+    return _json({"RestoreJobIds": job_ids})
+
+
 async def define_network(emu: Emulator, request: web.Request) -> web.Response:
     """GET ?account=: an account's network; POST {account?, subnet_groups, security_groups, ...}: add to it."""
     if request.method != "POST":
@@ -123,6 +133,7 @@ ROUTES = {
     "/_emulator/stale": stale,
     "/_emulator/events": events,
     "/_emulator/restore-testing": restore_testing,
+    "/_emulator/restore-testing/run": run_testing_plan,
 }
 
 

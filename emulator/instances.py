@@ -184,9 +184,6 @@ def delete(emu: Emulator, inst: Instance, params: dict[str, Any]) -> None:
             f"Instance {inst.identifier} is currently {inst.status} - a final snapshot cannot be taken.",
         )
     inst.status = "deleting"
-    job = emu.store.restore_job_for_resource(inst.arn)
-    if job is not None and job.restore_testing_plan_arn:
-        job.deletion_status = "DELETING"
     emu.spawn(_drop(emu, inst))
 
 
@@ -200,9 +197,6 @@ async def _drop(emu: Emulator, inst: Instance) -> None:
         await drop_physical(emu, inst.physical)
     finally:
         emu.store.remove_instance(inst)
-    job = emu.store.restore_job_for_resource(inst.arn)
-    if job is not None and job.restore_testing_plan_arn:
-        job.deletion_status = "SUCCESSFUL"
 
 
 async def drop_physical(emu: Emulator, phys: Physical) -> None:

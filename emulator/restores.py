@@ -60,6 +60,7 @@ def start_restore(
     token: str | None,
     copy_tags: bool = False,
     testing_plan_arn: str | None = None,
+    extra_tags: dict[str, str] | None = None,
 ) -> RestoreJob:
     if token and token in emu.store.restore_tokens:
         return emu.store.restore_jobs[emu.store.restore_tokens[token]]
@@ -77,6 +78,7 @@ def start_restore(
         metadata=dict(metadata),
         restore_testing_plan_arn=testing_plan_arn,
         copy_tags=copy_tags,
+        extra_tags=dict(extra_tags or {}),
     )
     run = _runner(rp)
     if rp.resource_type == "DynamoDB":
@@ -269,7 +271,7 @@ def _register(emu: Emulator, job: RestoreJob) -> Instance:
             publicly_accessible=_flag(job, "PubliclyAccessible", False),
             deletion_protection=_flag(job, "DeletionProtection", False),
             storage_type=meta(job, "StorageType") or source["StorageType"],
-            tags=dict(rp.snapshot.tags) if job.copy_tags else {},
+            tags={**(rp.snapshot.tags if job.copy_tags else {}), **job.extra_tags},
         )
     except ApiError as err:
         raise RestoreFailure(f"{err.code}: {err.message}") from err

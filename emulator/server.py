@@ -59,7 +59,8 @@ async def start(config: EmulatorConfig) -> EmulatorServer:
             await proxy.start(config.host, config.pg_proxy_port)
         emu = Emulator(config, faults, databases, events, proxy)
         app = web.Application()
-        app.router.add_route("*", "/{tail:.*}", Dispatcher(emu).__call__)
+        # [\s\S], not ".": a percent-encoded newline in a path must reach the dispatcher (and its 404 JSON), too.
+        app.router.add_route("*", r"/{tail:[\s\S]*}", Dispatcher(emu).__call__)
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
     except BaseException:

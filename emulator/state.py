@@ -160,6 +160,8 @@ class RestoreJob(Job):
     validation_status: str | None = None
     validation_message: str | None = None
     deletion_status: str | None = None
+    deletion_message: str | None = None
+    extra_tags: dict[str, str] = field(default_factory=dict)  # restore testing's awsbackup-restore-test
     expected_minutes: int = 1
     duration: float = 0.0
     copy_tags: bool = False
@@ -180,6 +182,7 @@ class Store:
         self.restore_tokens: dict[str, str] = {}
         self.backup_tokens: dict[str, str] = {}
         self.stale: dict[str, dict[str, Any]] = {}
+        self.testing_plans: dict[str, Any] = {}  # name -> restore_testing.Plan
         self.calls: Counter[str] = Counter()
         self.throttled: Counter[str] = Counter()
         self.errors: Counter[str] = Counter()
@@ -232,9 +235,3 @@ class Store:
         if status is None:
             return list(self.restore_jobs.values())
         return [self.restore_jobs[i] for i in self.restores_by_status.get(status, {})]
-
-    def restore_job_for_resource(self, arn: str) -> RestoreJob | None:
-        for job in reversed(self.restore_jobs.values()):
-            if job.created_resource_arn == arn:
-                return job
-        return None

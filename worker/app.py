@@ -42,6 +42,7 @@ from worker.metrics import Metrics
 from worker.model import RestoreJob
 from worker.policy import Policy
 from worker.reporting import Reporter
+from worker.restore_testing import RestoreTests
 from worker.settings import Settings
 from worker.slots import Holdings, RestoreSlots
 from worker.watcher import RestoreWatcher
@@ -184,7 +185,9 @@ async def run_worker(
                 loop.add_signal_handler(signum, stop.set)
     async with open_services(settings, policy, registry) as services:
         holdings = Holdings()
-        handler = Handler(build_flow(services, holdings), services.watcher, services.log)
+        flow = build_flow(services, holdings)
+        restore_tests = RestoreTests(flow, services.backup, services.backup)
+        handler = Handler(flow, services.watcher, services.log, restore_tests)
         timing = Timing(settings.visibility_seconds, settings.drain_seconds)
         cap = in_flight_cap(settings.max_concurrent_restores)
         notes = services.failures
@@ -201,7 +204,8 @@ async def run_worker(
             settings.metrics_port,
         )
         services.log.info("worker.started", metrics_port=port, version=worker.__version__, queue=settings.queue_url)
-        background = [asyncio.create_task(job) for job in _background_jobs(services, consumers, holdings)]
+        jobs = [*_background_jobs(services, consumers, holdings), _restore_test_sweep(services, restore_tests)]
+        background = [asyncio.create_task(job) for job in jobs]
         try:
             # A TaskGroup: should one receive loop fail, the other is cancelled and the worker exits.
             async with asyncio.TaskGroup() as group:
@@ -257,6 +261,12 @@ def _background_jobs(
             at_start=True,
         ),
     ]
+
+
+async def _restore_test_sweep(services: Services, restore_tests: RestoreTests) -> None:
+    """Restore testing jobs whose events were lost; nothing to do (no listing) when no selection names a plan."""
+    interval = services.settings.restore_testing_sweep_seconds
+    await periodic(interval, restore_tests.sweep_once, services.log, "restore_test.sweep_failed", at_start=True)
 
 
 def _alive(consumer: Consumer) -> bool:

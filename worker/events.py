@@ -116,6 +116,9 @@ def _restore_event(detail: dict[str, Any]) -> Event:
         created_resource_arn=_optional_text(detail.get("createdResourceArn")),
         created_at=_optional_time(detail.get("creationDate")),
         completed_at=_optional_time(detail.get("completionDate")),
+        restore_testing_plan_arn=_optional_text(detail.get("restoreTestingPlanArn")),
+        recovery_point_arn=_optional_text(detail.get("recoveryPointArn")),
+        backup_vault_arn=_optional_text(detail.get("backupVaultArn")),
     )
 
 

@@ -88,7 +88,8 @@ class Flow:
             return Outcome("ack", "duplicate")
         self.holdings.busy.add(rp.arn)
         try:
-            return await self._claim(rp, plan, message_id, force=event.force)
+            origin = "on_demand" if event.origin == "on_demand" else "event"
+            return await self._claim(rp, plan, message_id, origin, force=event.force)
         finally:
             self.holdings.busy.discard(rp.arn)
 
@@ -96,7 +97,7 @@ class Flow:
         vault = event.vault_name or await self.recovery_points.find_vault(event.recovery_point_arn)
         return await self.recovery_points.describe_recovery_point(vault, event.recovery_point_arn)
 
-    async def _claim(self, rp: RecoveryPoint, plan: Selection, message_id: str, *, force: bool) -> Outcome:
+    async def _claim(self, rp: RecoveryPoint, plan: Selection, message_id: str, origin: str, *, force: bool) -> Outcome:
         claim = await self.ledger.claim(rp.arn, message_id, validation_id(rp.arn), force=force)
         if claim.held_by_message(message_id):
             raise LeaseHeld("lease held by a previous worker", delay_seconds=claim.lease_remaining + 1)
@@ -104,7 +105,7 @@ class Flow:
             return Outcome("ack", "duplicate")
         self.holdings.held.add(rp.arn)
         try:
-            return await self._claimed(rp, plan, claim.item)
+            return await self._claimed(rp, plan, claim.item, origin)
         except asyncio.CancelledError:
             with contextlib.suppress(Exception):
                 await asyncio.shield(self.ledger.release(rp.arn))
@@ -112,12 +113,13 @@ class Flow:
         finally:
             self.holdings.held.discard(rp.arn)
 
-    async def _claimed(self, rp: RecoveryPoint, plan: Selection, item: LedgerItem) -> Outcome:
+    async def _claimed(self, rp: RecoveryPoint, plan: Selection, item: LedgerItem, origin: str) -> Outcome:
         if item.fresh and not item.forced and not await self._sampled_in(rp, plan):
             await self.ledger.finish(rp.arn, SKIPPED)
             self.log.info("recovery_point.sampled_out", min_interval=str(plan.min_interval))
             return Outcome("ack", "sampled_out")
-        run = _Run(self, rp, plan, item, self.kinds.for_type(rp.resource_type or "RDS"))
+        run = Run(self, rp, plan, item, self.kinds.for_type(rp.resource_type or "RDS"))
+        run.validation.origin = origin
         if item.record is not None:
             # A previous worker finished the checks: only cleanup and the report remain.
             record, from_testing = dict(item.record), False
@@ -167,15 +169,24 @@ def _in_flight(metrics: Metrics, account: str | None) -> Any:
         gauge.dec()
 
 
-class _Run:
-    """restore -> wait -> prepare -> checks -> cleanup for one claimed recovery point."""
+class Run:
+    """restore -> wait -> prepare -> checks -> cleanup for one claimed recovery point. A restore testing job
+    (`worker.restore_testing`) uses only prepare -> checks -> cleanup, with its own target and origin."""
 
-    def __init__(self, flow: Flow, rp: RecoveryPoint, plan: Selection, item: LedgerItem, kind: ResourceKind) -> None:
+    def __init__(
+        self,
+        flow: Flow,
+        rp: RecoveryPoint,
+        plan: Selection,
+        item: LedgerItem,
+        kind: ResourceKind,
+        target: Target | None = None,  # given for a restore someone else started (restore testing)
+    ) -> None:
         self.flow, self.rp, self.plan, self.item, self.kind = flow, rp, plan, item, kind
         remaining = plan.restore_timeout.total_seconds() - max(0, time.time() - item.started_at())
         identifier = restored_identifier(rp.arn)
-        self.target = Target(rp, identifier, plan, asyncio.get_running_loop().time() + remaining)
-        self.validation = _new_validation(rp, plan, identifier, item.generation)
+        self.target = target or Target(rp, identifier, plan, asyncio.get_running_loop().time() + remaining)
+        self.validation = _new_validation(rp, plan, self.target.identifier, item.generation)
         self.taken: TakenOver | None = None
         self.from_restore_testing: bool | None = False
 

@@ -24,6 +24,7 @@ from worker.flow import Flow
 from worker.metrics import Metrics
 from worker.model import Outcome, RestoreJob
 from worker.ports import FailureNotesPort, LeaseLedger, Message, QueuePort
+from worker.restore_testing import RestoreTests
 from worker.slots import Holdings
 from worker.watcher import RestoreWatcher
 
@@ -50,6 +51,7 @@ class Handler:
     flow: Flow
     watcher: RestoreWatcher
     log: Any
+    restore_tests: RestoreTests | None = None
 
     async def handle(self, message: Message) -> Outcome:
         try:
@@ -61,6 +63,8 @@ class Handler:
             self.log.info("message.ignored", reason=event.reason)
             return Outcome("ack", "ignored")
         if isinstance(event, RestoreJob):
+            if self.restore_tests is not None and self.restore_tests.wanted(event):
+                return await self.restore_tests.validate(event.job_id, message.message_id)
             self.watcher.resolve(event, "event")
             return Outcome("ack", "restore_event")
         return await self.flow.validate(event, message.message_id)

@@ -21,6 +21,7 @@ SKIPPED = "SKIPPED"
 
 # what cleanup found: DELETED, NOT_FOUND, FAILED, or NOT_NEEDED when nothing was restored
 CLEANUP_NOT_NEEDED = "NOT_NEEDED"
+CLEANUP_LEFT_TO_AWS_BACKUP = "LEFT_TO_AWS_BACKUP"  # a restore testing resource: AWS Backup deletes it
 
 # ---- ownership ---------------------------------------------------------------------------------------
 
@@ -127,6 +128,11 @@ class RestoreJob:
     created_at: datetime | None = None
     completed_at: datetime | None = None
     from_restore_testing: bool | None = None
+    # Restore testing (CreatedBy.RestoreTestingPlanArn / the event's restoreTestingPlanArn); None when not said.
+    restore_testing_plan_arn: str | None = None
+    recovery_point_arn: str | None = None
+    backup_vault_arn: str | None = None
+    validation_status: str | None = None
 
     @property
     def finished(self) -> bool:
@@ -167,6 +173,8 @@ class Validation:
     status: str | None = None
     reason: str | None = None
     cleanup_status: str = CLEANUP_NOT_NEEDED
+    origin: str | None = None  # "restore_testing" for a restore AWS Backup started; None when not recorded
+    restore_testing_plan_arn: str | None = None
 
     @property
     def restore_duration(self) -> float | None:

@@ -104,6 +104,7 @@ class SelectionSpec(BaseModel):
     source_arn: ArnGlob = "*"
     source_account: AccountIds = ()
     tags: dict[NonEmptyStr, str] = Field(default_factory=dict)
+    restore_testing_plan: NonEmptyStr | None = None  # name or ARN glob: validate that plan's restore tests
     min_interval: Duration | None = None
     rpo_target: Duration | None = None
     rto_target: Duration | None = None
@@ -126,7 +127,8 @@ class SelectionSpec(BaseModel):
 
     @property
     def matches_everything(self) -> bool:
-        return (self.resource_type, self.source_arn, self.source_account, self.tags) == (None, "*", (), {})
+        fields = (self.resource_type, self.source_arn, self.source_account, self.tags, self.restore_testing_plan)
+        return fields == (None, "*", (), {}, None)
 
 
 class PolicyFile(BaseModel):
@@ -165,6 +167,14 @@ class Selection:
     check_budget: timedelta  # the whole check phase
     database: str | None
     checks: tuple[CheckSpec, ...]
+    restore_testing_plan: str | None = None
+
+    def tests_plan(self, plan_arn: str) -> bool:
+        """Whether this selection validates restore tests of the plan (its glob against the ARN or the name)."""
+        if self.restore_testing_plan is None:
+            return False
+        name = plan_arn.rsplit(":restore-testing-plan:", 1)[-1]
+        return any(fnmatch.fnmatchcase(value, self.restore_testing_plan) for value in (plan_arn, name))
 
     def matches(
         self,
@@ -198,9 +208,12 @@ class Policy:
         account_id: str | None = None,
         tags: Mapping[str, str] | None = None,
     ) -> Selection | None:
-        """The first selection, in file order, that the source resource matches."""
+        """The first selection, in file order, that the source resource matches. Selections that name a restore
+        testing plan are only for that plan's restores (`match_restore_test`), never for backups and copies."""
         for selection in self.selections:
-            if selection.matches(resource_type, source_arn, account_id, tags):
+            if selection.restore_testing_plan is None and selection.matches(
+                resource_type, source_arn, account_id, tags
+            ):
                 return selection
         return None
 
@@ -208,6 +221,27 @@ class Policy:
     def uses_tags(self) -> bool:
         """Whether any selection looks at tags (else the recovery point's tags need not be read)."""
         return any(selection.tags for selection in self.selections)
+
+    def match_restore_test(
+        self,
+        plan_arn: str,
+        resource_type: str | None,
+        source_arn: str,
+        account_id: str | None = None,
+        tags: Mapping[str, str] | None = None,
+    ) -> Selection | None:
+        """The first selection naming this restore testing plan whose other conditions the source meets."""
+        for selection in self.selections:
+            if selection.tests_plan(plan_arn) and selection.matches(resource_type, source_arn, account_id, tags):
+                return selection
+        return None
+
+    def names_plan(self, plan_arn: str) -> bool:
+        return any(selection.tests_plan(plan_arn) for selection in self.selections)
+
+    @property
+    def tests_restores(self) -> bool:
+        return any(selection.restore_testing_plan is not None for selection in self.selections)
 
     def selection(self, name: str) -> Selection | None:
         return next((s for s in self.selections if s.name == name), None)
@@ -242,6 +276,7 @@ def _resolve(spec: SelectionSpec, defaults: DefaultsSpec) -> Selection:
         check_budget=_pick(spec.check_budget, defaults.check_budget) or check_timeout * max(1, len(spec.checks)),
         database=_pick(spec.database, defaults.database),
         checks=spec.checks,
+        restore_testing_plan=spec.restore_testing_plan,
     )
 
 

@@ -62,6 +62,17 @@ class Inventory(Protocol):
     async def protected_sources(self) -> list[ProtectedSource]: ...
 
 
+class RestoreListing(Protocol):
+    async def restore_testing_plan_arns(self) -> list[str]: ...
+    async def list_restore_jobs(
+        self,
+        created_after: datetime | None = None,
+        *,
+        completed_after: datetime | None = None,
+        plan_arn: str | None = None,
+    ) -> list[RestoreJob]: ...
+
+
 class ValidationResults(Protocol):
     async def put_validation_result(self, job_id: str, status: str, message: str) -> None: ...
 

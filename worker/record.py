@@ -83,6 +83,8 @@ def build_record(validation: Validation, finished_at: datetime) -> dict[str, Any
         "rpo_target_met": rpo_met(validation),
         "rto_target_met": rto_met(validation),
         "cleanup_status": validation.cleanup_status,
+        "origin": validation.origin,
+        "restore_testing_plan_arn": validation.restore_testing_plan_arn,
         "worker_version": worker.__version__,
         "finished_at": iso(finished_at),
     }

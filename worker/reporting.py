@@ -13,6 +13,17 @@ from worker.model import PASSED
 from worker.ports import JsonSink, JsonStore, ValidationResults
 
 
+def validation_message(record: dict[str, Any]) -> str:
+    """The short message AWS Backup shows next to the verdict: which checks did not pass, else the reason."""
+    text = f"Backup Validator: {record['status']}"
+    unpassed = [str(check["name"]) for check in record.get("checks", []) if check.get("status") != PASSED]
+    if unpassed:
+        text += f"; not passed: {', '.join(unpassed)}"
+    elif record.get("reason"):
+        text += f"; {record['reason']}"
+    return text[:1000]
+
+
 class Reporter:
     def __init__(
         self,
@@ -48,11 +59,14 @@ class Reporter:
     async def _put_validation_result(self, record: dict[str, Any]) -> None:
         status = "SUCCESSFUL" if record["status"] == PASSED else "FAILED"
         try:
-            await self._backup.put_validation_result(
-                record["restore_job_id"], status, f"Backup Validator: {record['status']}"
+            await self._backup.put_validation_result(record["restore_job_id"], status, validation_message(record))
+        except Exception as exc:  # noqa: BLE001 - immutable once set (or TIMED_OUT): the S3 record stands
+            self._log.warning(
+                "report.validation_result_failed",
+                restore_job_id=record["restore_job_id"],
+                error=type(exc).__name__,
+                detail=str(exc)[:200],
             )
-        except Exception as exc:  # noqa: BLE001 - the result is immutable once set; a retry may find it set
-            self._log.warning("report.validation_result_failed", error=type(exc).__name__)
 
     def observe(self, record: dict[str, Any]) -> None:
         resource_type = str(record.get("resource_type") or "unknown")

@@ -98,6 +98,9 @@ class Settings(EvidenceSettings):
         default=26.0, gt=0, description="a selected source without a PASSED validation for this long is uncovered"
     )
     reconcile_interval_seconds: float = Field(default=900.0, gt=0, description="period of the coverage check")
+    restore_testing_sweep_seconds: float = Field(
+        default=300.0, gt=0, description="period of the sweep for restore testing jobs whose events were lost"
+    )
     record_ttl_days: int = Field(default=90, ge=1, description="ledger items expire after this many days")
     seal_interval_seconds: float = Field(default=3600.0, gt=0, description="period of the manifest sealer")
     log_format: str = Field(default="auto", pattern="^(auto|json|console)$")

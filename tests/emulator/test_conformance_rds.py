@@ -151,6 +151,12 @@ def test_modify_and_delete_are_refused_in_the_states_rds_refuses_them(emulator, 
 def test_describe_pages_through_the_cli_with_a_valid_page_size(aws_cli, emulator, rds_client):
     for _ in range(3):
         create_source(rds_client, "postgres")
+
+    def settled() -> bool:
+        # An instance an earlier test deleted may vanish between the CLI's listing and ours (a loaded machine).
+        return all(i["DBInstanceStatus"] != "deleting" for i in rds_client.describe_db_instances()["DBInstances"])
+
+    wait_for(settled, timeout=60, what="earlier deletions to finish")
     result = aws_cli(emulator.url, "rds", "describe-db-instances", "--page-size", "20")
     assert result.code == 0, result.stderr
     expected = {i["DBInstanceIdentifier"] for i in rds_client.describe_db_instances()["DBInstances"]}

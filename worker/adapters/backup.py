@@ -14,6 +14,7 @@ from worker.model import ProtectedSource, RecoveryPoint, RestoreJob
 
 
 def _restore_job(raw: Mapping[str, Any]) -> RestoreJob:
+    plan_arn = (raw.get("CreatedBy") or {}).get("RestoreTestingPlanArn") or None
     return RestoreJob(
         job_id=raw["RestoreJobId"],
         status=raw.get("Status", "PENDING"),
@@ -21,7 +22,11 @@ def _restore_job(raw: Mapping[str, Any]) -> RestoreJob:
         created_resource_arn=raw.get("CreatedResourceArn") or None,
         created_at=raw.get("CreationDate"),
         completed_at=raw.get("CompletionDate"),
-        from_restore_testing=bool(raw.get("CreatedBy", {}).get("RestoreTestingPlanArn")),
+        from_restore_testing=bool(plan_arn),
+        restore_testing_plan_arn=plan_arn,
+        recovery_point_arn=raw.get("RecoveryPointArn"),
+        backup_vault_arn=raw.get("BackupVaultArn"),
+        validation_status=raw.get("ValidationStatus"),
     )
 
 
@@ -117,7 +122,11 @@ class Backup:
         return _restore_job(raw)
 
     async def list_restore_jobs(
-        self, created_after: datetime | None = None, *, completed_after: datetime | None = None
+        self,
+        created_after: datetime | None = None,
+        *,
+        completed_after: datetime | None = None,
+        plan_arn: str | None = None,
     ) -> list[RestoreJob]:
         """Every restore job created (or completed) since a moment: one sweep covers all jobs in flight,
         1,000 a page."""
@@ -128,9 +137,20 @@ class Backup:
             since["ByCreatedAfter"] = created_after
         if completed_after is not None:
             since["ByCompleteAfter"] = completed_after
+        if plan_arn is not None:
+            since["ByRestoreTestingPlanArn"] = plan_arn
         async for page in paginator.paginate(**since, PaginationConfig={"PageSize": 1000}):
             jobs.extend(_restore_job(raw) for raw in page.get("RestoreJobs", []))
         return jobs
+
+    async def restore_testing_plan_arns(self) -> list[str]:
+        """Every restore testing plan of this account and region."""
+        paginator = self._client.get_paginator("list_restore_testing_plans")
+        return [
+            str(plan["RestoreTestingPlanArn"])
+            async for page in paginator.paginate()
+            for plan in page.get("RestoreTestingPlans", [])
+        ]
 
     async def put_validation_result(self, job_id: str, status: str, message: str) -> None:
         await self._client.put_restore_validation_result(

@@ -17,6 +17,27 @@ from worker.policy import Selection
 
 
 @dataclass(frozen=True)
+class Origin:
+    """Who started the restore, and so what the worker may do with what it created (docs/modes.md).
+
+    Our own restore: we tag it ours, modify it and delete it. A restore AWS Backup started for a restore
+    testing plan the policy names: we may modify it (reset the password, add an Aurora instance) but delete
+    only what we added ourselves; AWS Backup deletes the restored resource once the verdict is in or the
+    window closes."""
+
+    name: str  # "event" (our own restore) | "restore_testing"
+    deletes_restored: bool
+    restore_testing_plan_arn: str | None = None
+
+
+OWN_RESTORE = Origin("event", deletes_restored=True)
+
+
+def restore_testing(plan_arn: str) -> Origin:
+    return Origin("restore_testing", deletes_restored=False, restore_testing_plan_arn=plan_arn)
+
+
+@dataclass(frozen=True)
 class Target:
     """One restore as the flow hands it to a kind: what is restored, into what name, how, and until when."""
 
@@ -24,6 +45,7 @@ class Target:
     identifier: str  # our name for what the restore creates
     selection: Selection
     deadline: float  # event-loop time by which the data must be usable
+    origin: Origin = OWN_RESTORE
 
 
 @dataclass(frozen=True)

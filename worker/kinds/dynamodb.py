@@ -17,7 +17,7 @@ from worker.checks import CheckContext, CheckResult
 from worker.checks.dynamodb import run_table_checks
 from worker.errors import DeadlineExceeded, RestoreFailed
 from worker.kinds import TakenOver, Target
-from worker.model import NAME_PREFIX, RestoreJob, as_utc
+from worker.model import CLEANUP_LEFT_TO_AWS_BACKUP, NAME_PREFIX, RestoreJob, as_utc
 from worker.ports import OwnershipLedger, Restores
 from worker.tables import TableInfo, TablePort
 
@@ -85,6 +85,8 @@ class DynamoDbTable:
 
     async def cleanup(self, target: Target, taken: TakenOver | None) -> str:
         identifier = target.identifier
+        if not target.origin.deletes_restored:
+            return CLEANUP_LEFT_TO_AWS_BACKUP  # a restore test's table: AWS Backup deletes it, never we
         try:
             table = await self._tables.describe(identifier)
             if table is None:

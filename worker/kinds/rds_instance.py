@@ -16,7 +16,7 @@ from worker.kinds import TakenOver, Target
 from worker.kinds.rds_metadata import Network, build_metadata, network_for
 from worker.kinds.rds_ownership import InstanceSweeper, delete_ours
 from worker.kinds.rds_prepare import take_over
-from worker.model import OWNER_TAG, RestoreJob, owner_tags
+from worker.model import CLEANUP_LEFT_TO_AWS_BACKUP, OWNER_TAG, RestoreJob, owner_tags
 from worker.ports import Connection, DbInstance, OpenDatabase, OwnershipLedger, RdsPort, Restores
 
 
@@ -63,7 +63,9 @@ class RdsInstance:
         return build_metadata(recorded, target.identifier, target.selection.restore, self._network)
 
     async def take_over(self, target: Target, job: RestoreJob) -> TakenOver:
-        await self._tag(target, job.created_resource_arn)
+        if target.origin.deletes_restored:
+            # Only our own restores get our owner tag: it is what lets cleanup and the sweeper delete them.
+            await self._tag(target, job.created_resource_arn)
         connection, instance = await take_over(self._rds, target.identifier, target.deadline, target.selection.database)
         return TakenInstance(connection.engine, connection, instance)
 
@@ -94,6 +96,8 @@ class RdsInstance:
     async def cleanup(self, target: Target, taken: TakenOver | None) -> str:
         identifier = target.identifier
         self._log.debug("stage.cleanup", identifier=identifier)
+        if not target.origin.deletes_restored:
+            return CLEANUP_LEFT_TO_AWS_BACKUP  # we added nothing to an RDS instance; AWS Backup deletes it
         try:
             instance = taken.instance if isinstance(taken, TakenInstance) else None
             if instance is not None and instance.tags.get(OWNER_TAG) == "true":
