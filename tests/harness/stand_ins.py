@@ -15,10 +15,6 @@ TEST_KNOBS: dict[str, Any] = {
     "copy_seconds": (0.1, 0.1),
     "instance_available_seconds": 0.1,
     "password_apply_seconds": 0.3,
-    # The worker's event parser still requires `status` in every Restore Job State Change, and AWS's CREATED
-    # sample has `state`: the worker suites run without that shape until the parser reads it. The emulator's
-    # own event tests switch it on.
-    "restore_created_events": False,
     # One emulator serves the whole session and the load tests restore a thousand instances at once; the quota
     # tests set their own (AWS's default, 40, is the emulator's default).
     "max_db_instances": 5000,
