@@ -106,7 +106,7 @@ def _backup_job(job: BackupJob) -> dict[str, Any]:
         "PercentDone": f"{job.percent_done:.1f}",
         "BackupSizeInBytes": job.size_bytes,
         "IamRoleArn": job.iam_role_arn,
-        "ResourceType": "RDS",
+        "ResourceType": jobs.resource_type(job.resource_arn),
         "BytesTransferred": job.size_bytes if job.state == "COMPLETED" else 0,
         "BackupType": "",
         "IsParent": False,
@@ -164,7 +164,7 @@ def _copy_job(job: CopyJob) -> dict[str, Any]:
         "StatusMessage": job.status_message,
         "BackupSizeInBytes": job.size_bytes,
         "IamRoleArn": job.iam_role_arn,
-        "ResourceType": "RDS",
+        "ResourceType": jobs.resource_type(job.resource_arn),
         "IsParent": False,
         "ResourceName": job.resource_arn.rsplit(":", 1)[-1],
     }
@@ -254,8 +254,10 @@ def get_recovery_point_restore_metadata(emu: Emulator, p: dict[str, Any]) -> dic
 
 def start_restore_job(emu: Emulator, p: dict[str, Any]) -> dict[str, Any]:
     rp = _recovery_point(emu, p["RecoveryPointArn"])
-    if p.get("ResourceType") not in (None, "RDS"):
-        raise ApiError("InvalidParameterValueException", f"Resource type {p['ResourceType']} does not match RDS.")
+    if p.get("ResourceType") not in (None, rp.resource_type):
+        raise ApiError(
+            "InvalidParameterValueException", f"Resource type {p['ResourceType']} does not match {rp.resource_type}."
+        )
     job = restores.start_restore(
         emu,
         rp,
@@ -318,7 +320,7 @@ def _matches(job: RestoreJob, p: dict[str, Any]) -> bool:
 
     return (
         p.get("ByAccountId") in (None, job.account)
-        and p.get("ByResourceType") in (None, "RDS")
+        and p.get("ByResourceType") in (None, job.recovery_point.resource_type if job.recovery_point else "RDS")
         and p.get("ByRestoreTestingPlanArn") in (None, job.restore_testing_plan_arn)
         and within(job.created, "ByCreatedAfter", "ByCreatedBefore")
         and within(job.completed, "ByCompleteAfter", "ByCompleteBefore")

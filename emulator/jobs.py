@@ -6,11 +6,22 @@ import asyncio
 import logging
 from typing import Any
 
+from emulator import clusters
 from emulator.core import Emulator
-from emulator.state import BackupJob, CopyJob, Instance, RecoveryPoint, Snapshot, Vault, now
+from emulator.state import BackupJob, Cluster, CopyJob, Instance, RecoveryPoint, Snapshot, Vault, now
 from emulator.wire import ApiError, iso8601
 
 log = logging.getLogger("emulator.jobs")
+
+
+def resource_type(resource_arn: str) -> str:
+    """AWS Backup's resource type for an RDS ARN: a DB cluster is "Aurora", a DB instance "RDS"."""
+    return "Aurora" if resource_arn.split(":")[5:6] == ["cluster"] else "RDS"
+
+
+def snapshot_kind(resource_arn: str) -> str:
+    """The recovery point ARN's resource part: AWS Backup snapshots a cluster as a cluster snapshot."""
+    return "cluster-snapshot" if resource_type(resource_arn) == "Aurora" else "snapshot"
 
 
 def restore_metadata(inst: Instance) -> dict[str, Any]:
@@ -56,7 +67,7 @@ def _backup_detail(emu: Emulator, job: BackupJob) -> dict[str, Any]:
         "creationDate": iso8601(job.created),
         "iamRoleArn": job.iam_role_arn,
         "resourceArn": job.resource_arn,
-        "resourceType": "RDS",
+        "resourceType": resource_type(job.resource_arn),
         "state": job.state,
         "percentDone": int(job.percent_done),
     }
@@ -74,11 +85,13 @@ def _announce_backup(emu: Emulator, job: BackupJob) -> None:
 
 async def start_backup(emu: Emulator, vault: Vault, resource_arn: str, iam_role_arn: str) -> BackupJob:
     """Snapshot now (the recovery point holds the data as of this call), then finish over time."""
-    inst = emu.store.instance_by_arn.get(resource_arn)
-    if not resource_arn.startswith("arn:aws:rds:") or ":db:" not in resource_arn:
+    inst: Instance | Cluster | None = emu.store.instance_by_arn.get(resource_arn)
+    if resource_arn.startswith("arn:aws:rds:") and ":cluster:" in resource_arn:
+        inst = emu.store.cluster_by_arn.get(resource_arn)
+    elif not resource_arn.startswith("arn:aws:rds:") or ":db:" not in resource_arn:
         raise ApiError("InvalidParameterValueException", f"Unsupported resource ARN for this emulator: {resource_arn}")
     job_id = emu.faults.uuid().upper()
-    rp_arn = emu.rds_arn(vault.account, "snapshot", f"awsbackup:job-{emu.faults.uuid()}")
+    rp_arn = emu.rds_arn(vault.account, snapshot_kind(resource_arn), f"awsbackup:job-{emu.faults.uuid()}")
     job = BackupJob(job_id, vault.account, now(), iam_role_arn, "CREATED", vault=vault, resource_arn=resource_arn)
     job.recovery_point_arn = rp_arn
     emu.store.backup_jobs[job_id] = job
@@ -90,6 +103,7 @@ async def start_backup(emu: Emulator, vault: Vault, resource_arn: str, iam_role_
         emu.spawn(_finish_backup(emu, job, None, f"Resource {resource_arn} is not available for backup ({state})."))
         return job
     rp = RecoveryPoint(rp_arn, vault, resource_arn, inst.identifier, iam_role_arn, now(), snapshot=None)
+    rp.resource_type = resource_type(resource_arn)
     emu.store.add_recovery_point(rp)
     try:
         rp.snapshot = await _take_snapshot(emu, inst)
@@ -103,13 +117,14 @@ async def start_backup(emu: Emulator, vault: Vault, resource_arn: str, iam_role_
     return job
 
 
-async def _take_snapshot(emu: Emulator, inst: Instance) -> Snapshot:
+async def _take_snapshot(emu: Emulator, inst: Instance | Cluster) -> Snapshot:
     engine = emu.databases.of(inst.physical)
     phys = emu.databases.naming.snapshot(engine.kind)
     taken_at = now()
     async with emu.databases.work:
         size = await engine.snapshot(inst.physical, phys.database)
-    return Snapshot(phys, inst.password, size, taken_at, restore_metadata(inst), dict(inst.tags))
+    metadata = clusters.restore_metadata(inst) if isinstance(inst, Cluster) else restore_metadata(inst)
+    return Snapshot(phys, inst.password, size, taken_at, metadata, dict(inst.tags))
 
 
 async def _finish_backup(emu: Emulator, job: BackupJob, rp: RecoveryPoint | None, failure: str | None) -> None:
@@ -141,7 +156,7 @@ def _copy_detail(job: CopyJob) -> dict[str, Any]:
             "backupSizeInBytes": job.size_bytes,
             "iamRoleArn": job.iam_role_arn,
             "resourceArn": job.resource_arn,
-            "resourceType": "RDS",
+            "resourceType": resource_type(job.resource_arn),
             # AWS sends an empty object until the destination recovery point exists.
             "destinationRecoveryPointArn": job.destination_recovery_point_arn or {},
         }
@@ -208,7 +223,7 @@ async def _run_copy(emu: Emulator, job: CopyJob, rp: RecoveryPoint, dest_account
         job.state, job.status_message = "FAILED", "Copy job failed (emulated failure)."
     else:
         copy = RecoveryPoint(
-            emu.rds_arn(dest_account, "snapshot", f"awsbackup:copyjob-{emu.faults.uuid()}"),
+            emu.rds_arn(dest_account, snapshot_kind(rp.resource_arn), f"awsbackup:copyjob-{emu.faults.uuid()}"),
             dest,
             rp.resource_arn,
             rp.resource_name,
@@ -218,6 +233,7 @@ async def _run_copy(emu: Emulator, job: CopyJob, rp: RecoveryPoint, dest_account
             status="COMPLETED",
             completed=job.completed,
             source_vault_arn=rp.vault.arn,
+            resource_type=rp.resource_type,
         )
         emu.store.add_recovery_point(copy)
         job.state, job.destination_recovery_point_arn = "COMPLETED", copy.arn
