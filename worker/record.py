@@ -16,7 +16,7 @@ def rpo_met(validation: Validation) -> bool | None:
 
 
 def rto_met(validation: Validation) -> bool | None:
-    duration = validation.restore_duration
+    duration = validation.rto_minutes
     if validation.rto_target is None or duration is None:
         return None
     return duration <= validation.rto_target.total_seconds() / 60.0
@@ -45,7 +45,7 @@ def build_record(validation: Validation, finished_at: datetime) -> dict[str, Any
         "backup_vault_name": validation.backup_vault_name,
         "recovery_point_created_at": iso(validation.recovery_point_created_at),
         "selection": validation.selection,
-        "rto_minutes": duration,
+        "rto_minutes": validation.rto_minutes,
         "rpo_target_minutes": minutes(validation.rpo_target),
         "rto_target_minutes": minutes(validation.rto_target),
         "rpo_target_met": rpo_met(validation),
