@@ -146,6 +146,7 @@ def add_instance(emu: Emulator, cluster: Cluster, p: dict[str, Any]) -> Instance
     inst.physical, inst.address, inst.port = cluster.physical, cluster.address, cluster.port
     inst.engine_version = cluster.engine_version
     cluster.members.append(inst.identifier)
+    emu.store.instances_added[cluster.identifier] += 1
 
     async def start() -> None:
         await asyncio.sleep(emu.knobs.instance_available_seconds)

@@ -206,6 +206,7 @@ class Store:
         self.throttled: Counter[str] = Counter()
         self.errors: Counter[str] = Counter()
         self.restores_per_point: Counter[str] = Counter()
+        self.instances_added: Counter[str] = Counter()  # per cluster: CreateDBInstance calls that succeeded
         self._seq = 0
 
     # ------------------------------------------------------------ instances
