@@ -8,7 +8,7 @@ import signal
 
 import boto3
 import pytest
-from harness.worker_stack import WorkerStack, make_stack, run_inline, spawn
+from harness.worker_stack import WorkerStack, make_stack, run_cli, run_inline, spawn
 
 FLAVOURS = ["aurora-postgresql", "aurora-mysql"]
 # Every field a PASSED record fills; `reason` is null when nothing went wrong (a record never invents one).
@@ -115,3 +115,29 @@ async def test_killed_after_adding_the_instance_then_restarted(stack, emulator, 
     cluster_id = records[0]["restored_instance_id"].split("/")[0]
     assert emulator.stats()["instances_added_per_cluster"][cluster_id] == 1
     assert_nothing_left(stack)
+
+
+async def test_the_sweeper_deletes_an_orphaned_cluster_and_spares_a_strangers(stack, emulator, tmp_path):
+    """A worker killed for good after adding its instance leaves a cluster and an instance: `sweep` deletes
+    both (ledger + name + tag agree). A `bv-` cluster that is not ours (no ledger entry, no tag) is spared."""
+    rds = boto3.client("rds")
+    stranger = f"bv-stranger-{stack.prefix}"
+    rds.create_db_cluster(
+        DBClusterIdentifier=stranger, Engine="aurora-postgresql", MasterUsername="app", MasterUserPassword="Pass-1234"
+    )
+    source = await stack.add_source("aurora-postgresql")
+    process = spawn(stack, tmp_path / "worker.log", lease_seconds=10, visibility_seconds=10)
+    try:
+        await stack.backup_and_copy(source)
+        await stack.wait_until(lambda: any(stack.restored_instances()), timeout=60, what="our instance added")
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait(10)
+    ours = [c for c in stack.restored_clusters() if c != stranger]
+    assert len(ours) == 1
+    swept = run_cli(stack, "sweep", "--ttl-seconds", "0")
+    assert swept.returncode == 0, swept.stderr
+    await stack.wait_until(lambda: stack.restored_clusters() == [stranger], what="our cluster deleted")
+    assert stack.restored_instances() == []
+    assert rds.describe_db_clusters(DBClusterIdentifier=stranger)["DBClusters"][0]["Status"] != "deleting"
+    rds.delete_db_cluster(DBClusterIdentifier=stranger, SkipFinalSnapshot=True)
