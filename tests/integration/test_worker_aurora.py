@@ -141,3 +141,35 @@ async def test_the_sweeper_deletes_an_orphaned_cluster_and_spares_a_strangers(st
     assert stack.restored_instances() == []
     assert rds.describe_db_clusters(DBClusterIdentifier=stranger)["DBClusters"][0]["Status"] != "deleting"
     rds.delete_db_cluster(DBClusterIdentifier=stranger, SkipFinalSnapshot=True)
+
+
+async def test_a_serverless_v2_selection_restores_into_a_scaled_cluster_with_a_serverless_instance(stack, emulator):
+    policy = stack.policy_file.read_text()
+    aurora_class = 'db_instance_class = "db.t4g.medium"'
+    assert aurora_class in policy
+    stack.policy_file.write_text(
+        policy.replace(aurora_class, "serverless_v2 = { min_capacity = 0.5, max_capacity = 2 }")
+    )
+    emulator.configure(instance_available_seconds=2)
+    source = await stack.add_source("aurora-postgresql")
+    rds = boto3.client("rds")
+    seen: dict = {}
+
+    def our_instance_described() -> bool:
+        found = [i for i in rds.describe_db_instances()["DBInstances"] if i["DBInstanceIdentifier"].startswith("bv-")]
+        if found:
+            seen["instance"] = found[0]
+            seen["cluster"] = rds.describe_db_clusters(DBClusterIdentifier=found[0]["DBClusterIdentifier"])
+        return bool(found)
+
+    async with run_inline(stack):
+        await stack.backup_and_copy(source)
+        await stack.wait_until(our_instance_described, timeout=60, what="our instance added")
+        records = await stack.wait_for_records(1, timeout=90)
+        await stack.wait_until(lambda: stack.queue_depth() == 0, what="message acked")
+    assert records[0]["status"] == "PASSED", records[0]
+    assert seen["instance"]["DBInstanceClass"] == "db.serverless"
+    cluster = seen["cluster"]["DBClusters"][0]
+    assert cluster["ServerlessV2ScalingConfiguration"] == {"MinCapacity": 0.5, "MaxCapacity": 2.0}
+    assert {t["Key"]: t["Value"] for t in seen["instance"]["TagList"]}["backup-validator:managed"] == "true"
+    assert_nothing_left(stack)
