@@ -12,13 +12,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from worker.checks import CheckContext, CheckResult
-from worker.errors import DeadlineExceeded, InstanceNotReady, NotFound, RestoreFailed
+from worker.errors import InstanceNotReady, RestoreFailed
 from worker.kinds import TakenOver, Target
 from worker.kinds.aurora_metadata import build_cluster_metadata, instance_identifier
 from worker.kinds.aurora_ownership import ClusterSweeper, delete_cluster_and_instance
 from worker.kinds.rds_instance import check_network
 from worker.kinds.rds_metadata import Network, network_for
-from worker.kinds.rds_prepare import FIRST_LOOK_AFTER_RESET, new_password, wait_until_usable
+from worker.kinds.rds_prepare import FIRST_LOOK_AFTER_RESET, new_password, poll_until_available, wait_until_usable
 from worker.kinds.sql_checks import run_sql_checks
 from worker.model import OWNER_TAG, RestoreJob, owner_tags
 from worker.ports import ClusterPort, Connection, DbCluster, OpenDatabase, RdsPort, ResourceLedger, Restores
@@ -114,21 +114,9 @@ class AuroraCluster:
         return connection, cluster
 
     async def _wait_cluster(self, identifier: str, deadline: float) -> DbCluster:
-        loop = asyncio.get_running_loop()
-        delay = 0.5
-        while True:
-            cluster = await self._clusters.describe_cluster(identifier)
-            if cluster is None:
-                raise NotFound(f"restored cluster {identifier} does not exist")
-            if cluster.status in _FAILED_STATES:
-                raise RestoreFailed(f"restored cluster {identifier} is {cluster.status}")
-            if cluster.available:
-                return cluster
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                raise DeadlineExceeded(f"cluster {identifier} still {cluster.status} at the restore deadline")
-            await asyncio.sleep(min(delay, remaining))
-            delay = min(delay * 1.5, 30.0)
+        return await poll_until_available(
+            self._clusters.describe_cluster, identifier, deadline, "cluster", _FAILED_STATES
+        )
 
     async def run_checks(self, taken: TakenOver, target: Target, ctx: CheckContext) -> Sequence[CheckResult]:
         assert isinstance(taken, TakenCluster)

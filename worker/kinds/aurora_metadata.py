@@ -7,10 +7,9 @@ RDS RestoreDBClusterFromSnapshot, read case-insensitively.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 
-from worker.kinds.rds_metadata import Network, RestoreOverrides, network_for
+from worker.kinds.rds_metadata import Network, RestoreOverrides, network_for, place_in_network
 
 _FORCED = {"DeletionProtection": "false", "CopyTagsToSnapshot": "false"}
 # Names of the source account (absent or production's own in the restoring account), and settings that would
@@ -29,6 +28,8 @@ _DROPPED = (
     "DBInstanceClass",
 )
 _NOT_PASSED_THROUGH = frozenset(key.lower() for key in (*_DROPPED, *_FORCED, "DBClusterIdentifier"))
+# The policy's parameters may not undo these, whatever their case.
+_FORCED_LOWER = frozenset(key.lower() for key in (*_FORCED, "DBClusterIdentifier"))
 
 
 def build_cluster_metadata(
@@ -40,15 +41,8 @@ def build_cluster_metadata(
     metadata.update({str(k): str(v) for k, v in overrides.parameters.items() if str(k).lower() not in _FORCED_LOWER})
     metadata.update(_FORCED)
     metadata["DBClusterIdentifier"] = identifier
-    network = network_for(overrides, defaults or Network())
-    if network.subnet_group:
-        metadata["DBSubnetGroupName"] = network.subnet_group
-    if network.security_group_ids:
-        metadata["VpcSecurityGroupIds"] = json.dumps(list(network.security_group_ids))
+    place_in_network(metadata, network_for(overrides, defaults or Network()))
     return metadata
-
-
-_FORCED_LOWER = frozenset(key.lower() for key in (*_FORCED, "DBClusterIdentifier"))
 
 
 def instance_identifier(cluster_identifier: str) -> str:

@@ -13,7 +13,7 @@ from typing import Any
 
 from worker.errors import NotOurs
 from worker.kinds.aurora_metadata import instance_identifier
-from worker.kinds.rds_ownership import ownership_problem
+from worker.kinds.rds_ownership import made_by_our_restore, ownership_problem
 from worker.model import NAME_PREFIX, OWNER_TAG, as_utc
 from worker.ports import ClusterPort, DbCluster, OwnershipLedger, RdsPort, Restores
 
@@ -105,17 +105,12 @@ class ClusterSweeper:
         created = as_utc(cluster.created_at) if cluster.created_at else datetime.fromtimestamp(resource.created_at, UTC)
         if now - created < ttl:
             return False
-        if cluster.tags.get(OWNER_TAG) != "true" and await self._made_by_our_restore(cluster, resource):
+        if cluster.tags.get(OWNER_TAG) != "true" and await made_by_our_restore(
+            self._ledger, self._restores, resource, cluster.arn
+        ):
             # A restore that finished after its validation gave up was never tagged: the ledger's job proves it.
             await self._rds.tag(cluster.arn, {OWNER_TAG: "true"})
             cluster = await self._clusters.describe_cluster(cluster.identifier) or cluster
         outcome = await delete_cluster_and_instance(self._clusters, self._rds, self._ledger, cluster)
         self._log.warning("sweeper.deleted", identifier=cluster.identifier, outcome=outcome)
         return outcome == "DELETED"
-
-    async def _made_by_our_restore(self, cluster: DbCluster, resource: Any) -> bool:
-        item = await self._ledger.item(resource.recovery_point_arn)
-        if item is None or not item.restore_job_id:
-            return False
-        job = await self._restores.describe_restore_job(item.restore_job_id)
-        return job.created_resource_arn == cluster.arn
