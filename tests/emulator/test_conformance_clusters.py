@@ -100,6 +100,19 @@ def test_backup_restore_add_instance_reset_and_delete_a_cluster(engine, backup_c
     assert metadata["DBClusterIdentifier"] == source["DBClusterIdentifier"] and metadata["Engine"] == engine
     assert "DBInstanceIdentifier" not in metadata
 
+    rp_arn = job["RecoveryPointArn"]
+    with pytest.raises(backup_client.exceptions.InvalidParameterValueException, match="DBClusterIdentifier"):
+        backup_client.start_restore_job(RecoveryPointArn=rp_arn, Metadata={"DBInstanceIdentifier": unique("x")})
+    with pytest.raises(backup_client.exceptions.InvalidParameterValueException, match="does not match Aurora"):
+        backup_client.start_restore_job(
+            RecoveryPointArn=rp_arn, Metadata={"DBClusterIdentifier": unique("x")}, ResourceType="RDS"
+        )
+    elsewhere = backup_client.start_restore_job(
+        RecoveryPointArn=rp_arn, Metadata={"DBClusterIdentifier": unique("rst"), "DBSubnetGroupName": "no-such-group"}
+    )
+    failed = wait_restore_job(backup_client, elsewhere["RestoreJobId"])
+    assert failed["Status"] == "FAILED" and failed["StatusMessage"].startswith("DBSubnetGroupNotFoundFault")
+
     restored_id = unique("rst")
     restore = backup_client.start_restore_job(
         RecoveryPointArn=job["RecoveryPointArn"],
