@@ -73,6 +73,7 @@ class AuroraCluster:
         restore = target.selection.restore
         if restore.serverless_v2 is not None:
             await self._clusters.set_scaling(target.identifier, *restore.serverless_v2)
+            cluster = await self._wait_cluster(target.identifier, target.deadline)  # RDS: briefly "modifying"
         instance_id = instance_identifier(target.identifier)
         instance_class = SERVERLESS_CLASS if restore.serverless_v2 is not None else restore.aurora_instance_class
         # In the ledger before it exists: a crash right after CreateDBInstance leaves provable ownership.
