@@ -38,6 +38,8 @@ def stats(emu: Emulator) -> dict[str, Any]:
         "events": emu.events.stats(),
         "live_instances": len(store.instances),
         "instances_by_status": dict(Counter(i.status for i in store.instances.values())),
+        "live_clusters": len(store.clusters),
+        "instances_added_per_cluster": dict(store.instances_added),
         "run_id": emu.databases.naming.run_id,
     }
 

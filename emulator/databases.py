@@ -24,6 +24,8 @@ log = logging.getLogger("emulator.databases")
 
 PREFIX = "bvemu_"
 ENGINE_KINDS = {"postgres": "postgres", "mysql": "mysql", "mariadb": "mysql"}
+# Aurora engines run on the same servers (a cluster's data is one database there).
+AURORA_KINDS = {"aurora-postgresql": "postgres", "aurora-mysql": "mysql"}
 DEFAULT_PORTS = {"postgres": 5432, "mysql": 3306}
 
 
@@ -95,7 +97,7 @@ class Databases:
         self.work = asyncio.Semaphore(max(1, concurrency))
 
     def engine_for(self, engine_name: str) -> Engine:
-        kind = ENGINE_KINDS.get(engine_name.lower())
+        kind = ENGINE_KINDS.get(engine_name.lower()) or AURORA_KINDS.get(engine_name.lower())
         if kind is None:
             raise ApiError(
                 "InvalidParameterValue",

@@ -10,7 +10,7 @@ from typing import Any
 
 from emulator import network
 from emulator.core import Emulator
-from emulator.state import Instance, Physical, now
+from emulator.state import Cluster, Instance, Physical, now
 from emulator.wire import ApiError
 
 log = logging.getLogger("emulator.instances")
@@ -22,11 +22,11 @@ DEFAULT_AZ_SUFFIX = "a"
 FINAL_SNAPSHOT_STATES = ("available", "resetting-master-credentials", "storage-optimization")
 
 
-def check_identifier(identifier: str) -> str:
+def check_identifier(identifier: str, parameter: str = "DBInstanceIdentifier") -> str:
     if not IDENTIFIER.match(identifier or ""):
         raise ApiError(
             "InvalidParameterValue",
-            "The parameter DBInstanceIdentifier is not a valid identifier. Identifiers must begin with a letter; "
+            f"The parameter {parameter} is not a valid identifier. Identifiers must begin with a letter; "
             "must contain only ASCII letters, digits, and hyphens; and must not end with a hyphen or contain "
             "two consecutive hyphens.",
         )
@@ -98,7 +98,7 @@ def create_source(emu: Emulator, inst: Instance) -> None:
     track_build(emu, inst, build())
 
 
-def track_build(emu: Emulator, inst: Instance, coro: Any) -> asyncio.Task[Any]:
+def track_build(emu: Emulator, inst: Instance | Cluster, coro: Any) -> asyncio.Task[Any]:
     task = emu.spawn(coro)
     emu.building[inst.arn] = task
     task.add_done_callback(lambda _t: emu.building.pop(inst.arn, None))
@@ -115,6 +115,11 @@ def modify(emu: Emulator, inst: Instance, params: dict[str, Any]) -> None:
     if inst.status != "available":
         raise ApiError("InvalidDBInstanceState", f"Database instance is not in available state (it is {inst.status}).")
     password = params.get("MasterUserPassword")
+    if password is not None and inst.cluster:
+        raise ApiError(
+            "InvalidParameterCombination",
+            "The specified DB instance is a member of a DB cluster. Modify the master password for the DB cluster.",
+        )
     if password is not None:
         check_password(password)
     if "DeletionProtection" in params:
@@ -129,7 +134,7 @@ def modify(emu: Emulator, inst: Instance, params: dict[str, Any]) -> None:
         reset_password(emu, inst, password)
 
 
-def reset_password(emu: Emulator, inst: Instance, password: str) -> None:
+def reset_password(emu: Emulator, inst: Instance | Cluster, password: str) -> None:
     """The new password works only after the apply delay, as RDS applies it asynchronously.
 
     Overlapping changes apply in order and the last one wins; the change stays pending until the last one has
@@ -166,7 +171,10 @@ def delete(emu: Emulator, inst: Instance, params: dict[str, Any]) -> None:
             "InvalidParameterCombination",
             "Cannot delete protected DB Instance, please disable deletion protection and try again.",
         )
-    if not params.get("SkipFinalSnapshot") and not params.get("FinalDBSnapshotIdentifier"):
+    if inst.cluster and params.get("FinalDBSnapshotIdentifier"):
+        # A cluster member has no snapshot of its own: the cluster's data is snapshotted as the cluster.
+        raise ApiError("InvalidParameterCombination", "A DB instance in a DB cluster cannot take a final snapshot.")
+    if not inst.cluster and not params.get("SkipFinalSnapshot") and not params.get("FinalDBSnapshotIdentifier"):
         raise ApiError(
             "InvalidParameterCombination",
             "FinalDBSnapshotIdentifier is required unless SkipFinalSnapshot is specified.",
@@ -178,7 +186,7 @@ def delete(emu: Emulator, inst: Instance, params: dict[str, Any]) -> None:
         )
     if inst.status == "deleting":
         raise ApiError("InvalidDBInstanceState", f"Instance {inst.identifier} is already being deleted.")
-    if not params.get("SkipFinalSnapshot") and inst.status not in FINAL_SNAPSHOT_STATES:
+    if not inst.cluster and not params.get("SkipFinalSnapshot") and inst.status not in FINAL_SNAPSHOT_STATES:
         raise ApiError(
             "InvalidDBInstanceState",
             f"Instance {inst.identifier} is currently {inst.status} - a final snapshot cannot be taken.",
@@ -194,9 +202,13 @@ async def _drop(emu: Emulator, inst: Instance) -> None:
             await asyncio.shield(building)
     await asyncio.sleep(emu.knobs.instance_available_seconds)
     try:
-        await drop_physical(emu, inst.physical)
+        if inst.cluster is None:  # a cluster member's data is the cluster's, dropped with it
+            await drop_physical(emu, inst.physical)
     finally:
         emu.store.remove_instance(inst)
+        cluster = emu.store.clusters.get(inst.cluster or "")
+        if cluster is not None and inst.identifier in cluster.members:
+            cluster.members.remove(inst.identifier)
 
 
 async def drop_physical(emu: Emulator, phys: Physical) -> None:

@@ -6,12 +6,17 @@ import asyncio
 import logging
 from typing import Any
 
-from emulator import dynamodb_restores
+from emulator import clusters, dynamodb_restores
 from emulator.core import Emulator
-from emulator.state import BackupJob, CopyJob, Instance, RecoveryPoint, Snapshot, Vault, now, resource_type_of
+from emulator.state import BackupJob, Cluster, CopyJob, Instance, RecoveryPoint, Snapshot, Vault, now, resource_type_of
 from emulator.wire import ApiError, iso8601
 
 log = logging.getLogger("emulator.jobs")
+
+
+def snapshot_kind(resource_arn: str) -> str:
+    """The recovery point ARN's resource part: AWS Backup snapshots a cluster as a cluster snapshot."""
+    return "cluster-snapshot" if resource_type_of(resource_arn) == "Aurora" else "snapshot"
 
 
 def restore_metadata(inst: Instance) -> dict[str, Any]:
@@ -78,14 +83,15 @@ async def start_backup(
 ) -> BackupJob:
     """Snapshot now (the recovery point holds the data as of this call), then finish over time."""
     table = dynamodb_restores.is_table_arn(resource_arn)
-    if not table and (not resource_arn.startswith("arn:aws:rds:") or ":db:" not in resource_arn):
+    cluster = resource_arn.startswith("arn:aws:rds:") and ":cluster:" in resource_arn
+    if not table and not cluster and (not resource_arn.startswith("arn:aws:rds:") or ":db:" not in resource_arn):
         raise ApiError("InvalidParameterValueException", f"Unsupported resource ARN for this emulator: {resource_arn}")
     job_id = emu.faults.uuid().upper()
     if table:
         # DynamoDB recovery points of AWS Backup's advanced features are Backup's own ARNs.
         rp_arn = f"arn:aws:backup:{emu.region}:{vault.account}:recovery-point:{emu.faults.uuid().upper()}"
     else:
-        rp_arn = emu.rds_arn(vault.account, "snapshot", f"awsbackup:job-{emu.faults.uuid()}")
+        rp_arn = emu.rds_arn(vault.account, snapshot_kind(resource_arn), f"awsbackup:job-{emu.faults.uuid()}")
     job = BackupJob(job_id, vault.account, now(), iam_role_arn, "CREATED", vault=vault, resource_arn=resource_arn)
     job.recovery_point_arn = rp_arn
     emu.store.backup_jobs[job_id] = job
@@ -95,12 +101,14 @@ async def start_backup(
     if table:
         await _snapshot_into(emu, job, _new_point(job, vault, resource_arn, "DynamoDB", tags))
         return job
-    inst = emu.store.instance_by_arn.get(resource_arn)
+    inst: Instance | Cluster | None = emu.store.instance_by_arn.get(resource_arn)
+    if cluster:
+        inst = emu.store.cluster_by_arn.get(resource_arn)
     if inst is None or inst.status not in ("available", "resetting-master-credentials"):
         state = "missing" if inst is None else inst.status
         emu.spawn(_finish_backup(emu, job, None, f"Resource {resource_arn} is not available for backup ({state})."))
         return job
-    await _snapshot_into(emu, job, _new_point(job, vault, inst.identifier, "RDS", tags), inst)
+    await _snapshot_into(emu, job, _new_point(job, vault, inst.identifier, resource_type_of(resource_arn), tags), inst)
     return job
 
 
@@ -114,7 +122,9 @@ def _new_point(
     )
 
 
-async def _snapshot_into(emu: Emulator, job: BackupJob, rp: RecoveryPoint, inst: Instance | None = None) -> None:
+async def _snapshot_into(
+    emu: Emulator, job: BackupJob, rp: RecoveryPoint, inst: Instance | Cluster | None = None
+) -> None:
     emu.store.add_recovery_point(rp)
     try:
         if inst is None:
@@ -130,13 +140,14 @@ async def _snapshot_into(emu: Emulator, job: BackupJob, rp: RecoveryPoint, inst:
     emu.spawn(_finish_backup(emu, job, rp, None))
 
 
-async def _take_snapshot(emu: Emulator, inst: Instance) -> Snapshot:
+async def _take_snapshot(emu: Emulator, inst: Instance | Cluster) -> Snapshot:
     engine = emu.databases.of(inst.physical)
     phys = emu.databases.naming.snapshot(engine.kind)
     taken_at = now()
     async with emu.databases.work:
         size = await engine.snapshot(inst.physical, phys.database)
-    return Snapshot(phys, inst.password, size, taken_at, restore_metadata(inst), dict(inst.tags))
+    metadata = clusters.restore_metadata(inst) if isinstance(inst, Cluster) else restore_metadata(inst)
+    return Snapshot(phys, inst.password, size, taken_at, metadata, dict(inst.tags))
 
 
 async def _finish_backup(emu: Emulator, job: BackupJob, rp: RecoveryPoint | None, failure: str | None) -> None:
@@ -257,4 +268,4 @@ async def _run_copy(emu: Emulator, job: CopyJob, rp: RecoveryPoint, dest_account
 def _copy_arn(emu: Emulator, rp: RecoveryPoint, account: str) -> str:
     if rp.resource_type == dynamodb_restores.RESOURCE_TYPE:
         return f"arn:aws:backup:{emu.region}:{account}:recovery-point:{emu.faults.uuid().upper()}"
-    return emu.rds_arn(account, "snapshot", f"awsbackup:copyjob-{emu.faults.uuid()}")
+    return emu.rds_arn(account, snapshot_kind(rp.resource_arn), f"awsbackup:copyjob-{emu.faults.uuid()}")

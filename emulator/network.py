@@ -75,11 +75,17 @@ def check_quota(emu: Emulator, account: str) -> None:
         raise ApiError("InstanceQuotaExceeded", "The request would exceed the DB instance quota of this account.")
 
 
+def check_cluster_quota(emu: Emulator, account: str) -> None:
+    if emu.store.clusters_of(account) >= emu.knobs.max_db_clusters:
+        raise ApiError("DBClusterQuotaExceededFault", "The request would exceed the DB cluster quota of this account.")
+
+
 def account_quotas(emu: Emulator, account: str) -> list[dict[str, Any]]:
-    """What DescribeAccountAttributes reports (Aurora is not emulated: no cluster is ever used)."""
+    """What DescribeAccountAttributes reports."""
+    used_clusters = emu.store.clusters_of(account)
     return [
         {"AccountQuotaName": "DBInstances", "Used": emu.store.instances_of(account), "Max": emu.knobs.max_db_instances},
-        {"AccountQuotaName": "DBClusters", "Used": 0, "Max": emu.knobs.max_db_clusters},
+        {"AccountQuotaName": "DBClusters", "Used": used_clusters, "Max": emu.knobs.max_db_clusters},
     ]
 
 

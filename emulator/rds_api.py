@@ -6,7 +6,7 @@ import hashlib
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from emulator import instances, network
+from emulator import cluster_api, clusters, instances, network
 from emulator.core import Emulator
 from emulator.pagination import page
 from emulator.state import Instance, SubnetGroup
@@ -102,6 +102,8 @@ def instance_view(emu: Emulator, inst: Instance) -> dict[str, Any]:
         "BackupTarget": "region",
         "DedicatedLogVolume": False,
     }
+    if inst.cluster:
+        view["DBClusterIdentifier"] = inst.cluster
     if inst.status != "creating":
         # RDS reports no endpoint until the instance has been created.
         view["Endpoint"] = {"Address": inst.address, "Port": inst.port, "HostedZoneId": "Z2R2ITUGPM61AM"}
@@ -116,6 +118,11 @@ def _placed_in(emu: Emulator, inst: Instance) -> SubnetGroup:
 
 
 def create_db_instance(emu: Emulator, p: dict[str, Any]) -> dict[str, Any]:
+    if p.get("DBClusterIdentifier"):
+        member = clusters.add_instance(emu, clusters.find_cluster(emu, p["DBClusterIdentifier"]), p)
+        return {"DBInstance": instance_view(emu, member)}
+    if (p.get("Engine") or "").lower() in clusters.AURORA_ENGINES:
+        raise ApiError("InvalidParameterValue", "DBClusterIdentifier is required for an Aurora DB instance.")
     if not p.get("MasterUsername"):
         raise ApiError("InvalidParameterValue", "The parameter MasterUsername must be provided and must not be blank.")
     inst = instances.new_instance(
@@ -186,6 +193,11 @@ def _taggable(emu: Emulator, arn: str) -> dict[str, str]:
         if inst is None:
             raise instance_not_found(parts[6])
         return inst.tags
+    if parts[5] == "cluster":
+        cluster = emu.store.cluster_by_arn.get(arn)
+        if cluster is None:
+            raise clusters.cluster_not_found(parts[6])
+        return cluster.tags
     if parts[5] == "subgrp":
         group = emu.store.network(emu.account).subnet_groups.get(parts[6])
         if group is None or group.arn != arn:
@@ -245,4 +257,5 @@ HANDLERS: dict[str, Handler] = {
     "RemoveTagsFromResource": remove_tags_from_resource,
     "CreateDBSubnetGroup": create_db_subnet_group,
     "DescribeDBSubnetGroups": describe_db_subnet_groups,
+    **cluster_api.HANDLERS,
 }

@@ -10,10 +10,10 @@ import socket
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from emulator import instances
+from emulator import clusters, instances
 from emulator.core import Emulator
 from emulator.databases import StaleSpec
-from emulator.state import Instance, RecoveryPoint, RestoreJob, now
+from emulator.state import Cluster, Instance, RecoveryPoint, RestoreJob, now
 from emulator.wire import ApiError, iso8601
 
 log = logging.getLogger("emulator.restores")
@@ -85,8 +85,10 @@ def start_restore(
         from emulator.dynamodb_restores import check_metadata
 
         check_metadata(job.metadata)
-    elif meta(job, "DBInstanceIdentifier") is None:
-        raise ApiError("InvalidParameterValueException", "DBInstanceIdentifier is required in the restore metadata.")
+    else:
+        required = "DBClusterIdentifier" if rp.resource_type == "Aurora" else "DBInstanceIdentifier"
+        if meta(job, required) is None:
+            raise ApiError("InvalidParameterValueException", f"{required} is required in the restore metadata.")
     duration = emu.faults.seconds(emu.knobs.restore_seconds)
     job.expected_minutes = max(1, round(duration / 60))
     job.duration = duration
@@ -190,7 +192,7 @@ async def _run(emu: Emulator, job: RestoreJob, duration: float) -> None:
         inst.status = "available"
 
 
-def _break_on_purpose(emu: Emulator, inst: Instance) -> None:
+def _break_on_purpose(emu: Emulator, inst: Instance | Cluster) -> None:
     if emu.faults.chance(emu.knobs.unreachable_rate):
         inst.port = _closed_port()
     inst.ignores_password_changes = emu.faults.chance(emu.knobs.ignore_password_rate)
@@ -217,13 +219,14 @@ def finish(emu: Emulator, job: RestoreJob, state: str, message: str | None) -> N
     announce(emu, job)
 
 
-def _reserve(emu: Emulator, job: RestoreJob) -> Instance:
+def _reserve(emu: Emulator, job: RestoreJob) -> Instance | Cluster:
     if emu.faults.chance(emu.knobs.restore_fail_rate):
         raise RestoreFailure("An internal error occurred while restoring the DB instance (emulated failure).")
-    return _register(emu, job)
+    assert job.recovery_point is not None
+    return _register_cluster(emu, job) if job.recovery_point.resource_type == "Aurora" else _register(emu, job)
 
 
-async def _materialise(emu: Emulator, job: RestoreJob, inst: Instance) -> None:
+async def _materialise(emu: Emulator, job: RestoreJob, inst: Instance | Cluster) -> None:
     rp = job.recovery_point
     assert rp is not None and rp.snapshot is not None
     stale = emu.store.stale.get(rp.resource_arn)
@@ -236,13 +239,15 @@ async def _materialise(emu: Emulator, job: RestoreJob, inst: Instance) -> None:
         raise
     except Exception as exc:
         log.exception("restore job %s failed", job.job_id)
-        emu.store.remove_instance(inst)
+        emu.store.remove(inst)
         with contextlib.suppress(Exception):
             await instances.drop_physical(emu, inst.physical)
         raise RestoreFailure(f"Restore failed: {exc}") from exc
 
 
-async def _build(emu: Emulator, inst: Instance, engine: Any, rp: RecoveryPoint, spec: StaleSpec | None) -> None:
+async def _build(
+    emu: Emulator, inst: Instance | Cluster, engine: Any, rp: RecoveryPoint, spec: StaleSpec | None
+) -> None:
     assert rp.snapshot is not None
     async with emu.databases.work:
         await engine.restore(rp.snapshot.physical, inst.physical, rp.snapshot.password, spec)
@@ -276,3 +281,38 @@ def _register(emu: Emulator, job: RestoreJob) -> Instance:
     except ApiError as err:
         raise RestoreFailure(f"{err.code}: {err.message}") from err
     return inst
+
+
+def _register_cluster(emu: Emulator, job: RestoreJob) -> Cluster:
+    """An Aurora restore creates the cluster only: AWS Backup adds no DB instance to it."""
+    rp = job.recovery_point
+    assert rp is not None and rp.snapshot is not None
+    try:
+        return clusters.new_cluster(
+            emu,
+            meta(job, "DBClusterIdentifier") or "",
+            rp.vault.account,
+            rp.snapshot.source["Engine"],
+            password=rp.snapshot.password,
+            subnet_group=meta(job, "DBSubnetGroupName"),
+            security_groups=_security_groups(meta(job, "VpcSecurityGroupIds")),
+            deletion_protection=_flag(job, "DeletionProtection", False),
+            serverless_v2=_scaling(meta(job, "ServerlessV2ScalingConfiguration")),
+            tags=dict(rp.snapshot.tags) if job.copy_tags else {},
+        )
+    except ApiError as err:
+        raise RestoreFailure(f"{err.code}: {err.message}") from err
+
+
+def _scaling(raw: str | None) -> dict[str, float] | None:
+    if not raw:
+        return None
+    try:
+        values = json.loads(raw)
+    except ValueError:
+        values = None
+    if not isinstance(values, dict):
+        raise RestoreFailure(
+            f"InvalidParameterValue: ServerlessV2ScalingConfiguration is not a JSON object: {raw[:200]}"
+        )
+    return clusters.scaling(values)

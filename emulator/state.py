@@ -13,8 +13,10 @@ def now() -> datetime:
 
 
 def resource_type_of(arn: str) -> str:
-    """AWS Backup's resource type for a source ARN (the emulator holds RDS instances and DynamoDB tables)."""
-    return "DynamoDB" if arn.startswith("arn:aws:dynamodb:") else "RDS"
+    """AWS Backup's resource type for a source ARN: a DynamoDB table, an RDS DB cluster ("Aurora") or DB instance."""
+    if arn.startswith("arn:aws:dynamodb:"):
+        return "DynamoDB"
+    return "Aurora" if arn.split(":")[5:6] == ["cluster"] else "RDS"
 
 
 @dataclass
@@ -56,6 +58,33 @@ class Instance:
     option_group: str | None = None
     parameter_group: str | None = None
     pending_class: str | None = None
+    cluster: str | None = None  # the Aurora cluster it belongs to (its data and password are the cluster's)
+
+
+@dataclass
+class Cluster:
+    """An Aurora DB cluster: the data and the master password live here; its instances only serve them."""
+
+    identifier: str
+    arn: str
+    account: str
+    engine: str
+    engine_version: str
+    physical: Physical
+    password: str
+    status: str
+    created: datetime
+    address: str
+    port: int
+    subnet_group: str = "default"
+    security_groups: list[str] = field(default_factory=list)
+    deletion_protection: bool = False
+    tags: dict[str, str] = field(default_factory=dict)
+    members: list[str] = field(default_factory=list)  # instance identifiers, the first one the writer
+    serverless_v2: dict[str, float] | None = None  # ServerlessV2ScalingConfiguration
+    pending_password: bool = False
+    ignores_password_changes: bool = False
+    password_changes: int = 0
 
 
 @dataclass
@@ -171,6 +200,8 @@ class Store:
     def __init__(self) -> None:
         self.instances: dict[str, Instance] = {}
         self.instance_by_arn: dict[str, Instance] = {}
+        self.clusters: dict[str, Cluster] = {}
+        self.cluster_by_arn: dict[str, Cluster] = {}
         self.networks: dict[str, Network] = {}
         self.vaults: dict[tuple[str, str], Vault] = {}
         self.recovery_points: dict[str, RecoveryPoint] = {}
@@ -187,6 +218,7 @@ class Store:
         self.throttled: Counter[str] = Counter()
         self.errors: Counter[str] = Counter()
         self.restores_per_point: Counter[str] = Counter()
+        self.instances_added: Counter[str] = Counter()  # per cluster: CreateDBInstance calls that succeeded
         self._seq = 0
 
     # ------------------------------------------------------------ instances
@@ -197,6 +229,20 @@ class Store:
     def remove_instance(self, inst: Instance) -> None:
         self.instances.pop(inst.identifier, None)
         self.instance_by_arn.pop(inst.arn, None)
+
+    def add_cluster(self, cluster: Cluster) -> None:
+        self.clusters[cluster.identifier] = cluster
+        self.cluster_by_arn[cluster.arn] = cluster
+
+    def remove(self, resource: Instance | Cluster) -> None:
+        if isinstance(resource, Cluster):
+            self.clusters.pop(resource.identifier, None)
+            self.cluster_by_arn.pop(resource.arn, None)
+        else:
+            self.remove_instance(resource)
+
+    def clusters_of(self, account: str) -> int:
+        return sum(1 for cluster in self.clusters.values() if cluster.account == account)
 
     def instances_of(self, account: str) -> int:
         return sum(1 for inst in self.instances.values() if inst.account == account)

@@ -21,6 +21,8 @@ import aiomysql
 import asyncpg
 import boto3
 
+from emulator import traffic_aurora
+
 ROLE_ARN = "arn:aws:iam::{account}:role/backup-validator-demo"
 _DDL = {
     "postgres": "CREATE TABLE IF NOT EXISTS events (id bigserial PRIMARY KEY, created_at timestamptz NOT NULL,"
@@ -65,6 +67,13 @@ class Traffic:
 
     async def create_source(self, identifier: str, engine: str) -> Source:
         password = secrets.token_urlsafe(18)
+        if traffic_aurora.is_aurora(engine):
+            cluster = await traffic_aurora.create_cluster(self.rds, identifier, engine, password)
+            login = (cluster["MasterUsername"], cluster["DatabaseName"])
+            endpoint = (cluster["Endpoint"], int(cluster["Port"]))
+            source = Source(identifier, engine, cluster["DBClusterArn"], *endpoint, *login, password)
+            await self.execute(source, [_DDL[source.family]])
+            return source
         try:
             await asyncio.to_thread(
                 self.rds.create_db_instance,
@@ -193,6 +202,9 @@ class Traffic:
         await asyncio.to_thread(lambda: urllib.request.urlopen(request, timeout=10).read())  # noqa: S310
 
     async def delete_source(self, source: Source) -> None:
+        if traffic_aurora.is_aurora(source.engine):
+            await traffic_aurora.delete_cluster(self.rds, source.identifier)
+            return
         await asyncio.to_thread(
             self.rds.delete_db_instance, DBInstanceIdentifier=source.identifier, SkipFinalSnapshot=True
         )

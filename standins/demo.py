@@ -81,7 +81,8 @@ async def run_demo(postgres_url: str, mysql_url: str, per_engine: int) -> int:
         resources = await asyncio.to_thread(create_resources, "validator-demo")
         policy_file = Path(tmp) / "policy.toml"
         tables = table_selection("arn:aws:dynamodb:*:*:table/orders-*")
-        policy_file.write_text(example_policy("arn:aws:rds:*:*:db:orders-*") + "\n" + tables)
+        rds = example_policy("arn:aws:rds:*:*:db:orders-*", aurora_glob="arn:aws:rds:*:*:cluster:orders-*")
+        policy_file.write_text(rds + "\n" + tables)
         traffic = Traffic()
         await traffic.prepare_vaults()
         print("creating sources and backing them up ...", flush=True)
@@ -113,7 +114,7 @@ async def _make_sources(traffic: Any, per_engine: int) -> list[tuple[Any, DemoSo
     made: list[tuple[Any, DemoSource]] = []
     plans = [
         (f"orders-{engine}-{index}", engine, "PASSED")
-        for engine in ("postgres", "mariadb")
+        for engine in ("postgres", "mariadb", "aurora-postgresql", "aurora-mysql")
         for index in range(1, per_engine + 1)
     ]
     plans.append(("orders-stale-postgres", "postgres", "FAILED"))
@@ -171,9 +172,12 @@ def _read_records(s3: Any, bucket: str) -> list[dict[str, Any]]:
 
 
 def _report(records: list[dict[str, Any]], sources: list[DemoSource], resources: Any) -> int:
-    # The source's name: an RDS ARN ends ":db:<name>", a DynamoDB one ":table/<name>".
+    # The source's name: an RDS ARN ends ":db:<name>" or ":cluster:<name>", a DynamoDB one ":table/<name>".
     by_source = {str(r.get("source_resource_arn", "")).rsplit(":", 1)[-1].rsplit("/", 1)[-1]: r for r in records}
-    header = f"{'source':24} {'engine':9} {'status':15} {'restore_min':>11} {'age_tx_min':>10} {'gap_min':>8}  checks"
+    header = (
+        f"{'source':28} {'engine':17} {'status':15} {'restore_min':>11} {'rto_min':>8} {'age_tx_min':>10}"
+        f" {'gap_min':>8}  checks"
+    )
     print("\n" + header + "\n" + "-" * len(header))
     all_expected = True
     for source in sources:
@@ -182,8 +186,9 @@ def _report(records: list[dict[str, Any]], sources: list[DemoSource], resources:
         all_expected &= status == source.expected
         checks = " ".join(f"{c['name']}={c['status']}" for c in record.get("checks", []))
         print(
-            f"{source.identifier:24} {source.engine:9} {status:15} {_fmt(record.get('restore_duration')):>11}"
-            f" {_fmt(record.get('age_latest_db_tx')):>10} {_fmt(record.get('data_gap_minutes')):>8}  {checks}"
+            f"{source.identifier:28} {source.engine:17} {status:15} {_fmt(record.get('restore_duration')):>11}"
+            f" {_fmt(record.get('rto_minutes')):>8} {_fmt(record.get('age_latest_db_tx')):>10}"
+            f" {_fmt(record.get('data_gap_minutes')):>8}  {checks}"
         )
     print(f"\nrecords: s3://{resources.bucket}/validations/dt=.../  and CloudWatch Logs group {resources.log_group}")
     print("every outcome as expected" if all_expected else "UNEXPECTED outcome (see above)")

@@ -2,23 +2,7 @@
 
 from __future__ import annotations
 
-
-def example_policy(source_glob: str, *, name: str = "orders", defaults: str = "", extra_checks: str = "") -> str:
-    """The README's example policy, for sources matching `source_glob`. `defaults` and `extra_checks` are TOML
-    appended to `[defaults]` and after the checks (the tests and the benchmark tune timeouts and add checks)."""
-    return f"""\
-[defaults]
-db_instance_class = "db.t4g.micro"
-{defaults}
-
-[[selection]]
-name = "{name}"
-resource_type = "RDS"
-source_arn = "{source_glob}"
-min_interval = "0s"
-rpo_target = "80m"
-rto_target = "60m"
-
+_CHECKS = """
 [[selection.check]]
 kind = "freshness"
 query = "SELECT max(created_at) FROM events"
@@ -33,7 +17,43 @@ min = 1
 kind = "sql"
 query = "SELECT count(*) FROM events WHERE amount < 0"
 expect = 0
-{extra_checks}"""
+"""
+
+
+def example_policy(
+    source_glob: str,
+    *,
+    name: str = "orders",
+    defaults: str = "",
+    extra_checks: str = "",
+    aurora_glob: str | None = None,
+) -> str:
+    """The README's example policy, for sources matching `source_glob` (and, given `aurora_glob`, an Aurora
+    selection for the clusters matching it, first). `defaults` and `extra_checks` are TOML appended to
+    `[defaults]` and after each selection's checks (the tests and the benchmark tune timeouts, add checks)."""
+    aurora = (
+        _selection(f"{name}-aurora", "Aurora", aurora_glob, extra_checks, 'db_instance_class = "db.t4g.medium"')
+        if aurora_glob
+        else ""
+    )
+    return f"""\
+[defaults]
+db_instance_class = "db.t4g.micro"
+{defaults}
+{aurora}{_selection(name, "RDS", source_glob, extra_checks)}"""
+
+
+def _selection(name: str, resource_type: str, glob: str, extra_checks: str, restore: str = "") -> str:
+    restore_table = f"\n[selection.restore]\n{restore}\n" if restore else ""
+    return f"""
+[[selection]]
+name = "{name}"
+resource_type = "{resource_type}"
+source_arn = "{glob}"
+min_interval = "0s"
+rpo_target = "80m"
+rto_target = "60m"
+{restore_table}{_CHECKS}{extra_checks}"""
 
 
 def table_policy(source_glob: str, *, name: str = "orders-tables", defaults: str = "", extra_checks: str = "") -> str:

@@ -25,6 +25,7 @@ from worker.adapters.dead_letters import FailureNotes
 from worker.adapters.dynamodb_tables import DynamoDbTables
 from worker.adapters.ledger import Ledger
 from worker.adapters.rds import Rds
+from worker.adapters.rds_clusters import RdsClusters
 from worker.adapters.results import LogSink, ResultStore
 from worker.adapters.sqs import Queue
 from worker.background import periodic, queue_gauges, reconcile, seal_evidence, sweep_leftovers
@@ -34,6 +35,7 @@ from worker.flow import Flow
 from worker.http import build_app, start_server
 from worker.intake import Consumer, Handler, Timing, renew_leases
 from worker.kinds import Kinds
+from worker.kinds.aurora import AuroraCluster
 from worker.kinds.dynamodb import DynamoDbTable
 from worker.kinds.rds_instance import RdsInstance
 from worker.kinds.rds_metadata import Network
@@ -89,13 +91,19 @@ async def open_services(
         )
         store = ResultStore(clients.s3, settings.results_bucket)
         sink = _log_sink(clients.logs, settings, identity, log)
-        rds = RdsInstance(
-            Rds(clients.rds, clients.ec2),
+        rds_port = Rds(clients.rds, clients.ec2)
+        opener = DatabaseOpener(settings.tls_required, str(settings.db_ca_file) if settings.db_ca_file else None)
+        network = Network(settings.subnet_group, settings.security_groups)
+        attempts = settings.db_connect_attempts
+        rds = RdsInstance(rds_port, ledger, backup, opener, network=network, connect_attempts=attempts, log=log)
+        aurora = AuroraCluster(
+            RdsClusters(clients.rds),
+            rds_port,
             ledger,
             backup,
-            DatabaseOpener(settings.tls_required, str(settings.db_ca_file) if settings.db_ca_file else None),
-            network=Network(settings.subnet_group, settings.security_groups),
-            connect_attempts=settings.db_connect_attempts,
+            opener,
+            network=network,
+            connect_attempts=attempts,
             log=log,
         )
         services = Services(
@@ -108,7 +116,7 @@ async def open_services(
             backup=backup,
             watcher=_watcher(backup, settings, metrics),
             reporter=Reporter(store, sink, backup, metrics, log, build_chain(clients, settings)),
-            kinds=Kinds((rds, DynamoDbTable(DynamoDbTables(clients.dynamodb), ledger, backup, log=log))),
+            kinds=Kinds((rds, aurora, DynamoDbTable(DynamoDbTables(clients.dynamodb), ledger, backup, log=log))),
             evidence=build_evidence(clients, settings),
             failures=FailureNotes(clients.dynamodb, settings.ledger_table),
             store=store,

@@ -61,10 +61,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     sweep = commands.add_parser(
         "sweep",
-        help="delete restored instances and tables of ours older than the TTL, once",
-        description="One pass of the sweeper: deletes instances named bv-*, tagged as ours and recorded in "
-        "the ledger, and DynamoDB tables named bv-* that the ledger's restore job reports it created, older "
-        "than BV_RESOURCE_TTL_SECONDS (or --ttl-seconds). Everything else is left alone.",
+        help="delete restored instances, Aurora clusters and tables of ours older than the TTL, once",
+        description="One pass of the sweeper: deletes DB instances and Aurora clusters named bv-*, tagged as ours "
+        "and recorded in the ledger (a cluster only with the one instance we added to it), and DynamoDB tables "
+        "named bv-* that the ledger's restore job reports it created, older than BV_RESOURCE_TTL_SECONDS (or "
+        "--ttl-seconds). Everything else is left alone.",
     )
     sweep.add_argument("--ttl-seconds", type=int, default=None, help="override BV_RESOURCE_TTL_SECONDS")
     add_report_command(commands)

@@ -264,6 +264,7 @@ class Run:
         self.flow.log.debug("stage.restored", identifier=self.target.identifier)
         self.taken = await self.kind.take_over(self.target, job)
         self.validation.engine = self.taken.engine
+        self.validation.note_taken_over(self.taken)
         self.flow.log.debug("stage.checks", identifier=self.target.identifier)
         source = self.rp.source_resource_arn
         history = await self.flow.ledger.source_history(source) if compares_with_previous(self.plan.checks) else {}

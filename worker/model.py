@@ -175,10 +175,23 @@ class Validation:
     cleanup_status: str = CLEANUP_NOT_NEEDED
     origin: str | None = None  # "restore_testing" for a restore AWS Backup started; None when not recorded
     restore_testing_plan_arn: str | None = None
+    usable_at: datetime | None = None  # set by a kind whose data is usable only after more than the restore
 
     @property
     def restore_duration(self) -> float | None:
         return minutes_between(self.restore_start_time, self.restore_end_time)
+
+    @property
+    def rto_minutes(self) -> float | None:
+        """Restore requested -> data usable: the restore job, plus what the kind had to add (Aurora's instance)."""
+        if self.usable_at is None:
+            return self.restore_duration
+        return minutes_between(self.restore_start_time, self.usable_at)
+
+    def note_taken_over(self, taken: Any) -> None:
+        """What a kind created beyond the restore job, and when the data became usable (None: nothing more)."""
+        self.restored_instance_id = taken.restored_id or self.restored_instance_id
+        self.usable_at = taken.usable_at or self.usable_at
 
     def fail(self, status: str, reason: str) -> None:
         self.status, self.reason = status, reason[:500]

@@ -44,6 +44,7 @@ from worker.policy_fields import (
     StatementTimeout,
     table_name_parts,
 )
+from worker.policy_kinds import kind_mismatches
 from worker.policy_table_checks import for_tables
 
 __all__ = [
@@ -77,6 +78,8 @@ CHECK_TIMEOUT_MARGIN = timedelta(seconds=30)
 class DefaultsSpec(BaseModel):
     model_config = SPEC
     db_instance_class: NonEmptyStr = "db.t4g.micro"
+    # The instance added to a restored Aurora cluster (db.t4g.micro does not exist for Aurora).
+    aurora_instance_class: NonEmptyStr = "db.t4g.medium"
     db_subnet_group: NonEmptyStr | None = None
     vpc_security_group_ids: tuple[NonEmptyStr, ...] = ()
     restore_timeout: PositiveDuration = timedelta(hours=6)
@@ -89,9 +92,18 @@ class DefaultsSpec(BaseModel):
     rto_target: Duration | None = None
 
 
+class ServerlessSpec(BaseModel):
+    """Aurora Serverless v2 capacity for the restored cluster; its instance is then `db.serverless`."""
+
+    model_config = SPEC
+    min_capacity: Annotated[float, Field(ge=0, le=256, multiple_of=0.5)] = 0.5
+    max_capacity: Annotated[float, Field(ge=1, le=256, multiple_of=0.5)] = 1.0
+
+
 class RestoreSpec(BaseModel):
     model_config = SPEC
     db_instance_class: NonEmptyStr | None = None
+    serverless_v2: ServerlessSpec | None = None
     db_subnet_group: NonEmptyStr | None = None
     vpc_security_group_ids: tuple[NonEmptyStr, ...] | None = None
     parameters: dict[str, str] = Field(default_factory=dict)
@@ -146,6 +158,8 @@ class RestoreSettings:
     db_subnet_group: str | None
     vpc_security_group_ids: tuple[str, ...]
     parameters: Mapping[str, str]
+    aurora_instance_class: str = "db.t4g.medium"
+    serverless_v2: tuple[float, float] | None = None  # (min, max) ACUs
 
 
 @dataclass(frozen=True)
@@ -257,6 +271,8 @@ def _resolve(spec: SelectionSpec, defaults: DefaultsSpec) -> Selection:
         db_subnet_group=_pick(spec.restore.db_subnet_group, defaults.db_subnet_group),
         vpc_security_group_ids=_pick(spec.restore.vpc_security_group_ids, defaults.vpc_security_group_ids),
         parameters=dict(spec.restore.parameters),
+        aurora_instance_class=_pick(spec.restore.db_instance_class, defaults.aurora_instance_class),
+        serverless_v2=_capacity(spec.restore.serverless_v2),
     )
     statement_timeout = _pick(spec.statement_timeout, defaults.statement_timeout)
     check_timeout = _pick(spec.check_timeout, defaults.check_timeout) or statement_timeout + CHECK_TIMEOUT_MARGIN
@@ -278,6 +294,10 @@ def _resolve(spec: SelectionSpec, defaults: DefaultsSpec) -> Selection:
         checks=spec.checks,
         restore_testing_plan=spec.restore_testing_plan,
     )
+
+
+def _capacity(spec: ServerlessSpec | None) -> tuple[float, float] | None:
+    return None if spec is None else (spec.min_capacity, spec.max_capacity)
 
 
 # ---- loading, and errors that point at the line --------------------------------------------------
@@ -338,6 +358,7 @@ def _cross_checks(spec: PolicyFile) -> list[tuple[Loc, str]]:
         if selection.matches_everything and index < len(spec.selections) - 1:
             problem = "matches every recovery point, so the selections after it can never match"
             problems.append((("selection", index), problem))
+        problems.extend((("selection", index, *loc), why) for loc, why in kind_mismatches(selection))
         check_names: set[str] = set()
         on_tables = (selection.resource_type or "").lower() == "dynamodb"
         for number, check in enumerate(selection.checks):
@@ -362,6 +383,8 @@ def _allowed_keys(loc: Loc, raw: Mapping[str, Any]) -> list[str]:
             model = SelectionSpec
         elif loc[2] == "restore" and len(loc) == 4:
             model = RestoreSpec
+        elif loc[2:4] == ("restore", "serverless_v2") and len(loc) == 5:
+            model = ServerlessSpec
         elif loc[2] == "check" and len(loc) == 5 and isinstance(loc[3], int):
             model = CHECK_MODELS.get(str(item_at(selection.get("check"), loc[3]).get("kind")))
     if model is None:

@@ -200,3 +200,45 @@ class RdsPort(InstancePort, Protocol):
     async def delete(self, identifier: str) -> bool: ...
     async def subnet_group_exists(self, name: str) -> bool: ...
     async def missing_security_groups(self, group_ids: tuple[str, ...]) -> list[str]: ...
+
+
+# ---- Aurora --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DbCluster:
+    identifier: str
+    arn: str
+    status: str
+    engine: str
+    host: str | None  # the cluster (writer) endpoint
+    port: int | None
+    database_name: str | None
+    master_username: str
+    password_pending: bool
+    created_at: datetime | None
+    members: tuple[str, ...] = ()
+    tags: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def available(self) -> bool:
+        return self.status == "available" and not self.password_pending
+
+
+class ClusterPort(Protocol):
+    async def describe_cluster(self, identifier: str) -> DbCluster | None: ...
+    async def list_clusters(self) -> list[DbCluster]: ...
+    async def set_scaling(self, identifier: str, min_capacity: float, max_capacity: float) -> None: ...
+    async def set_cluster_password(self, identifier: str, password: str) -> None: ...
+    async def add_instance(
+        self, cluster_id: str, instance_id: str, engine: str, instance_class: str, tags: dict[str, str]
+    ) -> None: ...
+    async def delete_cluster(self, identifier: str) -> str:
+        """DELETED, NOT_FOUND (already gone) or BUSY (members not yet deleting: RDS refuses for now)."""
+        ...
+
+
+class ResourceLedger(OwnershipLedger, Protocol):
+    """Ownership reads, and recording a resource we are about to create (before creating it)."""
+
+    async def record_resource(self, identifier: str, recovery_point_arn: str) -> None: ...

@@ -41,10 +41,10 @@ def rpo_met(validation: Validation) -> bool | None:
 
 
 def rto_minutes(validation: Validation) -> float | None:
-    """The RTO this run measured; None when the restore never gave a database (nothing to compare)."""
+    """The RTO this run measured (restore requested -> data usable); None when the restore never gave a database."""
     if validation.status == RESTORE_FAILED or validation.restore_end_time is None:
         return None
-    return validation.restore_duration
+    return validation.rto_minutes
 
 
 def rto_met(validation: Validation) -> bool | None:

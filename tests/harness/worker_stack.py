@@ -112,6 +112,14 @@ class WorkerStack:
         )["Attributes"]
         return int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"])
 
+    def restored_clusters(self) -> list[str]:
+        rds = boto3.client("rds")
+        return [
+            c["DBClusterIdentifier"]
+            for c in rds.describe_db_clusters()["DBClusters"]
+            if c["DBClusterIdentifier"].startswith("bv-") and c["Status"] != "deleting"
+        ]
+
     def restored_instances(self) -> list[str]:
         rds = boto3.client("rds")
         return [
@@ -158,6 +166,7 @@ async def make_stack(
     policy_file.write_text(
         example_policy(
             f"arn:aws:rds:*:*:db:{prefix}-*",
+            aurora_glob=f"arn:aws:rds:*:*:cluster:{prefix}-*",
             defaults=f'restore_timeout = "{restore_timeout}"\nstatement_timeout = "5s"\n{defaults}',
             extra_checks=extra_checks,
         )

@@ -19,6 +19,8 @@ def test_demo_validates_every_source_and_fails_the_stale_one(db_servers):
     rows = {line.split()[0]: line.split() for line in result.stdout.splitlines() if line.startswith("orders-")}
     assert rows["orders-postgres-1"][2] == "PASSED"
     assert rows["orders-mariadb-1"][2] == "PASSED"
+    assert rows["orders-aurora-postgresql-1"][1:3] == ["aurora-postgresql", "PASSED"]
+    assert rows["orders-aurora-mysql-1"][1:3] == ["aurora-mysql", "PASSED"]
     assert rows["orders-stale-postgres"][2] == "FAILED"
     assert "freshness=FAILED" in " ".join(rows["orders-stale-postgres"])
     assert rows["orders-table-1"][1:3] == ["dynamodb", "PASSED"]

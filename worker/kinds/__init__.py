@@ -7,8 +7,8 @@ and a DynamoDB table (no credentials, its own checks) plug in the same way, with
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from datetime import timedelta
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from worker.checks import CheckContext, CheckResult
@@ -51,9 +51,15 @@ class Target:
 @dataclass(frozen=True)
 class TakenOver:
     """A restored resource ready for the checks. Each kind extends it with what its later steps reuse (the
-    RDS kind: the connection with our password, and the instance as last described)."""
+    RDS kind: the connection with our password, and the instance as last described).
+
+    A kind that does more than the restore job before the data is usable (Aurora: it adds the instance AWS
+    Backup does not create) reports what it created and when the data became usable, for the record."""
 
     engine: str | None
+    # Keyword-only, so that kinds extend TakenOver with fields of their own without defaults.
+    restored_id: str | None = field(default=None, kw_only=True)  # the record's `restored_instance_id`, if more
+    usable_at: datetime | None = field(default=None, kw_only=True)
 
 
 class ResourceKind(Protocol):

@@ -3,19 +3,19 @@ SQL, delete it."""
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from worker.checks import CheckContext, CheckResult, errored, run_checks
-from worker.errors import DatabaseUnavailable, PreflightFailed
+from worker.checks import CheckContext, CheckResult
+from worker.errors import PreflightFailed
 from worker.kinds import TakenOver, Target
 from worker.kinds.rds_metadata import Network, build_metadata, network_for
 from worker.kinds.rds_ownership import InstanceSweeper, delete_ours
 from worker.kinds.rds_prepare import take_over
+from worker.kinds.sql_checks import run_sql_checks
 from worker.model import CLEANUP_LEFT_TO_AWS_BACKUP, OWNER_TAG, RestoreJob, owner_tags
 from worker.ports import Connection, DbInstance, OpenDatabase, OwnershipLedger, RdsPort, Restores
 
@@ -24,6 +24,15 @@ from worker.ports import Connection, DbInstance, OpenDatabase, OwnershipLedger, 
 class TakenInstance(TakenOver):
     connection: Connection
     instance: DbInstance
+
+
+async def check_network(rds: RdsPort, network: Network) -> None:
+    """PreflightFailed unless the restoring account's subnet group and security groups exist."""
+    if network.subnet_group and not await rds.subnet_group_exists(network.subnet_group):
+        raise PreflightFailed(f"DB subnet group {network.subnet_group} does not exist")
+    missing = await rds.missing_security_groups(network.security_group_ids)
+    if missing:
+        raise PreflightFailed(f"security groups not found: {', '.join(missing)}")
 
 
 class RdsInstance:
@@ -52,12 +61,7 @@ class RdsInstance:
         return resource_type.upper() == "RDS"
 
     async def preflight(self, target: Target) -> None:
-        network = network_for(target.selection.restore, self._network)
-        if network.subnet_group and not await self._rds.subnet_group_exists(network.subnet_group):
-            raise PreflightFailed(f"DB subnet group {network.subnet_group} does not exist")
-        missing = await self._rds.missing_security_groups(network.security_group_ids)
-        if missing:
-            raise PreflightFailed(f"security groups not found: {', '.join(missing)}")
+        await check_network(self._rds, network_for(target.selection.restore, self._network))
 
     def restore_metadata(self, recorded: Mapping[str, str], target: Target) -> dict[str, str]:
         return build_metadata(recorded, target.identifier, target.selection.restore, self._network)
@@ -70,28 +74,10 @@ class RdsInstance:
         return TakenInstance(connection.engine, connection, instance)
 
     async def run_checks(self, taken: TakenOver, target: Target, ctx: CheckContext) -> Sequence[CheckResult]:
-        """Connect (retrying while the new password settles), then run every check."""
         assert isinstance(taken, TakenInstance)
-        connection, plan = taken.connection, target.selection
-        loop = asyncio.get_running_loop()
-        delay = 1.0
-        for attempt in range(1, self._connect_attempts + 1):
-            try:
-                async with self._open_database(connection, plan.statement_timeout.total_seconds()) as db:
-                    return await run_checks(
-                        db,
-                        plan.checks,
-                        ctx,
-                        check_timeout=plan.check_timeout.total_seconds(),
-                        budget=plan.check_budget.total_seconds(),
-                    )
-            except DatabaseUnavailable as exc:
-                if attempt == self._connect_attempts or loop.time() + delay > target.deadline:
-                    return [errored(spec, f"database unreachable: {exc}") for spec in plan.checks]
-                self._log.info("checks.connect_retry", attempt=attempt, error=str(exc))
-                await asyncio.sleep(delay)
-                delay *= 2
-        return [errored(spec, "database unreachable") for spec in plan.checks]
+        return await run_sql_checks(
+            self._open_database, taken.connection, target, ctx, connect_attempts=self._connect_attempts, log=self._log
+        )
 
     async def cleanup(self, target: Target, taken: TakenOver | None) -> str:
         identifier = target.identifier

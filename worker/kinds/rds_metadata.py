@@ -71,9 +71,13 @@ def build_metadata(
     metadata["DBInstanceIdentifier"] = identifier
     if overrides.db_instance_class:
         metadata["DBInstanceClass"] = overrides.db_instance_class
-    network = network_for(overrides, defaults or Network())
+    place_in_network(metadata, network_for(overrides, defaults or Network()))
+    return metadata
+
+
+def place_in_network(metadata: dict[str, str], network: Network) -> None:
+    """The restoring account's subnet group and security groups, where known (else RDS's defaults apply)."""
     if network.subnet_group:
         metadata["DBSubnetGroupName"] = network.subnet_group
     if network.security_group_ids:
         metadata["VpcSecurityGroupIds"] = json.dumps(list(network.security_group_ids))
-    return metadata

@@ -44,6 +44,15 @@ async def delete_ours(
     return "DELETED" if await rds.delete(identifier) else "NOT_FOUND"
 
 
+async def made_by_our_restore(ledger: OwnershipLedger, restores: Restores, resource: ResourceEntry, arn: str) -> bool:
+    """Whether the restore job the ledger recorded for this resource's recovery point created `arn`."""
+    item = await ledger.item(resource.recovery_point_arn)
+    if item is None or not item.restore_job_id:
+        return False
+    job = await restores.describe_restore_job(item.restore_job_id)
+    return job.created_resource_arn == arn
+
+
 class InstanceSweeper:
     """Deletes restored instances that outlived their TTL: ours only (ledger + `bv-` name + tag)."""
 
@@ -71,7 +80,9 @@ class InstanceSweeper:
             return False
         if now - _created(instance, resource) < ttl:
             return False
-        if instance.tags.get(OWNER_TAG) != "true" and await self._made_by_our_restore(instance, resource):
+        if instance.tags.get(OWNER_TAG) != "true" and await made_by_our_restore(
+            self._ledger, self._restores, resource, instance.arn
+        ):
             # A restore that finished after its validation gave up was never tagged; the ledger's restore job
             # proves the instance is ours, so it gets the tag the rule below asks for.
             await self._rds.tag(instance.arn, {OWNER_TAG: "true"})
@@ -87,13 +98,6 @@ class InstanceSweeper:
 
     def _spared(self, instance: DbInstance, why: str) -> None:
         self._log.info("sweeper.spared", identifier=instance.identifier, why=why)
-
-    async def _made_by_our_restore(self, instance: DbInstance, resource: ResourceEntry) -> bool:
-        item = await self._ledger.item(resource.recovery_point_arn)
-        if item is None or not item.restore_job_id:
-            return False
-        job = await self._restores.describe_restore_job(item.restore_job_id)
-        return job.created_resource_arn == instance.arn
 
 
 def _created(instance: DbInstance, resource: ResourceEntry) -> datetime:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import secrets
 import string
+from collections.abc import Awaitable, Callable
+from typing import Protocol, TypeVar
 
 import structlog
 
@@ -31,19 +33,45 @@ async def wait_until_usable(
     rds: InstancePort, identifier: str, deadline: float, *, first_delay: float = 0.5, max_delay: float = 30.0
 ) -> DbInstance:
     """Poll with capped backoff until the instance is available with nothing pending."""
+    return await poll_until_available(
+        rds.describe, identifier, deadline, "instance", _FAILED_STATES, first_delay=first_delay, max_delay=max_delay
+    )
+
+
+class _Usable(Protocol):
+    @property
+    def status(self) -> str: ...
+    @property
+    def available(self) -> bool: ...
+
+
+_U = TypeVar("_U", bound=_Usable)
+
+
+async def poll_until_available(
+    describe: Callable[[str], Awaitable[_U | None]],
+    identifier: str,
+    deadline: float,
+    what: str,
+    failed_states: frozenset[str],
+    *,
+    first_delay: float = 0.5,
+    max_delay: float = 30.0,
+) -> _U:
+    """Describe with capped backoff until `available` (nothing pending); a failed state or the deadline ends it."""
     loop = asyncio.get_running_loop()
     delay = first_delay
     while True:
-        instance = await rds.describe(identifier)
-        if instance is None:
-            raise NotFound(f"restored instance {identifier} does not exist")
-        if instance.status in _FAILED_STATES:
-            raise RestoreFailed(f"restored instance {identifier} is {instance.status}")
-        if instance.available:
-            return instance
+        found = await describe(identifier)
+        if found is None:
+            raise NotFound(f"restored {what} {identifier} does not exist")
+        if found.status in failed_states:
+            raise RestoreFailed(f"restored {what} {identifier} is {found.status}")
+        if found.available:
+            return found
         remaining = deadline - loop.time()
         if remaining <= 0:
-            raise DeadlineExceeded(f"instance {identifier} still {instance.status} at the restore deadline")
+            raise DeadlineExceeded(f"{what} {identifier} still {found.status} at the restore deadline")
         await asyncio.sleep(min(delay, remaining))
         delay = min(delay * 1.5, max_delay)
 
