@@ -21,11 +21,14 @@ import worker
 from worker.adapters.aws import open_clients
 from worker.adapters.backup import Backup
 from worker.adapters.database import DatabaseOpener
+from worker.adapters.ecs_agent import TaskProtection
+from worker.adapters.fleet import FleetCounters, RunnerLease
 from worker.adapters.ledger import Ledger
 from worker.adapters.rds import Rds
 from worker.adapters.results import LogSink, ResultStore
 from worker.adapters.sqs import Queue
 from worker.background import periodic, queue_gauges, reconcile, sweep_leftovers
+from worker.fleet import FleetSlots, Runner
 from worker.flow import Flow
 from worker.http import build_app, start_server
 from worker.intake import Consumer, Handler, Timing, renew_leases
@@ -36,6 +39,7 @@ from worker.log import get_logger
 from worker.metrics import Metrics
 from worker.model import RestoreJob
 from worker.policy import Policy
+from worker.protection import CHECK_SECONDS, ProtectionKeeper
 from worker.reporting import Reporter
 from worker.settings import Settings
 from worker.slots import Holdings, RestoreSlots
@@ -62,6 +66,8 @@ class Services:
     watcher: RestoreWatcher
     reporter: Reporter
     kinds: Kinds
+    fleet_slots: FleetSlots
+    runner: Runner
 
 
 @contextlib.asynccontextmanager
@@ -100,6 +106,19 @@ async def open_services(
             watcher=_watcher(backup, settings, metrics),
             reporter=Reporter(store, sink, backup, metrics, log),
             kinds=Kinds((rds,)),
+            fleet_slots=FleetSlots(
+                FleetCounters(clients.dynamodb, settings.ledger_table, settings.lease_seconds),
+                settings.fleet_limits,
+                identity,
+                settings.fleet_slot_wait_seconds,
+                log,
+            ),
+            runner=Runner(
+                RunnerLease(
+                    clients.dynamodb, settings.ledger_table, "periodic", identity, settings.runner_lease_seconds
+                ),
+                log,
+            ),
         )
         try:
             yield services
@@ -141,7 +160,7 @@ def build_flow(services: Services, holdings: Holdings) -> Flow:
         ledger=services.ledger,
         kinds=services.kinds,
         publisher=services.reporter,
-        slots=RestoreSlots(settings.max_concurrent_restores, settings.max_restores_per_account),
+        slots=RestoreSlots(settings.max_concurrent_restores, settings.max_restores_per_account, services.fleet_slots),
         holdings=holdings,
         metrics=services.metrics,
         log=services.log,
@@ -197,6 +216,8 @@ async def run_worker(
             for task in background:
                 task.cancel()
             await asyncio.gather(*background, return_exceptions=True)
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(services.runner.release(), 10)
             await runner.cleanup()
             services.log.info("worker.stopped")
 
@@ -212,30 +233,48 @@ def _background_jobs(
             queues[name] = services.queue.sibling(url)
     ttl = timedelta(seconds=settings.resource_ttl_seconds)
     slo = settings.coverage_slo_hours * 3600
+    lease_renewal = max(heartbeat, settings.lease_seconds / 3)
+    runner = services.runner
     return [
+        *_protection_job(settings, holdings, log),
         periodic(services.watcher.sweep_interval, services.watcher.sweep_once, log, "sweep.failed"),
         *(periodic(heartbeat, each.extend_visibility, log, "heartbeat.failed") for each in consumers),
         periodic(
-            max(heartbeat, settings.lease_seconds / 3),
+            lease_renewal,
             lambda: renew_leases(holdings, services.ledger, log),
             log,
             "lease.renew_failed",
         ),
+        periodic(lease_renewal, services.fleet_slots.renew, log, "fleet.renew_failed"),
+        # The sweeper and the reconciler: one worker of the fleet at a time, the runner-lease holder.
+        periodic(settings.runner_lease_seconds / 3, runner.keep, log, "runner.lease_failed", at_start=True),
         periodic(
             settings.sweeper_interval_seconds,
-            lambda: sweep_leftovers(services.kinds, ttl, metrics),
+            runner.gated("sweeper", lambda: sweep_leftovers(services.kinds, ttl, metrics)),
             log,
             "sweeper.failed",
         ),
         periodic(30, lambda: queue_gauges(queues, metrics, log), log, "queue.depth_failed", at_start=True),
         periodic(
             settings.reconcile_interval_seconds,
-            lambda: reconcile(services.policy, services.backup, services.ledger, slo, metrics, log),
+            runner.gated(
+                "reconciler", lambda: reconcile(services.policy, services.backup, services.ledger, slo, metrics, log)
+            ),
             log,
             "reconcile.failed",
             at_start=True,
         ),
     ]
+
+
+def _protection_job(settings: Settings, holdings: Holdings, log: Any) -> list[Coroutine[Any, Any, None]]:
+    """ECS task scale-in protection while validations are held, where an ECS agent is there to ask."""
+    if not settings.ecs_agent_uri:
+        return []
+    keeper = ProtectionKeeper(
+        TaskProtection(settings.ecs_agent_uri), lambda: bool(holdings.held), settings.task_protection_minutes, log
+    )
+    return [periodic(CHECK_SECONDS, keeper.sync, log, "task_protection.failed")]
 
 
 def _alive(consumer: Consumer) -> bool:
