@@ -21,14 +21,13 @@ import worker
 from worker.adapters.aws import open_clients
 from worker.adapters.backup import Backup
 from worker.adapters.database import DatabaseOpener
-from worker.adapters.ecs_agent import TaskProtection
-from worker.adapters.fleet import FleetCounters, RunnerLease
 from worker.adapters.ledger import Ledger
 from worker.adapters.rds import Rds
 from worker.adapters.results import LogSink, ResultStore
 from worker.adapters.sqs import Queue
 from worker.background import periodic, queue_gauges, reconcile, sweep_leftovers
 from worker.fleet import FleetSlots, Runner
+from worker.fleet_wiring import fleet_slots, periodic_runner, protection_jobs
 from worker.flow import Flow
 from worker.http import build_app, start_server
 from worker.intake import Consumer, Handler, Timing, renew_leases
@@ -39,7 +38,6 @@ from worker.log import get_logger
 from worker.metrics import Metrics
 from worker.model import RestoreJob
 from worker.policy import Policy
-from worker.protection import CHECK_SECONDS, ProtectionKeeper
 from worker.reporting import Reporter
 from worker.settings import Settings
 from worker.slots import Holdings, RestoreSlots
@@ -86,8 +84,9 @@ async def open_services(
         )
         store = ResultStore(clients.s3, settings.results_bucket)
         sink = _log_sink(clients.logs, settings, identity, log)
+        rds_api = Rds(clients.rds, clients.ec2)
         rds = RdsInstance(
-            Rds(clients.rds, clients.ec2),
+            rds_api,
             ledger,
             backup,
             DatabaseOpener(settings.tls_required, str(settings.db_ca_file) if settings.db_ca_file else None),
@@ -106,19 +105,8 @@ async def open_services(
             watcher=_watcher(backup, settings, metrics),
             reporter=Reporter(store, sink, backup, metrics, log),
             kinds=Kinds((rds,)),
-            fleet_slots=FleetSlots(
-                FleetCounters(clients.dynamodb, settings.ledger_table, settings.lease_seconds),
-                settings.fleet_limits,
-                identity,
-                settings.fleet_slot_wait_seconds,
-                log,
-            ),
-            runner=Runner(
-                RunnerLease(
-                    clients.dynamodb, settings.ledger_table, "periodic", identity, settings.runner_lease_seconds
-                ),
-                log,
-            ),
+            fleet_slots=await fleet_slots(settings, clients.dynamodb, rds_api, identity, log),
+            runner=periodic_runner(settings, clients.dynamodb, identity, log),
         )
         try:
             yield services
@@ -236,7 +224,7 @@ def _background_jobs(
     lease_renewal = max(heartbeat, settings.lease_seconds / 3)
     runner = services.runner
     return [
-        *_protection_job(settings, holdings, log),
+        *protection_jobs(settings, holdings, log),
         periodic(services.watcher.sweep_interval, services.watcher.sweep_once, log, "sweep.failed"),
         *(periodic(heartbeat, each.extend_visibility, log, "heartbeat.failed") for each in consumers),
         periodic(
@@ -265,16 +253,6 @@ def _background_jobs(
             at_start=True,
         ),
     ]
-
-
-def _protection_job(settings: Settings, holdings: Holdings, log: Any) -> list[Coroutine[Any, Any, None]]:
-    """ECS task scale-in protection while validations are held, where an ECS agent is there to ask."""
-    if not settings.ecs_agent_uri:
-        return []
-    keeper = ProtectionKeeper(
-        TaskProtection(settings.ecs_agent_uri), lambda: bool(holdings.held), settings.task_protection_minutes, log
-    )
-    return [periodic(CHECK_SECONDS, keeper.sync, log, "task_protection.failed")]
 
 
 def _alive(consumer: Consumer) -> bool:

@@ -8,7 +8,9 @@ worker/leases.py are not counted, and the next write drops them: a killed worker
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from worker.leases import free_for_others
@@ -40,6 +42,20 @@ class FleetLimits:
         if kind in self.per_kind:
             counters.append(Counter(f"fleet#kind#{kind}", self.per_kind[kind]))
         return counters
+
+
+# Which RDS account quota (DescribeAccountAttributes) bounds the restores of a kind.
+QUOTA_OF_KIND = {"RDS": "DBInstances", "Aurora": "DBClusters"}
+
+
+def with_quota_defaults(limits: FleetLimits, quotas: Mapping[str, int], headroom: int) -> FleetLimits:
+    """A kind with no limit of its own gets its account quota minus `headroom` (what the account's other
+    instances and clusters, and a margin, need); a limit set by hand is never raised."""
+    per_kind = dict(limits.per_kind)
+    for kind, quota in QUOTA_OF_KIND.items():
+        if kind not in per_kind and quota in quotas:
+            per_kind[kind] = max(1, quotas[quota] - headroom)
+    return dataclasses.replace(limits, per_kind=per_kind)
 
 
 def parse_kind_limits(text: str) -> dict[str, int]:

@@ -74,6 +74,12 @@ class Settings(BaseSettings):
     fleet_slot_wait_seconds: float = Field(
         default=3600.0, gt=0, description="how long a restore waits for a fleet slot before its message goes back"
     )
+    fleet_quota_headroom: int | None = Field(
+        default=None,
+        ge=0,
+        description="derive the RDS/Aurora fleet limits from the account's RDS quotas minus this many "
+        "(unset: only the limits set by hand)",
+    )
     runner_lease_seconds: int = Field(
         default=120, ge=30, description="lease of the one worker running the sweeper and the reconciler"
     )
