@@ -25,7 +25,8 @@ from worker.adapters.ledger import Ledger
 from worker.adapters.rds import Rds
 from worker.adapters.results import LogSink, ResultStore
 from worker.adapters.sqs import Queue
-from worker.background import periodic, queue_gauges, reconcile, sweep_leftovers
+from worker.background import periodic, queue_gauges, reconcile_incrementally, sweep_leftovers
+from worker.coverage import IncrementalReconciler
 from worker.fleet import FleetSlots, Runner
 from worker.fleet_wiring import fleet_slots, periodic_runner, protection_jobs
 from worker.flow import Flow
@@ -223,6 +224,7 @@ def _background_jobs(
     slo = settings.coverage_slo_hours * 3600
     lease_renewal = max(heartbeat, settings.lease_seconds / 3)
     runner = services.runner
+    reconciler = IncrementalReconciler(services.policy, services.backup, services.ledger, slo)
     return [
         *protection_jobs(settings, holdings, log),
         periodic(services.watcher.sweep_interval, services.watcher.sweep_once, log, "sweep.failed"),
@@ -245,9 +247,7 @@ def _background_jobs(
         periodic(30, lambda: queue_gauges(queues, metrics, log), log, "queue.depth_failed", at_start=True),
         periodic(
             settings.reconcile_interval_seconds,
-            runner.gated(
-                "reconciler", lambda: reconcile(services.policy, services.backup, services.ledger, slo, metrics, log)
-            ),
+            runner.gated("reconciler", lambda: reconcile_incrementally(reconciler, metrics, log)),
             log,
             "reconcile.failed",
             at_start=True,
