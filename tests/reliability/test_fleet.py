@@ -69,6 +69,11 @@ def counter_holders(stack: WorkerStack, pk: str) -> dict[str, int]:
     return {name: int(value["N"]) for name, value in item.get("Item", {}).get("holders", {}).get("M", {}).items()}
 
 
+def dead_lettered(stack: WorkerStack) -> list[str]:
+    messages = boto3.client("sqs").receive_message(QueueUrl=stack.resources.dlq_url, MaxNumberOfMessages=10)
+    return [json.loads(m["Body"]).get("detail-type", "?") for m in messages.get("Messages", [])]
+
+
 def stop_all(processes: list[subprocess.Popen[bytes]]) -> None:
     for process in processes:
         if process.poll() is None:
@@ -205,3 +210,28 @@ def _epoch(iso: str) -> float:
     from datetime import datetime
 
     return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
+
+
+async def test_a_sigterm_hand_over_does_not_push_messages_towards_the_dlq(emulator, tmp_path):
+    # maxReceiveCount 1: a message received a second time would be dead-lettered, so only a fresh copy survives.
+    stack = await make_stack(max_receive_count=1)
+    emulator.configure(restore_seconds=[20, 20])
+    second = None
+    try:
+        arns = await seed(stack, 2)
+        first = spawn(stack, tmp_path / "first.log", drain_seconds=2, **FAST)
+        await stack.wait_until(
+            lambda: len(log_events(tmp_path / "first.log", "restore.started")) == len(arns), 60, "restores started"
+        )
+        first.send_signal(signal.SIGTERM)
+        assert await asyncio.to_thread(first.wait, 30) == 0
+        emulator.configure(restore_seconds=[0.3, 0.3])
+        second = spawn(stack, tmp_path / "second.log", **FAST)
+        records = await stack.wait_for_records(len(arns), timeout=120)
+        assert sorted(r["recovery_point_arn"] for r in records) == sorted(arns)
+        await stack.wait_until(lambda: stack.queue_depth() == 0, timeout=30, what="queue drained")
+        # Restore events the stopping worker's cancelled long poll took may be there; no validation request is.
+        assert [kind for kind in dead_lettered(stack) if kind != "Restore Job State Change"] == []
+    finally:
+        stop_all([p for p in (second,) if p is not None])
+        await stack.close()
