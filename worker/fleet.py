@@ -104,12 +104,14 @@ class Runner:
         try:
             held = await self.lease.hold()
         except Exception:
-            held = self.lease.held()
+            self._note(self.lease.held())
             raise
-        finally:
-            if held != self._was_held:
-                self.log.info("runner.acquired" if held else "runner.lost")
-            self._was_held = held
+        self._note(held)
+
+    def _note(self, held: bool) -> None:
+        if held != self._was_held:
+            self.log.info("runner.acquired" if held else "runner.lost")
+        self._was_held = held
 
     def gated(self, name: str, job: Callable[[], Awaitable[object]]) -> Callable[[], Awaitable[object]]:
         async def run_if_runner() -> object:

@@ -3,8 +3,11 @@ transitions (pure)."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
+from worker.fleet import Runner
 from worker.fleet_limits import FleetLimits, holder_key, live_holders, parse_kind_limits, with_quota_defaults
 from worker.leases import CLOCK_SKEW_SECONDS, free_for_others, holder_deadline
 from worker.protection import ProtectionKeeper
@@ -87,3 +90,24 @@ async def test_protection_is_written_only_on_a_change():
 class _Quiet:
     def info(self, *_: object, **__: object) -> None:
         pass
+
+
+class SlowLease:
+    def held(self) -> bool:
+        return False
+
+    async def hold(self) -> bool:
+        await asyncio.sleep(60)
+        return True
+
+    async def release(self) -> None:
+        pass
+
+
+async def test_a_runner_keeping_its_lease_stops_when_cancelled():
+    # Shutdown cancels the periodic jobs; a keep() that swallowed the cancellation would hang the worker's exit.
+    task = asyncio.create_task(Runner(SlowLease(), _Quiet()).keep())
+    await asyncio.sleep(0.01)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(task, 2)
