@@ -28,9 +28,12 @@ from worker.adapters.rds import Rds
 from worker.adapters.rds_clusters import RdsClusters
 from worker.adapters.results import LogSink, ResultStore
 from worker.adapters.sqs import Queue
-from worker.background import periodic, queue_gauges, reconcile, seal_evidence, sweep_leftovers
+from worker.background import periodic, queue_gauges, reconcile_incrementally, seal_evidence, sweep_leftovers
+from worker.coverage import IncrementalReconciler
 from worker.evidence.service import Evidence
 from worker.evidence_ops import build_chain, build_evidence
+from worker.fleet import FleetSlots, Runner
+from worker.fleet_wiring import fleet_slots, periodic_runner, protection_jobs
 from worker.flow import Flow
 from worker.http import build_app, start_server
 from worker.intake import Consumer, Handler, Timing, renew_leases
@@ -73,6 +76,8 @@ class Services:
     evidence: Evidence  # manifests and verification (docs/evidence.md)
     failures: FailureNotes  # why a message failed, for `backup-validator dlq`
     store: ResultStore  # the records, read back by `validate --wait`
+    fleet_slots: FleetSlots
+    runner: Runner
 
 
 @contextlib.asynccontextmanager
@@ -120,6 +125,8 @@ async def open_services(
             evidence=build_evidence(clients, settings),
             failures=FailureNotes(clients.dynamodb, settings.ledger_table),
             store=store,
+            fleet_slots=await fleet_slots(settings, clients.dynamodb, rds_port, identity, log),
+            runner=periodic_runner(settings, clients.dynamodb, identity, log),
         )
         try:
             yield services
@@ -161,7 +168,7 @@ def build_flow(services: Services, holdings: Holdings) -> Flow:
         ledger=services.ledger,
         kinds=services.kinds,
         publisher=services.reporter,
-        slots=RestoreSlots(settings.max_concurrent_restores, settings.max_restores_per_account),
+        slots=RestoreSlots(settings.max_concurrent_restores, settings.max_restores_per_account, services.fleet_slots),
         holdings=holdings,
         metrics=services.metrics,
         log=services.log,
@@ -223,6 +230,8 @@ async def run_worker(
             for task in background:
                 task.cancel()
             await asyncio.gather(*background, return_exceptions=True)
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(services.runner.release(), 10)
             await runner.cleanup()
             services.log.info("worker.stopped")
 
@@ -238,30 +247,37 @@ def _background_jobs(
             queues[name] = services.queue.sibling(url)
     ttl = timedelta(seconds=settings.resource_ttl_seconds)
     slo = settings.coverage_slo_hours * 3600
+    lease_renewal = max(heartbeat, settings.lease_seconds / 3)
+    runner = services.runner
+    reconciler = IncrementalReconciler(services.policy, services.backup, services.ledger, slo)
     return [
+        *protection_jobs(settings, holdings, log),
         periodic(services.watcher.sweep_interval, services.watcher.sweep_once, log, "sweep.failed"),
         *(periodic(heartbeat, each.extend_visibility, log, "heartbeat.failed") for each in consumers),
         periodic(
-            max(heartbeat, settings.lease_seconds / 3),
+            lease_renewal,
             lambda: renew_leases(holdings, services.ledger, log),
             log,
             "lease.renew_failed",
         ),
+        periodic(lease_renewal, services.fleet_slots.renew, log, "fleet.renew_failed"),
+        # The sweeper and the reconciler: one worker of the fleet at a time, the runner-lease holder.
+        periodic(settings.runner_lease_seconds / 3, runner.keep, log, "runner.lease_failed", at_start=True),
         periodic(
             settings.sweeper_interval_seconds,
-            lambda: sweep_leftovers(services.kinds, ttl, metrics),
+            runner.gated("sweeper", lambda: sweep_leftovers(services.kinds, ttl, metrics)),
             log,
             "sweeper.failed",
         ),
         periodic(30, lambda: queue_gauges(queues, metrics, log), log, "queue.depth_failed", at_start=True),
         periodic(
             settings.reconcile_interval_seconds,
-            lambda: reconcile(services.policy, services.backup, services.ledger, slo, metrics, log),
+            runner.gated("reconciler", lambda: reconcile_incrementally(reconciler, metrics, log)),
             log,
             "reconcile.failed",
             at_start=True,
         ),
-        periodic(  # a no-op without BV_EVIDENCE_KMS_KEY_ID
+        periodic(  # on every worker, not runner-gated: sealing is idempotent; a no-op without BV_EVIDENCE_KMS_KEY_ID
             settings.seal_interval_seconds,
             lambda: seal_evidence(services.evidence, log),
             log,

@@ -8,12 +8,11 @@ from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from worker.coverage import IncrementalReconciler
 from worker.evidence.service import Evidence
 from worker.kinds import Kinds
 from worker.metrics import Metrics
-from worker.policy import Policy
-from worker.ports import CoverageLedger, Inventory, QueuePort
-from worker.reconciler import uncovered_sources
+from worker.ports import QueuePort
 
 
 async def periodic(
@@ -43,13 +42,13 @@ async def sweep_leftovers(kinds: Kinds, ttl: timedelta, metrics: Metrics) -> lis
     return deleted
 
 
-async def reconcile(
-    policy: Policy, inventory: Inventory, ledger: CoverageLedger, slo_seconds: float, metrics: Metrics, log: Any
-) -> None:
-    missing = await uncovered_sources(policy, inventory, ledger, slo_seconds)
-    metrics.coverage_missing.set(len(missing))
-    if missing:
-        log.warning("coverage.missing", sources=missing[:20], count=len(missing))
+async def reconcile_incrementally(reconciler: IncrementalReconciler, metrics: Metrics, log: Any) -> None:
+    result = await reconciler.run()
+    metrics.coverage_missing.set(len(result.uncovered))
+    if result.uncovered:
+        log.warning("coverage.missing", sources=result.uncovered[:20], count=len(result.uncovered))
+    if result.newly_stopped:
+        log.warning("coverage.backups_stopped", sources=result.newly_stopped[:20], count=len(result.newly_stopped))
 
 
 async def queue_gauges(queues: Mapping[str, QueuePort], metrics: Metrics, log: Any) -> None:

@@ -125,7 +125,7 @@ class Flow:
             record, from_testing = dict(item.record), False
             record["cleanup_status"] = await run.cleanup()
         else:
-            async with self.slots.hold(f"{rp.account}/{region_of(rp.arn)}"):
+            async with self.slots.hold(f"{rp.account}/{region_of(rp.arn)}", run.kind.name, rp.arn):
                 with _in_flight(self.metrics, rp.account):
                     await run.execute()
             record, from_testing = build_record(run.validation, datetime.now(UTC)), bool(run.from_restore_testing)

@@ -3,7 +3,7 @@
 The receive loop long-polls only while there is capacity, runs one task per message, keeps messages invisible
 by heartbeat and drains on shutdown. Shutdown follows arq: stop receiving, let in-flight jobs finish for
 `drain_seconds`, then cancel the rest; a cancelled job hands its recovery point over (ledger lease released,
-message visible again at once).
+the message sent again as a fresh copy; see `Consumer._hand_over`).
 """
 
 from __future__ import annotations
@@ -198,9 +198,20 @@ class Consumer:
             self.log.warning("message.note_failed", error=type(exc).__name__)
 
     async def _hand_over(self, message: Message) -> None:
+        """Give an interrupted job to the next worker. A hand-over is no failed attempt, so it goes back as a fresh
+        copy (receive count 0) rather than by visibility 0, which would count towards the DLQ's maxReceiveCount;
+        if the copy cannot be sent, visibility 0 still hands it over. A copy sent whose original is not deleted is
+        a duplicate the ledger settles. The copy is delayed by one long poll: our own receive, cancelled when we
+        stopped, may still be open at SQS and would take it (and count a receive) as it is sent."""
         self.metrics.sqs_messages.labels("handed_over").inc()
+        try:
+            await self.queue.send(message.body, LONG_POLL_SECONDS + 1)
+        except Exception:  # noqa: BLE001 - fall back to the plain hand-over
+            with contextlib.suppress(Exception):
+                await self.queue.set_visibility(message.receipt_handle, 0)
+            return
         with contextlib.suppress(Exception):
-            await self.queue.set_visibility(message.receipt_handle, 0)
+            await self.queue.delete(message.receipt_handle)
 
     async def extend_visibility(self) -> None:
         """Keep every in-flight message invisible for another window, in batches."""

@@ -9,6 +9,7 @@ from pathlib import Path
 from pydantic import AliasChoices, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from worker.fleet_limits import FleetLimits, parse_kind_limits
 from worker.policy_bounds import DeploymentBounds
 
 # `worker.adapters.database.open_database`'s connect_timeout (a test keeps the two equal).
@@ -103,6 +104,35 @@ class Settings(EvidenceSettings):
     )
     record_ttl_days: int = Field(default=90, ge=1, description="ledger items expire after this many days")
     seal_interval_seconds: float = Field(default=3600.0, gt=0, description="period of the manifest sealer")
+    fleet_max_restores: int | None = Field(
+        default=None, ge=1, description="restores in flight across every worker sharing the ledger table"
+    )
+    fleet_max_restores_per_account: int | None = Field(
+        default=None, ge=1, description="fleet-wide restores in flight per source account+region"
+    )
+    fleet_max_restores_per_kind: str = Field(
+        default="", description="fleet-wide restores in flight per resource kind, e.g. RDS=30,Aurora=10"
+    )
+    fleet_slot_wait_seconds: float = Field(
+        default=3600.0, gt=0, description="how long a restore waits for a fleet slot before its message goes back"
+    )
+    fleet_quota_headroom: int | None = Field(
+        default=None,
+        ge=0,
+        description="derive the RDS/Aurora fleet limits from the account's RDS quotas minus this many "
+        "(unset: only the limits set by hand)",
+    )
+    runner_lease_seconds: int = Field(
+        default=120, ge=30, description="lease of the one worker running the sweeper and the reconciler"
+    )
+    ecs_agent_uri: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("ECS_AGENT_URI", "ecs_agent_uri"),
+        description="set by ECS (no BV_ prefix): task scale-in protection while validations are held",
+    )
+    task_protection_minutes: int = Field(
+        default=120, ge=1, le=2880, description="scale-in protection expiry, renewed while validations are held"
+    )
     log_format: str = Field(default="auto", pattern="^(auto|json|console)$")
     log_level: str = Field(default="INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$")
 
@@ -112,6 +142,20 @@ class Settings(EvidenceSettings):
         if value is not None and not value.startswith(("https://", "http://")):
             raise ValueError("must be a queue URL (https://sqs.<region>.amazonaws.com/<account>/<name>)")
         return value
+
+    @field_validator("fleet_max_restores_per_kind")
+    @classmethod
+    def _kind_limits(cls, value: str) -> str:
+        parse_kind_limits(value)
+        return value
+
+    @property
+    def fleet_limits(self) -> FleetLimits:
+        return FleetLimits(
+            self.fleet_max_restores,
+            self.fleet_max_restores_per_account,
+            parse_kind_limits(self.fleet_max_restores_per_kind),
+        )
 
     @property
     def security_groups(self) -> tuple[str, ...]:

@@ -205,12 +205,15 @@ def run_cli(stack: WorkerStack, *args: str, **overrides: Any) -> subprocess.Comp
     )
 
 
-def spawn(stack: WorkerStack, log_path: Path, **overrides: Any) -> subprocess.Popen[bytes]:
-    """A real `backup-validator run` process, logging JSON to `log_path`."""
+def spawn(
+    stack: WorkerStack, log_path: Path, *, extra_env: dict[str, str] | None = None, **overrides: Any
+) -> subprocess.Popen[bytes]:
+    """A real `backup-validator run` process, logging JSON to `log_path`; `extra_env` for variables that are not
+    settings fields by their BV_ name (e.g. ECS_AGENT_URI, which ECS sets)."""
     handle = log_path.open("ab")
     return subprocess.Popen(
         [sys.executable, "-m", "worker.cli", "run"],
-        env=stack.env(**overrides),
+        env={**stack.env(**overrides), **(extra_env or {})},
         stdout=handle,
         stderr=subprocess.STDOUT,
     )

@@ -36,6 +36,9 @@ class MemoryQueue:
     async def set_visibility(self, receipt_handle: str, seconds: int) -> None:
         self.visibility[receipt_handle] = seconds
 
+    async def send(self, body: str, delay_seconds: int = 0) -> str:
+        raise ConnectionError("this queue takes no new messages")
+
     async def extend_many(self, receipt_handles, seconds):
         return []
 

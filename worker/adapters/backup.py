@@ -9,6 +9,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from worker.adapters.aws import error_code, translate_errors
+from worker.coverage import SourceBackup
 from worker.errors import NotFound
 from worker.model import ProtectedSource, RecoveryPoint, RestoreJob
 
@@ -93,6 +94,25 @@ class Backup:
             if not page.get("NextToken"):
                 return tags
             token = {"NextToken": page["NextToken"]}
+
+    async def sources_backed_up_since(self, after: datetime | None) -> list[SourceBackup]:
+        """Per source, its newest recovery point created after `after` (every one when None), in every vault."""
+        newest: dict[str, SourceBackup] = {}
+        since = {} if after is None else {"ByCreatedAfter": after}
+        vaults = self._client.get_paginator("list_backup_vaults")
+        async for page in vaults.paginate():
+            for vault in page.get("BackupVaultList", []):
+                points = self._client.get_paginator("list_recovery_points_by_backup_vault")
+                async for points_page in points.paginate(BackupVaultName=vault["BackupVaultName"], **since):
+                    for point in points_page.get("RecoveryPoints", []):
+                        arn, created = point.get("ResourceArn"), point.get("CreationDate")
+                        if (
+                            arn
+                            and isinstance(created, datetime)
+                            and (arn not in newest or created > newest[arn].newest)
+                        ):
+                            newest[arn] = SourceBackup(arn, point.get("ResourceType", ""), created)
+        return list(newest.values())
 
     async def restore_metadata(self, vault_name: str, arn: str) -> dict[str, str]:
         raw = await self._client.get_recovery_point_restore_metadata(BackupVaultName=vault_name, RecoveryPointArn=arn)

@@ -107,3 +107,8 @@ class Rds:
             raise
         found = {group["GroupId"] for group in response.get("SecurityGroups", [])}
         return [group for group in group_ids if group not in found]
+
+    async def account_quotas(self) -> dict[str, int]:
+        """DescribeAccountAttributes: quota name (DBInstances, DBClusters, ...) -> its maximum in this region."""
+        response = await self._client.describe_account_attributes()
+        return {q["AccountQuotaName"]: int(q["Max"]) for q in response.get("AccountQuotas", []) if "Max" in q}

@@ -28,8 +28,8 @@ class Queue:
         """Another queue on the same client (the DLQ)."""
         return Queue(self._client, url)
 
-    async def send(self, body: str) -> str:
-        response = await self._client.send_message(QueueUrl=self.url, MessageBody=body)
+    async def send(self, body: str, delay_seconds: int = 0) -> str:
+        response = await self._client.send_message(QueueUrl=self.url, MessageBody=body, DelaySeconds=delay_seconds)
         return str(response["MessageId"])
 
     async def receive(self, max_messages: int, wait_seconds: int, visibility_seconds: int) -> list[Message]:
