@@ -19,7 +19,8 @@ RESTORE_FAILED = "RESTORE_FAILED"
 ERROR = "ERROR"
 SKIPPED = "SKIPPED"
 
-# what cleanup found: DELETED, NOT_FOUND, FAILED, or NOT_NEEDED when nothing was restored
+# what cleanup found: DELETED, NOT_FOUND, FAILED, NOT_OURS (our name, not our restore job's: untouched), or
+# NOT_NEEDED when nothing was restored
 CLEANUP_NOT_NEEDED = "NOT_NEEDED"
 
 # ---- ownership ---------------------------------------------------------------------------------------
