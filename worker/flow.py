@@ -21,7 +21,15 @@ from typing import Any
 import structlog
 
 from worker.checks import CheckContext, compares_with_previous, freshness_figures, row_counts
-from worker.errors import DeadlineExceeded, LeaseHeld, NotFound, PreflightFailed, RestoreFailed, Retryable
+from worker.errors import (
+    DeadlineExceeded,
+    LeaseHeld,
+    NotFound,
+    NoTimeToUse,
+    PreflightFailed,
+    RestoreFailed,
+    Retryable,
+)
 from worker.events import RecoveryPointReady
 from worker.kinds import Kinds, ResourceKind, TakenOver, Target
 from worker.ledger_item import LedgerItem
@@ -47,6 +55,9 @@ from worker.record import build_record, record_key
 from worker.slots import Holdings, RestoreSlots
 
 USABLE_STATES = frozenset({"COMPLETED", "AVAILABLE"})
+# SQS keeps a received message in flight for at most 12 hours (ChangeMessageVisibility cannot go further): a
+# restore is started only while that leaves room for restore_timeout + check_budget, counted from our claim.
+MESSAGE_IN_FLIGHT_SECONDS = 12 * 3600
 
 
 @dataclass(frozen=True)
@@ -172,9 +183,15 @@ class _Run:
 
     def __init__(self, flow: Flow, rp: RecoveryPoint, plan: Selection, item: LedgerItem, kind: ResourceKind) -> None:
         self.flow, self.rp, self.plan, self.item, self.kind = flow, rp, plan, item, kind
-        remaining = plan.restore_timeout.total_seconds() - max(0, time.time() - item.started_at())
+        loop = asyncio.get_running_loop()
+        self.claimed = loop.time()  # this worker's claim (monotonic: a skewed wall clock cannot shorten it)
+        # The restore deadline runs from StartRestoreJob: a resumed restore's recorded start, else set when we
+        # start it (the wait for a restore slot does not count).
+        remaining = plan.restore_timeout.total_seconds()
+        if item.restore_job_id and item.restore_started_at:
+            remaining -= max(0, time.time() - item.restore_started_at)
         identifier = restored_identifier(rp.arn)
-        self.target = Target(rp, identifier, plan, asyncio.get_running_loop().time() + remaining)
+        self.target = Target(rp, identifier, plan, loop.time() + remaining)
         self.validation = _new_validation(rp, plan, identifier)
         self.taken: TakenOver | None = None
         self.from_restore_testing: bool | None = False
@@ -204,10 +221,13 @@ class _Run:
             validation.fail(ERROR, f"{type(exc).__name__}: {exc}")
         # Once a restore job exists, something may exist (or appear later) to delete.
         restored = restored or bool(self.item.restore_job_id)
-        # The record draft goes to the ledger before cleanup: a crash after it needs no second restore.
-        await self.flow.ledger.checkpoint_record(self.rp.arn, build_record(validation, datetime.now(UTC)))
-        if restored:
-            validation.cleanup_status = await asyncio.shield(self.cleanup())
+        try:
+            # The record draft goes to the ledger before cleanup: a crash after it needs no second restore.
+            await self.flow.ledger.checkpoint_record(self.rp.arn, build_record(validation, datetime.now(UTC)))
+        finally:
+            # Whatever the checkpoint did, what we restored is deleted (a failed write is still raised after).
+            if restored:
+                validation.cleanup_status = await asyncio.shield(self.cleanup())
 
     async def restore_and_wait(self) -> RestoreJob:
         job_id = self.item.restore_job_id or await self._start_restore()
@@ -233,6 +253,7 @@ class _Run:
         return dataclasses.replace(job, message=job.message or status.message)
 
     async def _start_restore(self) -> str:
+        await self._ensure_time_to_use()
         await self.kind.preflight(self.target)
         await self.flow.ledger.record_resource(self.target.identifier, self.rp.arn)
         recorded = await self.flow.restores.restore_metadata(self.rp.vault_name, self.rp.arn)
@@ -246,8 +267,24 @@ class _Run:
         engine = recorded.get("Engine", "")
         await self.flow.ledger.mark_restoring(self.rp.arn, job_id, self.target.identifier, engine)
         self.item = dataclasses.replace(self.item, restore_job_id=job_id, engine=engine or None)
+        deadline = asyncio.get_running_loop().time() + self.plan.restore_timeout.total_seconds()
+        self.target = dataclasses.replace(self.target, deadline=deadline)
         self.flow.log.info("restore.started", restore_job_id=job_id, identifier=self.target.identifier)
         return job_id
+
+    async def _ensure_time_to_use(self) -> None:
+        """Refuse to start a restore this receipt of the message could not see through: the lease is released
+        and the message comes back at once, so a fresh receipt (with a fresh in-flight budget) validates it."""
+        waited = asyncio.get_running_loop().time() - self.claimed
+        needed = (self.plan.restore_timeout + self.plan.check_budget).total_seconds()
+        if MESSAGE_IN_FLIGHT_SECONDS - waited >= needed:
+            return
+        await self.flow.ledger.release(self.rp.arn)
+        raise NoTimeToUse(
+            f"{int(waited)} s since the claim leave less than restore_timeout + check_budget ({int(needed)} s)"
+            " of the message's in-flight time: restore not started",
+            delay_seconds=0,
+        )
 
     async def prepare_and_check(self, job: RestoreJob) -> None:
         self.flow.log.debug("stage.restored", identifier=self.target.identifier)

@@ -180,9 +180,11 @@ class MemoryWatcher:
     def __init__(self, backup: MemoryBackup, error: BaseException | None = None) -> None:
         self.backup, self.error = backup, error
         self.waited: list[str] = []
+        self.limits: list[float] = []
 
     async def wait(self, job_id: str, created_at: datetime | None, limit_seconds: float) -> RestoreJob:
         self.waited.append(job_id)
+        self.limits.append(limit_seconds)
         if self.error is not None:
             raise self.error
         job = await self.backup.describe_restore_job(job_id)
