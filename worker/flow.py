@@ -232,6 +232,8 @@ class _Run:
     async def restore_and_wait(self) -> RestoreJob:
         job_id = self.item.restore_job_id or await self._start_restore()
         self.validation.restore_job_id = job_id
+        if self.item.restore_started_at and self.validation.restore_requested_at is None:
+            self.validation.restore_requested_at = datetime.fromtimestamp(self.item.restore_started_at, UTC)
         remaining = self.target.deadline - asyncio.get_running_loop().time()
         if remaining <= 0:
             raise DeadlineExceeded("restore deadline passed before the job finished")
@@ -257,6 +259,7 @@ class _Run:
         await self.kind.preflight(self.target)
         await self.flow.ledger.record_resource(self.target.identifier, self.rp.arn)
         recorded = await self.flow.restores.restore_metadata(self.rp.vault_name, self.rp.arn)
+        self.validation.restore_requested_at = datetime.now(UTC)
         job_id = await self.flow.restores.start_restore(
             self.rp.arn,
             self.kind.restore_metadata(recorded, self.target),
@@ -289,6 +292,7 @@ class _Run:
     async def prepare_and_check(self, job: RestoreJob) -> None:
         self.flow.log.debug("stage.restored", identifier=self.target.identifier)
         self.taken = await self.kind.take_over(self.target, job)
+        self.validation.usable_at = datetime.now(UTC)
         self.validation.engine = self.taken.engine
         self.flow.log.debug("stage.checks", identifier=self.target.identifier)
         source = self.rp.source_resource_arn
@@ -300,9 +304,9 @@ class _Run:
         validation.checks = [result.to_record() for result in results]
         validation.status = overall_status([result.status for result in results])
         validation.age_latest_db_tx, validation.data_gap_minutes = freshness_figures(results, self.rp.created_at, now)
-        await self.flow.ledger.save_source_history(
-            source, {**history, **row_counts(results)}, validation.status == PASSED
-        )
+        if validation.status == PASSED:
+            # Only a PASSED run moves the baseline: a failed one must not let the same drop pass next time.
+            await self.flow.ledger.save_source_history(source, {**history, **row_counts(results)}, True)
 
     async def cleanup(self) -> str:
         return await self.kind.cleanup(self.target, self.taken)

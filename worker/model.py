@@ -159,6 +159,8 @@ class Validation:
     restored_instance_id: str | None = None
     restore_start_time: datetime | None = None
     restore_end_time: datetime | None = None
+    restore_requested_at: datetime | None = None  # our StartRestoreJob call (the ledger's restore_started_at)
+    usable_at: datetime | None = None  # the restored data usable with our credentials (after take-over)
     checks: list[dict[str, Any]] = field(default_factory=list)
     age_latest_db_tx: float | None = None
     data_gap_minutes: float | None = None
