@@ -32,6 +32,10 @@ class LeaseHeld(Retryable):
     """Another worker holds this recovery point; try again after its lease."""
 
 
+class NoTimeToUse(Retryable):
+    """Too little of the message's in-flight time is left to use a restore: none is started, the message returns."""
+
+
 class Permanent(ValidatorError):
     """Will not pass by retrying; reported and acknowledged."""
 

@@ -21,7 +21,15 @@ from typing import Any
 import structlog
 
 from worker.checks import CheckContext, compares_with_previous, freshness_figures, row_counts
-from worker.errors import DeadlineExceeded, LeaseHeld, NotFound, PreflightFailed, RestoreFailed, Retryable
+from worker.errors import (
+    DeadlineExceeded,
+    LeaseHeld,
+    NotFound,
+    NoTimeToUse,
+    PreflightFailed,
+    RestoreFailed,
+    Retryable,
+)
 from worker.events import RecoveryPointReady
 from worker.kinds import Kinds, ResourceKind, TakenOver, Target
 from worker.ledger_item import LedgerItem
@@ -47,6 +55,9 @@ from worker.record import build_record, record_key
 from worker.slots import Holdings, RestoreSlots
 
 USABLE_STATES = frozenset({"COMPLETED", "AVAILABLE"})
+# SQS keeps a received message in flight for at most 12 hours (ChangeMessageVisibility cannot go further): a
+# restore is started only while that leaves room for restore_timeout + check_budget, counted from our claim.
+MESSAGE_IN_FLIGHT_SECONDS = 12 * 3600
 
 
 @dataclass(frozen=True)
@@ -183,9 +194,15 @@ class Run:
         target: Target | None = None,  # given for a restore someone else started (restore testing)
     ) -> None:
         self.flow, self.rp, self.plan, self.item, self.kind = flow, rp, plan, item, kind
-        remaining = plan.restore_timeout.total_seconds() - max(0, time.time() - item.started_at())
+        loop = asyncio.get_running_loop()
+        self.claimed = loop.time()  # this worker's claim (monotonic: a skewed wall clock cannot shorten it)
+        # The restore deadline runs from StartRestoreJob: a resumed restore's recorded start, else set when we
+        # start it (the wait for a restore slot does not count).
+        remaining = plan.restore_timeout.total_seconds()
+        if item.restore_job_id and item.restore_started_at:
+            remaining -= max(0, time.time() - item.restore_started_at)
         identifier = restored_identifier(rp.arn)
-        self.target = target or Target(rp, identifier, plan, asyncio.get_running_loop().time() + remaining)
+        self.target = target or Target(rp, identifier, plan, loop.time() + remaining)
         self.validation = _new_validation(rp, plan, self.target.identifier, item.generation)
         self.taken: TakenOver | None = None
         self.from_restore_testing: bool | None = False
@@ -215,14 +232,19 @@ class Run:
             validation.fail(ERROR, f"{type(exc).__name__}: {exc}")
         # Once a restore job exists, something may exist (or appear later) to delete.
         restored = restored or bool(self.item.restore_job_id)
-        # The record draft goes to the ledger before cleanup: a crash after it needs no second restore.
-        await self.flow.ledger.checkpoint_record(self.rp.arn, build_record(validation, datetime.now(UTC)))
-        if restored:
-            validation.cleanup_status = await asyncio.shield(self.cleanup())
+        try:
+            # The record draft goes to the ledger before cleanup: a crash after it needs no second restore.
+            await self.flow.ledger.checkpoint_record(self.rp.arn, build_record(validation, datetime.now(UTC)))
+        finally:
+            # Whatever the checkpoint did, what we restored is deleted (a failed write is still raised after).
+            if restored:
+                validation.cleanup_status = await asyncio.shield(self.cleanup())
 
     async def restore_and_wait(self) -> RestoreJob:
         job_id = self.item.restore_job_id or await self._start_restore()
         self.validation.restore_job_id = job_id
+        if self.item.restore_started_at and self.validation.restore_requested_at is None:
+            self.validation.restore_requested_at = datetime.fromtimestamp(self.item.restore_started_at, UTC)
         remaining = self.target.deadline - asyncio.get_running_loop().time()
         if remaining <= 0:
             raise DeadlineExceeded("restore deadline passed before the job finished")
@@ -244,9 +266,11 @@ class Run:
         return dataclasses.replace(job, message=job.message or status.message)
 
     async def _start_restore(self) -> str:
+        await self._ensure_time_to_use()
         await self.kind.preflight(self.target)
         await self.flow.ledger.record_resource(self.target.identifier, self.rp.arn)
         recorded = await self.flow.restores.restore_metadata(self.rp.vault_name, self.rp.arn)
+        self.validation.restore_requested_at = datetime.now(UTC)
         job_id = await self.flow.restores.start_restore(
             self.rp.arn,
             self.kind.restore_metadata(recorded, self.target),
@@ -257,12 +281,29 @@ class Run:
         engine = recorded.get("Engine", "")
         await self.flow.ledger.mark_restoring(self.rp.arn, job_id, self.target.identifier, engine)
         self.item = dataclasses.replace(self.item, restore_job_id=job_id, engine=engine or None)
+        deadline = asyncio.get_running_loop().time() + self.plan.restore_timeout.total_seconds()
+        self.target = dataclasses.replace(self.target, deadline=deadline)
         self.flow.log.info("restore.started", restore_job_id=job_id, identifier=self.target.identifier)
         return job_id
+
+    async def _ensure_time_to_use(self) -> None:
+        """Refuse to start a restore this receipt of the message could not see through: the lease is released
+        and the message comes back at once, so a fresh receipt (with a fresh in-flight budget) validates it."""
+        waited = asyncio.get_running_loop().time() - self.claimed
+        needed = (self.plan.restore_timeout + self.plan.check_budget).total_seconds()
+        if MESSAGE_IN_FLIGHT_SECONDS - waited >= needed:
+            return
+        await self.flow.ledger.release(self.rp.arn)
+        raise NoTimeToUse(
+            f"{int(waited)} s since the claim leave less than restore_timeout + check_budget ({int(needed)} s)"
+            " of the message's in-flight time: restore not started",
+            delay_seconds=0,
+        )
 
     async def prepare_and_check(self, job: RestoreJob) -> None:
         self.flow.log.debug("stage.restored", identifier=self.target.identifier)
         self.taken = await self.kind.take_over(self.target, job)
+        self.validation.usable_at = datetime.now(UTC)
         self.validation.engine = self.taken.engine
         self.validation.note_taken_over(self.taken)
         self.flow.log.debug("stage.checks", identifier=self.target.identifier)
@@ -275,9 +316,9 @@ class Run:
         validation.checks = [result.to_record() for result in results]
         validation.status = overall_status([result.status for result in results])
         validation.age_latest_db_tx, validation.data_gap_minutes = freshness_figures(results, self.rp.created_at, now)
-        await self.flow.ledger.save_source_history(
-            source, {**history, **row_counts(results)}, validation.status == PASSED
-        )
+        if validation.status == PASSED:
+            # Only a PASSED run moves the baseline: a failed one must not let the same drop pass next time.
+            await self.flow.ledger.save_source_history(source, {**history, **row_counts(results)}, True)
 
     async def cleanup(self) -> str:
         return await self.kind.cleanup(self.target, self.taken)

@@ -77,10 +77,6 @@ class LedgerItem:
     def lease_remaining(self, now: float | None = None) -> int:
         return max(0, self.lease_expires_at - int(time.time() if now is None else now))
 
-    def started_at(self, now: float | None = None) -> int:
-        """When this validation's restore clock started: the restore, else the claim, else now."""
-        return self.restore_started_at or self.claimed_at or int(time.time() if now is None else now)
-
 
 @dataclass(frozen=True)
 class ClaimResult:

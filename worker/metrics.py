@@ -60,7 +60,7 @@ class Metrics:
         )
         self.restore_duration = Histogram(
             f"{PREFIX}_restore_duration_seconds",
-            "Restore job start to completion (the measured RTO of the restore).",
+            "Restore job start to completion (the record's restore_duration); failed restores are not observed.",
             ["resource_type", "engine"],
             buckets=RESTORE_BUCKETS,
             registry=registry,

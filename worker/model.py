@@ -19,7 +19,8 @@ RESTORE_FAILED = "RESTORE_FAILED"
 ERROR = "ERROR"
 SKIPPED = "SKIPPED"
 
-# what cleanup found: DELETED, NOT_FOUND, FAILED, or NOT_NEEDED when nothing was restored
+# what cleanup found: DELETED, NOT_FOUND, FAILED, NOT_OURS (our name, not our restore job's: untouched), or
+# NOT_NEEDED when nothing was restored
 CLEANUP_NOT_NEEDED = "NOT_NEEDED"
 CLEANUP_LEFT_TO_AWS_BACKUP = "LEFT_TO_AWS_BACKUP"  # a restore testing resource: AWS Backup deletes it
 
@@ -165,6 +166,8 @@ class Validation:
     restored_instance_id: str | None = None
     restore_start_time: datetime | None = None
     restore_end_time: datetime | None = None
+    restore_requested_at: datetime | None = None  # our StartRestoreJob call (the ledger's restore_started_at)
+    usable_at: datetime | None = None  # the restored data usable with our credentials (after take-over)
     checks: list[dict[str, Any]] = field(default_factory=list)
     age_latest_db_tx: float | None = None
     data_gap_minutes: float | None = None
@@ -175,18 +178,10 @@ class Validation:
     cleanup_status: str = CLEANUP_NOT_NEEDED
     origin: str | None = None  # "restore_testing" for a restore AWS Backup started; None when not recorded
     restore_testing_plan_arn: str | None = None
-    usable_at: datetime | None = None  # set by a kind whose data is usable only after more than the restore
 
     @property
     def restore_duration(self) -> float | None:
         return minutes_between(self.restore_start_time, self.restore_end_time)
-
-    @property
-    def rto_minutes(self) -> float | None:
-        """Restore requested -> data usable: the restore job, plus what the kind had to add (Aurora's instance)."""
-        if self.usable_at is None:
-            return self.restore_duration
-        return minutes_between(self.restore_start_time, self.usable_at)
 
     def note_taken_over(self, taken: Any) -> None:
         """What a kind created beyond the restore job, and when the data became usable (None: nothing more)."""

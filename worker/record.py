@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import worker
-from worker.model import ERROR, RESTORE_FAILED, Validation, iso, minutes
+from worker.model import ERROR, RESTORE_FAILED, Validation, iso, minutes, minutes_between
 
 # Size bounds (docs/record.md): every text a record carries that came from outside the policy (driver values,
 # server messages, exceptions) is cut to this many bytes of JSON, so a record with the policy's maximum number
@@ -41,10 +41,11 @@ def rpo_met(validation: Validation) -> bool | None:
 
 
 def rto_minutes(validation: Validation) -> float | None:
-    """The RTO this run measured (restore requested -> data usable); None when the restore never gave a database."""
-    if validation.status == RESTORE_FAILED or validation.restore_end_time is None:
+    """The RTO as a user feels it: restore requested (StartRestoreJob) to the data usable with our credentials.
+    None when the restore never gave a usable database (nothing to compare)."""
+    if validation.status == RESTORE_FAILED:
         return None
-    return validation.rto_minutes
+    return minutes_between(validation.restore_requested_at, validation.usable_at)
 
 
 def rto_met(validation: Validation) -> bool | None:

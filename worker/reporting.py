@@ -9,7 +9,7 @@ from typing import Any
 from worker.emf import emf_document
 from worker.evidence.chain import EvidenceChain
 from worker.metrics import Metrics
-from worker.model import PASSED
+from worker.model import PASSED, RESTORE_FAILED
 from worker.ports import JsonSink, JsonStore, ValidationResults
 
 
@@ -73,7 +73,8 @@ class Reporter:
         engine = str(record.get("engine") or "unknown")
         status = str(record["status"])
         self._metrics.validations.labels(resource_type, engine, status).inc()
-        if isinstance(record.get("restore_duration"), int | float):
+        if status != RESTORE_FAILED and isinstance(record.get("restore_duration"), int | float):
+            # A failed restore's duration is how long it took to fail, not a restore time.
             self._metrics.restore_duration.labels(resource_type, engine).observe(record["restore_duration"] * 60)
         if isinstance(record.get("data_gap_minutes"), int | float):
             self._metrics.data_gap.labels(resource_type, engine).observe(max(0.0, record["data_gap_minutes"] * 60))

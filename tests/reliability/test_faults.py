@@ -6,6 +6,7 @@ import json
 import uuid
 
 import boto3
+from harness.invariants import assert_invariants, foreign_instances
 from harness.worker_stack import WorkerStack, make_stack, metric_value, run_cli, run_inline
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -23,6 +24,7 @@ async def test_30_percent_throttling_on_backup_and_rds_still_completes(emulator)
     try:
         sources = [await stack.add_source(engine) for engine in ("postgres", "mariadb")]
         arns = [await stack.backup_and_copy(source) for source in sources]
+        foreign = foreign_instances()
         emulator.configure(throttle_rate=0.3, throttle_operations=["backup", "rds"])
         async with run_inline(stack) as registry:
             records = await stack.wait_for_records(len(arns), timeout=90)
@@ -36,8 +38,8 @@ async def test_30_percent_throttling_on_backup_and_rds_still_completes(emulator)
             for code in ("ThrottlingException", "Throttling")
         )
         assert throttled > 0, "retries must be visible in the metrics"
-        assert all(restores_started(emulator, arn) == 1 for arn in arns)
         assert stack.restored_instances() == []
+        assert_invariants(stack, emulator, arns, foreign)
     finally:
         emulator.configure(throttle_rate=0.0)
         await stack.close()
@@ -50,6 +52,7 @@ async def test_lost_events_still_complete_through_the_status_sweep(emulator):
         arn = await stack.backup_and_copy(source)
         await stack.wait_until(lambda: stack.queue_depth() == 1, what="copy event queued")
         boto3.client("sqs").purge_queue(QueueUrl=stack.resources.queue_url)
+        foreign = foreign_instances()
         emulator.configure(event_drop_rate=1.0)  # no Restore Job State Change will ever arrive
         stack.send({"recoveryPointArn": arn, "backupVaultName": f"{stack.prefix}-central"})
         async with run_inline(stack, sweep_interval_seconds=0.5) as registry:
@@ -58,6 +61,7 @@ async def test_lost_events_still_complete_through_the_status_sweep(emulator):
         assert records[0]["status"] == "PASSED"
         assert metric_value(registry, "backup_validation_restore_detections_total", {"source": "event"}) == 0
         assert metric_value(registry, "backup_validation_restore_detections_total", {"source": "sweep"}) == 1
+        assert_invariants(stack, emulator, [arn], foreign)
     finally:
         emulator.configure(event_drop_rate=0.0)
         await stack.close()
@@ -124,9 +128,10 @@ async def test_instance_that_never_becomes_available_is_an_error_and_is_deleted(
     stack = await make_stack(restore_timeout="8s")
     try:
         source = await stack.add_source("postgres")
+        foreign = foreign_instances()
         emulator.configure(stuck_rate=1.0)
         async with run_inline(stack) as registry:
-            await stack.backup_and_copy(source)
+            arn = await stack.backup_and_copy(source)
             records = await stack.wait_for_records(1, timeout=60)
             await stack.wait_until(lambda: stack.queue_depth() == 0, what="queue drained")
         record = records[0]
@@ -135,6 +140,7 @@ async def test_instance_that_never_becomes_available_is_an_error_and_is_deleted(
         assert record["cleanup_status"] == "DELETED"
         assert metric_value(registry, "backup_validation_validations_total", {"status": "ERROR"}) == 1
         await stack.wait_until(lambda: stack.restored_instances() == [], what="stuck instance deleted")
+        assert_invariants(stack, emulator, [arn], foreign)
     finally:
         emulator.configure(stuck_rate=0.0)
         await stack.close()
@@ -144,15 +150,16 @@ async def test_restore_failures_are_recorded_and_leak_nothing(emulator):
     stack = await make_stack()
     try:
         sources = [await stack.add_source(engine) for engine in ("postgres", "mariadb")]
+        foreign = foreign_instances()
         emulator.configure(restore_fail_rate=1.0)
         async with run_inline(stack) as registry:
-            for source in sources:
-                await stack.backup_and_copy(source)
+            arns = [await stack.backup_and_copy(source) for source in sources]
             records = await stack.wait_for_records(2, timeout=60)
             await stack.wait_until(lambda: stack.queue_depth() == 0, what="queue drained")
         assert [r["status"] for r in records] == ["RESTORE_FAILED", "RESTORE_FAILED"]
         assert metric_value(registry, "backup_validation_validations_total", {"status": "RESTORE_FAILED"}) == 2
         assert stack.restored_instances() == []
+        assert_invariants(stack, emulator, arns, foreign)
     finally:
         emulator.configure(restore_fail_rate=0.0)
         await stack.close()
@@ -175,38 +182,34 @@ def _create_instance(identifier: str, tags: dict[str, str]) -> str:
     return identifier
 
 
-async def test_sweeper_deletes_only_what_is_provably_ours(emulator):
+async def test_sweeper_spares_what_no_restore_job_of_ours_created(emulator):
+    """Our name, our tag and a ledger entry can all be forged: without a restore job of ours that created it, the
+    sweeper deletes nothing (the deleting half is the next test)."""
     stack: WorkerStack = await make_stack()
     ours_tag = {"backup-validator:managed": "true"}
     suffix = uuid.uuid4().hex[:8]
-    ours = _create_instance(f"bv-{suffix}ours", ours_tag)
-    boto3.client("dynamodb").put_item(
-        TableName=stack.resources.ledger_table,
-        Item={"pk": {"S": f"res#{ours}"}, "recovery_point_arn": {"S": "arn:aws:rds:::snapshot:x"}},
-    )
     look_alikes = [
+        _create_instance(f"bv-{suffix}forged", ours_tag),  # name, tag and ledger entry, but no job
         _create_instance(f"bv-{suffix}notag", {}),  # name, no tag, no ledger
         _create_instance(f"bv-{suffix}noledger", ours_tag),  # name and tag, not in the ledger
         _create_instance(f"prod-{suffix}", ours_tag),  # tag, but not our name
     ]
-    boto3.client("dynamodb").put_item(
-        TableName=stack.resources.ledger_table,
-        Item={"pk": {"S": f"res#prod-{suffix}"}, "recovery_point_arn": {"S": "arn:aws:rds:::snapshot:y"}},
-    )
+    for identifier, point in ((look_alikes[0], "x"), (look_alikes[3], "y")):
+        boto3.client("dynamodb").put_item(
+            TableName=stack.resources.ledger_table,
+            Item={"pk": {"S": f"res#{identifier}"}, "recovery_point_arn": {"S": f"arn:aws:rds:::snapshot:{point}"}},
+        )
     try:
         result = run_cli(stack, "sweep", "--ttl-seconds", "0")
         assert result.returncode == 0, result.stderr
-        assert ours in result.stdout
+        assert "deleted 0" in result.stdout
         rds = boto3.client("rds")
         remaining = {
             i["DBInstanceIdentifier"]
             for i in rds.describe_db_instances()["DBInstances"]
             if i["DBInstanceStatus"] != "deleting"
         }
-        assert ours not in remaining
         assert set(look_alikes) <= remaining
-        young = run_cli(stack, "sweep", "--ttl-seconds", "3600")
-        assert "deleted 0" in young.stdout
     finally:
         rds = boto3.client("rds")
         for identifier in look_alikes:

@@ -180,9 +180,11 @@ class MemoryWatcher:
     def __init__(self, backup: MemoryBackup, error: BaseException | None = None) -> None:
         self.backup, self.error = backup, error
         self.waited: list[str] = []
+        self.limits: list[float] = []
 
     async def wait(self, job_id: str, created_at: datetime | None, limit_seconds: float) -> RestoreJob:
         self.waited.append(job_id)
+        self.limits.append(limit_seconds)
         if self.error is not None:
             raise self.error
         job = await self.backup.describe_restore_job(job_id)
@@ -194,8 +196,10 @@ class MemoryKind:
 
     name = "RDS"
 
-    def __init__(self, check_status: str = "PASSED", fail_at: str | None = None, error: Exception | None = None):
-        self.check_status, self.fail_at, self.error = check_status, fail_at, error
+    def __init__(
+        self, check_status: str = "PASSED", fail_at: str | None = None, error: Exception | None = None, rows: int = 5
+    ):
+        self.check_status, self.fail_at, self.error, self.rows = check_status, fail_at, error, rows
         self.calls: list[str] = []
 
     def _step(self, name: str) -> None:
@@ -220,7 +224,12 @@ class MemoryKind:
     async def run_checks(self, taken: TakenOver, target: Any, ctx: Any) -> list[CheckResult]:
         self._step("run_checks")
         spec = target.selection.checks[0]
-        return [CheckResult(spec.name, spec.kind, self.check_status, 5, "at least 1", "5 rows", 0.01, row_count=5)]  # type: ignore[arg-type]
+        rows = self.rows
+        return [
+            CheckResult(
+                spec.name, spec.kind, self.check_status, rows, "at least 1", f"{rows} rows", 0.01, row_count=rows
+            )
+        ]  # type: ignore[arg-type]
 
     async def cleanup(self, target: Any, taken: TakenOver | None) -> str:
         self._step("cleanup")

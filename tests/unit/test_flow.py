@@ -41,7 +41,7 @@ async def test_a_failed_check_fails_the_record_and_the_source_keeps_no_pass():
     await w.flow.validate(EVENT, "m-1")
     record = w.publisher.published[0][1]
     assert record["status"] == "FAILED"
-    assert "last_passed_at" not in w.ledger.store.sources[record["source_resource_arn"]]
+    assert "last_passed_at" not in w.ledger.store.sources.get(record["source_resource_arn"], {})
 
 
 async def test_a_second_message_for_a_held_recovery_point_is_a_duplicate():

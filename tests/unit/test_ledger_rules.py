@@ -36,12 +36,6 @@ def test_only_a_first_claim_is_fresh():
     assert not LedgerItem(ARN, state=CHECKED).fresh
 
 
-def test_the_restore_clock_starts_at_the_restore_else_the_claim():
-    assert LedgerItem(ARN, claimed_at=10, restore_started_at=20).started_at(now=99) == 20
-    assert LedgerItem(ARN, claimed_at=10).started_at(now=99) == 10
-    assert LedgerItem(ARN).started_at(now=99) == 99
-
-
 def test_lease_remaining_never_negative():
     now = time.time()
     assert LedgerItem(ARN, lease_expires_at=int(now) + 30).lease_remaining(now) == 30

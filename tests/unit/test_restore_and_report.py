@@ -70,6 +70,8 @@ def test_record_has_seed_fields_in_minutes_and_targets():
         recovery_point_arn=ARN,
         restore_start_time=start,
         restore_end_time=start + timedelta(minutes=42, seconds=30),
+        restore_requested_at=start - timedelta(seconds=30),
+        usable_at=start + timedelta(minutes=44),
         data_gap_minutes=95.0,
         age_latest_db_tx=120.0,
         rpo_target=timedelta(minutes=80),
@@ -80,6 +82,7 @@ def test_record_has_seed_fields_in_minutes_and_targets():
     assert record["restore_duration"] == 42.5
     assert record["restore_start_time"] == "2026-11-24T02:00:00Z"
     assert record["rpo_target_met"] is False
+    assert record["rto_minutes"] == 44.5  # requested to usable with our credentials, not the job's own time
     assert record["rto_target_met"] is True
     key = record_key("validations/", record, start)
     assert key == f"validations/dt=2026-11-24/{validation.validation_id}.json"
@@ -139,8 +142,18 @@ def test_restore_that_never_finished_has_no_rto():
 
 
 def test_completed_restore_without_freshness_check_has_rto_but_no_rpo_verdict():
-    record = build_record(_failed_restore(status="PASSED"), datetime.now(UTC))
-    assert record["rto_minutes"] == 3.0 and record["rto_target_met"] is True
+    start = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)
+    validation = _failed_restore(status="PASSED", restore_requested_at=start, usable_at=start + timedelta(minutes=4))
+    record = build_record(validation, datetime.now(UTC))
+    assert record["rto_minutes"] == 4.0 and record["rto_target_met"] is True
+    assert record["data_gap_minutes"] is None and record["rpo_target_met"] is None
+
+
+def test_a_restore_never_usable_with_our_credentials_has_no_rto():
+    # The job completed (a restore_duration exists) but take-over never finished: nothing measured the RTO.
+    record = build_record(_failed_restore(status="ERROR"), datetime.now(UTC))
+    assert record["restore_duration"] == 3.0
+    assert record["rto_minutes"] is None and record["rto_target_met"] is None
     assert record["data_gap_minutes"] is None and record["rpo_target_met"] is None
 
 

@@ -78,7 +78,8 @@ class ResourceKind(Protocol):
         ...
 
     async def take_over(self, target: Target, job: RestoreJob) -> TakenOver:
-        """Mark what the finished job created as ours, wait until it is usable, set credentials only we know."""
+        """Prove the job created the resource (`worker.kinds.ownership.job_problem`; RestoreFailed if not, touching
+        nothing), mark it ours, wait until it is usable, set credentials only we know."""
         ...
 
     async def run_checks(self, taken: TakenOver, target: Target, ctx: CheckContext) -> Sequence[CheckResult]:
@@ -86,7 +87,8 @@ class ResourceKind(Protocol):
         ...
 
     async def cleanup(self, target: Target, taken: TakenOver | None) -> str:
-        """Delete what our restore job created: DELETED, NOT_FOUND or FAILED; never anything not ours."""
+        """Delete what our restore job created (proof: `worker.kinds.ownership.ledger_problem` unless taken over):
+        DELETED, NOT_FOUND, NOT_OURS or FAILED; never anything not ours."""
         ...
 
     async def sweep(self, ttl: timedelta) -> list[str]:

@@ -1,22 +1,22 @@
-"""The RDS DB instance kind: restore into `bv-<hash>`, tag it ours, reset its master password, check it over
-SQL, delete it."""
+"""The RDS DB instance kind: restore into `bv-<hash>`, prove our restore job created it, tag it, reset its
+master password, check it over SQL, delete it."""
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from worker.checks import CheckContext, CheckResult
-from worker.errors import PreflightFailed
+from worker.errors import PreflightFailed, RestoreFailed
 from worker.kinds import TakenOver, Target
+from worker.kinds.ownership import created_resource, ledger_problem, names_problem
 from worker.kinds.rds_metadata import Network, build_metadata, network_for
-from worker.kinds.rds_ownership import InstanceSweeper, delete_ours
+from worker.kinds.rds_ownership import InstanceSweeper, delete_proven
 from worker.kinds.rds_prepare import take_over
 from worker.kinds.sql_checks import run_sql_checks
-from worker.model import CLEANUP_LEFT_TO_AWS_BACKUP, OWNER_TAG, RestoreJob, owner_tags
+from worker.model import CLEANUP_LEFT_TO_AWS_BACKUP, RestoreJob, owner_tags
 from worker.ports import Connection, DbInstance, OpenDatabase, OwnershipLedger, RdsPort, Restores
 
 
@@ -55,6 +55,7 @@ class RdsInstance:
         self._network = network
         self._connect_attempts = connect_attempts
         self._log = log
+        self._restores = restores
         self._sweeper = InstanceSweeper(rds, ledger, restores, log)
 
     def handles(self, resource_type: str) -> bool:
@@ -67,9 +68,16 @@ class RdsInstance:
         return build_metadata(recorded, target.identifier, target.selection.restore, self._network)
 
     async def take_over(self, target: Target, job: RestoreJob) -> TakenOver:
+        """Only what AWS says the job created (our restore, or a restore testing job of a plan the policy names)
+        is modified; anything else with the name is a clash: RESTORE_FAILED, and the other instance stays
+        untouched."""
+        created = await created_resource(self._restores, job)
+        problem = names_problem(job.job_id, created, f":db:{target.identifier}")
+        if problem is not None or created is None:
+            raise RestoreFailed(f"{target.identifier} is not ours ({problem}); left untouched")
         if target.origin.deletes_restored:
             # Only our own restores get our owner tag: it is what lets cleanup and the sweeper delete them.
-            await self._tag(target, job.created_resource_arn)
+            await self._rds.tag(created, owner_tags(target.recovery_point.arn))
         connection, instance = await take_over(self._rds, target.identifier, target.deadline, target.selection.database)
         return TakenInstance(connection.engine, connection, instance)
 
@@ -85,35 +93,21 @@ class RdsInstance:
         if not target.origin.deletes_restored:
             return CLEANUP_LEFT_TO_AWS_BACKUP  # we added nothing to an RDS instance; AWS Backup deletes it
         try:
-            instance = taken.instance if isinstance(taken, TakenInstance) else None
-            if instance is not None and instance.tags.get(OWNER_TAG) == "true":
-                # Described, with our tag, after the password reset; the ledger entry we hold names it.
-                return await delete_ours(self._rds, self._ledger, identifier, instance, in_ledger=True)
-            instance = await self._ensure_tagged(target)
+            if isinstance(taken, TakenInstance):
+                # Proved ours by its restore job before take-over: tagged, password reset, described since.
+                return await delete_proven(self._rds, taken.instance)
+            instance = await self._rds.describe(identifier)
             if instance is None:
                 # Nothing there (yet): a restore that finishes after its deadline is the sweeper's to delete.
                 return "NOT_FOUND"
-            return await delete_ours(self._rds, self._ledger, identifier, known=instance)
+            problem = await ledger_problem(self._ledger, self._restores, target.recovery_point.arn, instance.arn)
+            if problem is not None:
+                self._log.warning("cleanup.not_ours", identifier=identifier, why=problem)
+                return "NOT_OURS"
+            return await delete_proven(self._rds, instance)
         except Exception as exc:  # noqa: BLE001 - recorded as FAILED; the sweeper retries later
             self._log.error("cleanup.failed", identifier=identifier, error=type(exc).__name__)
             return "FAILED"
 
     async def sweep(self, ttl: timedelta) -> list[str]:
         return await self._sweeper.sweep(ttl)
-
-    async def _tag(self, target: Target, created_arn: str | None) -> None:
-        """Tag what our restore job created. Safe: the identifier is derived from a recovery point this worker
-        holds in the ledger, and the job we started names the instance, so no describe is needed first."""
-        if created_arn and created_arn.rsplit(":", 1)[-1] == target.identifier:
-            await self._rds.tag(created_arn, owner_tags(target.recovery_point.arn))
-        else:
-            await self._ensure_tagged(target)
-
-    async def _ensure_tagged(self, target: Target) -> DbInstance | None:
-        """The instance as described now (with our tags), None when it does not exist."""
-        instance = await self._rds.describe(target.identifier)
-        if instance is not None and instance.tags.get(OWNER_TAG) != "true":
-            tags = owner_tags(target.recovery_point.arn)
-            await self._rds.tag(instance.arn, tags)
-            instance = dataclasses.replace(instance, tags={**instance.tags, **tags})
-        return instance

@@ -1,4 +1,4 @@
-"""Deleting what we restored, and only that: the ledger, the `bv-` name and our tag must all agree.
+"""Deleting what we restored, and only that: AWS must say our restore job created it (worker/kinds/ownership.py).
 
 Used by a validation's own cleanup and by the sweeper, which deletes leftovers older than the TTL."""
 
@@ -8,40 +8,34 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from worker.errors import NotOurs
-from worker.ledger_item import ResourceEntry
+from worker.kinds.ownership import job_problem
+from worker.ledger_item import DONE, LedgerItem, ResourceEntry
 from worker.model import NAME_PREFIX, OWNER_TAG, as_utc
 from worker.ports import DbInstance, OwnershipLedger, RdsPort, Restores
 
 
-async def ownership_problem(instance: DbInstance, ledger: OwnershipLedger, *, in_ledger: bool = False) -> str | None:
-    """None when the instance is provably ours, else why not. `in_ledger`: the caller holds the ledger entry
-    that names this instance (a validation cleaning up its own restore), so the ledger need not be read."""
+async def delete_proven(rds: RdsPort, instance: DbInstance) -> str:
+    """DELETED, or NOT_FOUND when it is already gone. The caller has proved the instance ours (the restore job
+    created it); the name prefix is checked again so a wrong proof can never reach a database outside ours."""
+    if not instance.identifier.startswith(NAME_PREFIX):
+        raise NotOurs(f"name {instance.identifier} lacks the {NAME_PREFIX} prefix")
+    if instance.tags.get(OWNER_TAG) != "true":
+        # A restore that finished after its validation gave up was never tagged: proven ours, it gets the tag.
+        await rds.tag(instance.arn, {OWNER_TAG: "true"})
+    return "DELETED" if await rds.delete(instance.identifier) else "NOT_FOUND"
+
+
+async def ownership_problem(instance: DbInstance, ledger: OwnershipLedger) -> str | None:
+    """The weaker proof for an instance no restore job created (the one the Aurora kind adds to a restored
+    cluster, created by our own CreateDBInstance): the ledger entry we wrote before creating it, the `bv-` name
+    and our tag must all agree. None when they do, else why not."""
     if not instance.identifier.startswith(NAME_PREFIX):
         return f"name {instance.identifier} lacks the {NAME_PREFIX} prefix"
     if instance.tags.get(OWNER_TAG) != "true":
         return f"{instance.identifier} lacks the {OWNER_TAG} tag"
-    if not in_ledger and await ledger.resource(instance.identifier) is None:
+    if await ledger.resource(instance.identifier) is None:
         return f"{instance.identifier} is not in the ledger"
     return None
-
-
-async def delete_ours(
-    rds: RdsPort,
-    ledger: OwnershipLedger,
-    identifier: str,
-    known: DbInstance | None = None,
-    *,
-    in_ledger: bool = False,
-) -> str:
-    """DELETED, or NOT_FOUND when it is already gone; raises NotOurs rather than touch anything else. `known`:
-    the instance as the caller described it (saves a describe; ownership is checked on it all the same)."""
-    instance = known if known is not None and known.identifier == identifier else await rds.describe(identifier)
-    if instance is None:
-        return "NOT_FOUND"
-    problem = await ownership_problem(instance, ledger, in_ledger=in_ledger)
-    if problem is not None:
-        raise NotOurs(problem)
-    return "DELETED" if await rds.delete(identifier) else "NOT_FOUND"
 
 
 async def made_by_our_restore(ledger: OwnershipLedger, restores: Restores, resource: ResourceEntry, arn: str) -> bool:
@@ -54,7 +48,8 @@ async def made_by_our_restore(ledger: OwnershipLedger, restores: Restores, resou
 
 
 class InstanceSweeper:
-    """Deletes restored instances that outlived their TTL: ours only (ledger + `bv-` name + tag)."""
+    """Deletes restored instances that outlived their TTL: ours only (our restore job created them), and never
+    one whose recovery point a live worker still holds."""
 
     def __init__(self, rds: RdsPort, ledger: OwnershipLedger, restores: Restores, log: Any) -> None:
         self._rds = rds
@@ -80,24 +75,27 @@ class InstanceSweeper:
             return False
         if now - _created(instance, resource) < ttl:
             return False
-        if instance.tags.get(OWNER_TAG) != "true" and await made_by_our_restore(
-            self._ledger, self._restores, resource, instance.arn
-        ):
-            # A restore that finished after its validation gave up was never tagged; the ledger's restore job
-            # proves the instance is ours, so it gets the tag the rule below asks for.
-            await self._rds.tag(instance.arn, {OWNER_TAG: "true"})
-            instance = await self._rds.describe(instance.identifier) or instance
-        problem = await ownership_problem(instance, self._ledger)
+        item = await self._ledger.item(resource.recovery_point_arn)
+        if item is not None and _lease_live(item, now):
+            self._spared(instance, "its recovery point's lease is live")
+            return False
+        job_id = item.restore_job_id if item is not None else None
+        problem = await job_problem(self._restores, None, job_id, instance.arn)
         if problem is not None:
             self._spared(instance, problem)
             return False
-        if not await self._rds.delete(instance.identifier):
+        if await delete_proven(self._rds, instance) != "DELETED":
             return False
         self._log.warning("sweeper.deleted", identifier=instance.identifier)
         return True
 
     def _spared(self, instance: DbInstance, why: str) -> None:
         self._log.info("sweeper.spared", identifier=instance.identifier, why=why)
+
+
+def _lease_live(item: LedgerItem, now: datetime) -> bool:
+    """A worker holds the recovery point: its validation deletes the copy itself (or a successor resumes it)."""
+    return item.state != DONE and item.lease_remaining(now.timestamp()) > 0
 
 
 def _created(instance: DbInstance, resource: ResourceEntry) -> datetime:
