@@ -11,14 +11,14 @@ from typing import Any
 import pytest
 import yaml
 from botocore.exceptions import ClientError
-from tfsupport import Deployment, Moto, check_queue_permissions
+from tfsupport import Deployment, Moto, check_queue_permissions, check_table_permissions
 
 from worker.settings import Settings
 
 # Every test here needs a Terraform apply against moto.
 pytestmark = pytest.mark.slow
 
-NAME = "bv-full"
+NAME = "validator-full"
 
 # Plan addresses of the submodules' resources.
 SERVICE = "module.validator.module.service"
@@ -172,6 +172,7 @@ def test_task_role_policy_is_least_privilege(
     assert "iam:PassRole" in actions and "backup:StartRestoreJob" in actions
     consumed = {outputs["queue_arn"], outputs["events_queue_arn"]}
     check_queue_permissions(document, consumed, outputs["dlq_arn"])
+    check_table_permissions(document, outputs["ledger_table_arn"])
 
 
 def test_task_and_execution_roles_are_assumed_by_ecs_tasks_only(full_deployment: Deployment, tf_moto: Moto) -> None:
@@ -284,6 +285,14 @@ def test_dlq_redrive_allow_policy_admits_both_queues_plans(full_deployment: Depl
         "redrivePermission": "byQueue",
         "sourceQueueArns": [module["queue_arn"], module["events_queue_arn"]],
     }
+
+
+def test_a_ledger_named_like_a_restored_table_is_refused(full_deployment: Deployment) -> None:
+    """The worker deletes bv- tables: a bv- ledger would be one of them."""
+    args = ("plan", "-no-color", "-refresh=false", "-var", "ledger_table_name=bv-ledger")
+    result = full_deployment.terraform.run(full_deployment.workdir, *args, check=False)
+    assert result.returncode != 0
+    assert "ledger_table_name must not start with bv-" in " ".join(result.stderr.split()), result.stderr[-2000:]
 
 
 def test_full_module_destroys_cleanly(full_deployment: Deployment, tf_moto: Moto) -> None:

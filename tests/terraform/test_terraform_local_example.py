@@ -13,7 +13,16 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from tfsupport import COPY_JOB_EVENTS, QUERIES, SAMPLE_EVENTS, Deployment, Moto, as_list, check_queue_permissions
+from tfsupport import (
+    COPY_JOB_EVENTS,
+    QUERIES,
+    SAMPLE_EVENTS,
+    Deployment,
+    Moto,
+    as_list,
+    check_queue_permissions,
+    check_table_permissions,
+)
 
 from worker.emf import DIMENSION_SETS, METRICS, NAMESPACE
 
@@ -529,6 +538,8 @@ def test_task_role_policy_is_least_privilege(
     outputs = local_deployment.outputs
     consumed = {_queue_arn(tf_moto, outputs["queue_url"]), _queue_arn(tf_moto, outputs["events_queue_url"])}
     check_queue_permissions(document, consumed, _queue_arn(tf_moto, outputs["dlq_url"]))
+    ledger = tf_moto.client("dynamodb").describe_table(TableName=outputs["ledger_table"])["Table"]["TableArn"]
+    check_table_permissions(document, ledger)
 
 
 def test_local_example_destroys_cleanly(local_deployment: Deployment, tf_moto: Moto) -> None:

@@ -162,6 +162,12 @@ locals {
     "arn:${local.partition}:rds:${local.region}:${local.account_id}:db:bv-*",
     "arn:${local.partition}:rds:${local.region}:${local.account_id}:cluster:bv-*",
   ]
+
+  # Only tables the worker restores itself: bv-<short hash>, and their indexes (Query on an index names the index).
+  restored_table_arns = [
+    "arn:${local.partition}:dynamodb:${local.region}:${local.account_id}:table/bv-*",
+    "arn:${local.partition}:dynamodb:${local.region}:${local.account_id}:table/bv-*/index/*",
+  ]
 }
 
 resource "aws_iam_role" "task" {
@@ -339,6 +345,33 @@ data "aws_iam_policy_document" "task" {
       "arn:${local.partition}:rds:${local.region}:${local.account_id}:pg:*",
       "arn:${local.partition}:rds:${local.region}:${local.account_id}:og:*",
     ])
+  }
+
+  statement {
+    # Checks read restored tables; no item writes: a check never changes the copy it judges.
+    sid = "ReadRestoredTables"
+    actions = [
+      "dynamodb:DescribeTable",
+      "dynamodb:Scan",
+      "dynamodb:Query",
+      "dynamodb:GetItem",
+      "dynamodb:BatchGetItem",
+      "dynamodb:PartiQLSelect",
+    ]
+    resources = local.restored_table_arns
+  }
+
+  statement {
+    sid       = "DeleteOnlyRestoredTables"
+    actions   = ["dynamodb:DeleteTable"]
+    resources = [local.restored_table_arns[0]]
+  }
+
+  statement {
+    # The sweeper lists tables to find late bv- restores; ListTables supports no resource-level permissions.
+    sid       = "ListTablesForTheSweeper"
+    actions   = ["dynamodb:ListTables"]
+    resources = ["*"]
   }
 
   statement {

@@ -192,7 +192,7 @@ variable "backup_vault_lock" {
 ################################################################################
 
 variable "ledger_table_name" {
-  description = "Name of the DynamoDB ledger table (default `<name>-ledger`)."
+  description = "Name of the DynamoDB ledger table (default `<name>-ledger`); never `bv-...`, the prefix of the tables the worker restores and deletes."
   type        = string
   default     = null
 }
