@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import yaml
 from botocore.exceptions import ClientError
-from tfsupport import Deployment, Moto, check_queue_permissions, check_table_permissions
+from tfsupport import Deployment, Moto, check_evidence_permissions, check_queue_permissions, check_table_permissions
 
 from worker.settings import Settings
 
@@ -86,6 +86,8 @@ def test_worker_container_environment_satisfies_the_worker_settings(
     assert settings.drain_seconds == 25
     assert settings.subnet_group == module_outputs["restore_db_subnet_group_name"]
     assert list(settings.security_groups) == module_outputs["restore_security_group_ids"]
+    assert settings.manifest_prefix == "manifests/"
+    assert settings.evidence_kms_key_id is None
 
 
 def test_worker_container(containers: dict[str, dict[str, Any]], module_outputs: dict[str, Any]) -> None:
@@ -173,6 +175,9 @@ def test_task_role_policy_is_least_privilege(
     consumed = {outputs["queue_arn"], outputs["events_queue_arn"]}
     check_queue_permissions(document, consumed, outputs["dlq_arn"])
     check_table_permissions(document, outputs["ledger_table_arn"])
+    # No evidence key here: nothing to sign with, and the worker is not told of one.
+    assert outputs["evidence_kms_key_arn"] is None
+    check_evidence_permissions(document, None, outputs["results_bucket_arn"])
 
 
 def test_task_and_execution_roles_are_assumed_by_ecs_tasks_only(full_deployment: Deployment, tf_moto: Moto) -> None:

@@ -446,3 +446,31 @@ def check_table_permissions(document: dict[str, Any], ledger_arn: str) -> None:
     assert not ledger_arn.split(":table/")[1].startswith("bv-"), ledger_arn
     assert {"dynamodb:getitem", "dynamodb:updateitem", "dynamodb:conditioncheckitem"} <= granted[ledger_arn]
     assert set(granted) == {table, table + "/index/*", "*", ledger_arn}, granted
+
+
+def grants(document: dict[str, Any]) -> dict[str, set[str]]:
+    """Action (lower case) -> the resources a policy document allows it on."""
+    granted: dict[str, set[str]] = {}
+    for statement in as_list(document["Statement"]):
+        assert statement.get("Effect") == "Allow", statement
+        for action in as_list(statement["Action"]):
+            granted.setdefault(action.lower(), set()).update(as_list(statement["Resource"]))
+    return granted
+
+
+def check_evidence_permissions(document: dict[str, Any], key_arn: str | None, bucket_arn: str) -> None:
+    """kms:Sign only with the evidence key and its algorithm; manifests read and written only under their prefix."""
+    granted = grants(document)
+    signing = [s for s in as_list(document["Statement"]) if "kms:sign" in {a.lower() for a in as_list(s["Action"])}]
+    if key_arn is None:
+        assert not signing, signing
+    else:
+        assert len(signing) == 1 and as_list(signing[0]["Resource"]) == [key_arn], signing
+        assert [a.lower() for a in as_list(signing[0]["Action"])] == ["kms:sign"], signing
+        condition = signing[0]["Condition"]["StringEquals"]["kms:SigningAlgorithm"]
+        assert as_list(condition) == ["ECDSA_SHA_256"], condition
+    assert "kms:verify" not in granted
+    assert f"{bucket_arn}/manifests/*" in granted["s3:putobject"] & granted["s3:getobject"]
+    assert granted["s3:putobject"] == {f"{bucket_arn}/validations/*", f"{bucket_arn}/manifests/*"}
+    assert granted["s3:listbucket"] == {bucket_arn}
+    assert not {action for action in granted if action.startswith("s3:delete") or "bypass" in action}

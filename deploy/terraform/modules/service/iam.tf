@@ -222,15 +222,17 @@ data "aws_iam_policy_document" "task" {
   }
 
   statement {
-    sid       = "ListRecords"
+    sid       = "WriteAndReadManifests"
+    actions   = ["s3:PutObject", "s3:GetObject"]
+    resources = ["${var.results_bucket_arn}/${var.manifest_prefix}*"]
+  }
+
+  statement {
+    # Not narrowed by s3:prefix: S3 answers GetObject of a missing key with 404 only to a caller that may list the
+    # bucket, and the sealer reads a day's manifest to know whether it exists (AccessDenied otherwise). Keys only.
+    sid       = "ListRecordsAndManifests"
     actions   = ["s3:ListBucket"]
     resources = [var.results_bucket_arn]
-
-    condition {
-      test     = "StringLike"
-      variable = "s3:prefix"
-      values   = ["${var.results_prefix}*"]
-    }
   }
 
   statement {
@@ -255,6 +257,22 @@ data "aws_iam_policy_document" "task" {
     sid       = "EncryptedRecordsAndLedger"
     actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
     resources = [var.kms_key_arn]
+  }
+
+  dynamic "statement" {
+    for_each = var.evidence_kms_key_arn == null ? [] : [var.evidence_kms_key_arn]
+
+    content {
+      sid       = "SignManifests"
+      actions   = ["kms:Sign"]
+      resources = [statement.value]
+
+      condition {
+        test     = "StringEquals"
+        variable = "kms:SigningAlgorithm"
+        values   = [var.evidence_signing_algorithm]
+      }
+    }
   }
 
   statement {

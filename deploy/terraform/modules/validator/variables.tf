@@ -655,3 +655,31 @@ variable "iam_role_permissions_boundary" {
   type        = string
   default     = null
 }
+
+################################################################################
+# Tamper evidence (docs/evidence.md)
+################################################################################
+
+variable "create_evidence_signing_key" {
+  description = "Create an asymmetric KMS key (ECC_NIST_P256, SIGN_VERIFY) that signs the daily evidence manifests. Ignored when `evidence_kms_key_arn` is set."
+  type        = bool
+  default     = false
+}
+
+variable "evidence_kms_key_arn" {
+  description = "An existing asymmetric KMS key (SIGN_VERIFY) that signs the daily evidence manifests, instead of creating one. Null with `create_evidence_signing_key = false`: manifests are not signed."
+  type        = string
+  default     = null
+}
+
+variable "evidence_signing_algorithm" {
+  description = "KMS signing algorithm of the manifests, matching the key's spec (BV_EVIDENCE_SIGNING_ALGORITHM); ECDSA_SHA_256 for the key this module creates."
+  type        = string
+  default     = "ECDSA_SHA_256"
+}
+
+variable "manifest_prefix" {
+  description = "Key prefix of the daily evidence manifests in the results bucket (BV_MANIFEST_PREFIX); outside `results_prefix`, so that Athena and the report never read a manifest as a record."
+  type        = string
+  default     = "manifests/"
+}
