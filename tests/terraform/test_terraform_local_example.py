@@ -60,6 +60,9 @@ RECORD_FIELDS = {
     "chain_seq": "int",
     "previous_digest": "string",
     "record_digest": "string",
+    # Restore testing plans (issue 16): the record says who started the restore.
+    "origin": "string",
+    "restore_testing_plan_arn": "string",
 }
 CHECK_STRUCT = (
     "array<struct<name:string,kind:string,status:string,passed:boolean,observed:string,"

@@ -384,6 +384,7 @@ def check_task_policy(document: dict[str, Any], restore_role_arn: str) -> None:
                     # Sub-resources CreateDBInstance needs in a restored cluster; never a delete/modify target.
                     assert kind in ("subgrp", "pg", "og"), arn
                     assert not any(a.startswith(("rds:delete", "rds:modify")) for a in changes_rds), arn
+        _check_rds_tag_conditions(statement, actions)
         if any(action.startswith("iam:") for action in actions):
             assert actions == ["iam:passrole"], f"IAM beyond PassRole: {actions}"
             assert resources == [restore_role_arn], f"PassRole on {resources}"
@@ -474,3 +475,19 @@ def check_evidence_permissions(document: dict[str, Any], key_arn: str | None, bu
     assert granted["s3:putobject"] == {f"{bucket_arn}/validations/*", f"{bucket_arn}/manifests/*"}
     assert granted["s3:listbucket"] == {bucket_arn}
     assert not {action for action in granted if action.startswith("s3:delete") or "bypass" in action}
+
+
+OWNER_TAG = "backup-validator:managed"
+
+
+def _check_rds_tag_conditions(statement: dict[str, Any], actions: list[str]) -> None:
+    """RDS changes need our tag: on the resource (modify, delete), on the request (create); tagging only our keys."""
+    condition = statement.get("Condition", {})
+    if any(action.startswith(("rds:delete", "rds:modify")) for action in actions):
+        assert as_list(condition["StringEquals"][f"aws:ResourceTag/{OWNER_TAG}"]) == ["true"], statement
+    if "rds:createdbinstance" in actions:
+        assert as_list(condition["StringEquals"][f"aws:RequestTag/{OWNER_TAG}"]) == ["true"], statement
+    if "rds:addtagstoresource" in actions:
+        assert actions == ["rds:addtagstoresource"], actions
+        keys = set(as_list(condition["ForAllValues:StringEquals"]["aws:TagKeys"]))
+        assert keys == {OWNER_TAG, "backup-validator:recovery-point"}, keys

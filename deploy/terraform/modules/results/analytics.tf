@@ -47,6 +47,8 @@ locals {
     { name = "chain_seq", type = "int", comment = "Position in the source's hash chain (1, 2, ...)" },
     { name = "previous_digest", type = "string", comment = "record_digest of the source's previous record" },
     { name = "record_digest", type = "string", comment = "sha256:<hex> of this record (tamper evidence)" },
+    { name = "origin", type = "string", comment = "Who started the restore: the worker, or an AWS Backup restore testing plan" },
+    { name = "restore_testing_plan_arn", type = "string", comment = "Restore testing plan that started the restore, if one did" },
   ]
 
   # The SQL lives in queries/<key>.sql, so that other engines (the report command, the tests) run the same text.

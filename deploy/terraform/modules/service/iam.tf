@@ -157,6 +157,10 @@ locals {
     "arn:${local.partition}:rds:${local.region}:${local.account_id}:cluster-snapshot:awsbackup:*",
   ]
 
+  # The tags the worker puts on what its restore jobs created (worker/model.py).
+  owner_tag          = "backup-validator:managed"
+  recovery_point_tag = "backup-validator:recovery-point"
+
   # Only databases the worker names itself: bv-<short hash>.
   restored_rds_arns = [
     "arn:${local.partition}:rds:${local.region}:${local.account_id}:db:bv-*",
@@ -344,25 +348,51 @@ data "aws_iam_policy_document" "task" {
   }
 
   statement {
-    sid = "ManageOnlyRestoredDatabases"
+    # The worker tags what its restore job created before it changes it: a bv- name alone is not enough.
+    sid = "ManageOnlyOurTaggedDatabases"
     actions = [
       "rds:ModifyDBInstance",
       "rds:DeleteDBInstance",
       "rds:ModifyDBCluster",
       "rds:DeleteDBCluster",
-      "rds:AddTagsToResource",
     ]
     resources = local.restored_rds_arns
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:ResourceTag/${local.owner_tag}"
+      values   = ["true"]
+    }
   }
 
   statement {
+    # The first tag has no resource tag to check against; only our two tag keys may be written.
+    sid       = "TagRestoredDatabases"
+    actions   = ["rds:AddTagsToResource"]
+    resources = local.restored_rds_arns
+
+    condition {
+      test     = "ForAllValues:StringEquals"
+      variable = "aws:TagKeys"
+      values   = [local.owner_tag, local.recovery_point_tag]
+    }
+  }
+
+  statement {
+    # Aurora: the instance in the restored cluster is created with our tag.
     sid     = "CreateInstanceInRestoredCluster"
     actions = ["rds:CreateDBInstance"]
     resources = concat(local.restored_rds_arns, [
       "arn:${local.partition}:rds:${local.region}:${local.account_id}:subgrp:${local.restore_subnet_group_name == null ? "none" : local.restore_subnet_group_name}",
-      "arn:${local.partition}:rds:${local.region}:${local.account_id}:pg:*",
+      "arn:${local.partition}:rds:${local.region}:${local.account_id}:pg:default.aurora*",
       "arn:${local.partition}:rds:${local.region}:${local.account_id}:og:*",
     ])
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:RequestTag/${local.owner_tag}"
+      values   = ["true"]
+    }
   }
 
   statement {
