@@ -178,6 +178,9 @@ def test_task_role_policy_is_least_privilege(
     # No evidence key here: nothing to sign with, and the worker is not told of one.
     assert outputs["evidence_kms_key_arn"] is None
     check_evidence_permissions(document, None, outputs["results_bucket_arn"])
+    protection = next(s for s in document["Statement"] if "ecs:UpdateTaskProtection" in _list(s["Action"]))
+    account = outputs["task_role_arn"].split(":")[4]
+    assert _list(protection["Resource"]) == [f"arn:aws:ecs:us-east-1:{account}:task/{NAME}/*"]
 
 
 def test_task_and_execution_roles_are_assumed_by_ecs_tasks_only(full_deployment: Deployment, tf_moto: Moto) -> None:
@@ -242,7 +245,10 @@ def test_autoscaling_on_backlog_per_task_plans(full_deployment: Deployment) -> N
     assert policy["policy_type"] == "TargetTrackingScaling"
     tracking = policy["target_tracking_scaling_policy_configuration"][0]
     metrics = {metric["id"]: metric for metric in tracking["customized_metric_specification"][0]["metrics"]}
-    assert metrics["backlog_per_task"]["expression"] == "visible / running"
+    assert metrics["backlog_per_task"]["expression"] == "(visible + in_flight) / running"
+    in_flight = metrics["in_flight"]["metric_stat"][0]["metric"][0]
+    assert in_flight["metric_name"] == "ApproximateNumberOfMessagesNotVisible"
+    assert in_flight["dimensions"] == [{"name": "QueueName", "value": NAME}]
     assert metrics["backlog_per_task"]["return_data"] is True
     visible = metrics["visible"]["metric_stat"][0]["metric"][0]
     assert (visible["namespace"], visible["metric_name"]) == ("AWS/SQS", "ApproximateNumberOfMessagesVisible")

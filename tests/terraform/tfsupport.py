@@ -394,7 +394,7 @@ def check_task_policy(document: dict[str, Any], restore_role_arn: str) -> None:
         if "*" in resources:
             # Only actions that support no resource-level permissions may use "*".
             allowed_prefixes = ("backup:describe", "backup:list", "backup:get", "backup:put", "ec2:describe")
-            allowed = ("cloudwatch:putmetricdata", "dynamodb:listtables")
+            allowed = ("cloudwatch:putmetricdata", "dynamodb:listtables", "rds:describeaccountattributes")
             for action in actions:
                 assert action in allowed or action.startswith(allowed_prefixes), f"{action} on *"
             if "cloudwatch:putmetricdata" in actions:

@@ -443,6 +443,24 @@ data "aws_iam_policy_document" "task" {
   }
 
   dynamic "statement" {
+    # Fleets: a task protects itself from scale-in while it holds restores (docs/fleet.md).
+    for_each = local.create_ecs ? [1] : []
+
+    content {
+      sid       = "ProtectOwnTask"
+      actions   = ["ecs:UpdateTaskProtection", "ecs:GetTaskProtection"]
+      resources = ["arn:${local.partition}:ecs:${local.region}:${local.account_id}:task/${var.name}/*"]
+    }
+  }
+
+  statement {
+    # Fleets: the RDS quota headroom; DescribeAccountAttributes supports no resource-level permissions.
+    sid       = "ReadRdsQuotas"
+    actions   = ["rds:DescribeAccountAttributes"]
+    resources = ["*"]
+  }
+
+  dynamic "statement" {
     for_each = local.create_ecs && var.enable_execute_command ? [1] : []
 
     content {

@@ -485,7 +485,7 @@ variable "autoscaling_max_capacity" {
 }
 
 variable "target_backlog_per_task" {
-  description = "Target visible messages per running task: the messages one task may have waiting and still meet the latency you accept (acceptable latency / time per message x concurrent restores per task)."
+  description = "Target messages per running task, waiting and being validated (visible + in flight): the messages one task may hold and still meet the latency you accept (acceptable latency / time per message x concurrent restores per task)."
   type        = number
   default     = 10
 }
