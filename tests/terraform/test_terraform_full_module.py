@@ -11,14 +11,14 @@ from typing import Any
 import pytest
 import yaml
 from botocore.exceptions import ClientError
-from tfsupport import Deployment, Moto, check_queue_permissions
+from tfsupport import Deployment, Moto, check_evidence_permissions, check_queue_permissions, check_table_permissions
 
 from worker.settings import Settings
 
 # Every test here needs a Terraform apply against moto.
 pytestmark = pytest.mark.slow
 
-NAME = "bv-full"
+NAME = "validator-full"
 
 # Plan addresses of the submodules' resources.
 SERVICE = "module.validator.module.service"
@@ -86,6 +86,8 @@ def test_worker_container_environment_satisfies_the_worker_settings(
     assert settings.drain_seconds == 25
     assert settings.subnet_group == module_outputs["restore_db_subnet_group_name"]
     assert list(settings.security_groups) == module_outputs["restore_security_group_ids"]
+    assert settings.manifest_prefix == "manifests/"
+    assert settings.evidence_kms_key_id is None
 
 
 def test_worker_container(containers: dict[str, dict[str, Any]], module_outputs: dict[str, Any]) -> None:
@@ -172,6 +174,13 @@ def test_task_role_policy_is_least_privilege(
     assert "iam:PassRole" in actions and "backup:StartRestoreJob" in actions
     consumed = {outputs["queue_arn"], outputs["events_queue_arn"]}
     check_queue_permissions(document, consumed, outputs["dlq_arn"])
+    check_table_permissions(document, outputs["ledger_table_arn"])
+    # No evidence key here: nothing to sign with, and the worker is not told of one.
+    assert outputs["evidence_kms_key_arn"] is None
+    check_evidence_permissions(document, None, outputs["results_bucket_arn"])
+    protection = next(s for s in document["Statement"] if "ecs:UpdateTaskProtection" in _list(s["Action"]))
+    account = outputs["task_role_arn"].split(":")[4]
+    assert _list(protection["Resource"]) == [f"arn:aws:ecs:us-east-1:{account}:task/{NAME}/*"]
 
 
 def test_task_and_execution_roles_are_assumed_by_ecs_tasks_only(full_deployment: Deployment, tf_moto: Moto) -> None:
@@ -236,7 +245,10 @@ def test_autoscaling_on_backlog_per_task_plans(full_deployment: Deployment) -> N
     assert policy["policy_type"] == "TargetTrackingScaling"
     tracking = policy["target_tracking_scaling_policy_configuration"][0]
     metrics = {metric["id"]: metric for metric in tracking["customized_metric_specification"][0]["metrics"]}
-    assert metrics["backlog_per_task"]["expression"] == "visible / running"
+    assert metrics["backlog_per_task"]["expression"] == "(visible + in_flight) / running"
+    in_flight = metrics["in_flight"]["metric_stat"][0]["metric"][0]
+    assert in_flight["metric_name"] == "ApproximateNumberOfMessagesNotVisible"
+    assert in_flight["dimensions"] == [{"name": "QueueName", "value": NAME}]
     assert metrics["backlog_per_task"]["return_data"] is True
     visible = metrics["visible"]["metric_stat"][0]["metric"][0]
     assert (visible["namespace"], visible["metric_name"]) == ("AWS/SQS", "ApproximateNumberOfMessagesVisible")
@@ -284,6 +296,14 @@ def test_dlq_redrive_allow_policy_admits_both_queues_plans(full_deployment: Depl
         "redrivePermission": "byQueue",
         "sourceQueueArns": [module["queue_arn"], module["events_queue_arn"]],
     }
+
+
+def test_a_ledger_named_like_a_restored_table_is_refused(full_deployment: Deployment) -> None:
+    """The worker deletes bv- tables: a bv- ledger would be one of them."""
+    args = ("plan", "-no-color", "-refresh=false", "-var", "ledger_table_name=bv-ledger")
+    result = full_deployment.terraform.run(full_deployment.workdir, *args, check=False)
+    assert result.returncode != 0
+    assert "ledger_table_name must not start with bv-" in " ".join(result.stderr.split()), result.stderr[-2000:]
 
 
 def test_full_module_destroys_cleanly(full_deployment: Deployment, tf_moto: Moto) -> None:

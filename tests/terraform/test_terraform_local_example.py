@@ -13,7 +13,18 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from tfsupport import COPY_JOB_EVENTS, QUERIES, SAMPLE_EVENTS, Deployment, Moto, as_list, check_queue_permissions
+from tfsupport import (
+    COPY_JOB_EVENTS,
+    QUERIES,
+    SAMPLE_EVENTS,
+    Deployment,
+    Moto,
+    as_list,
+    check_evidence_permissions,
+    check_queue_permissions,
+    check_table_permissions,
+    grants,
+)
 
 from worker.emf import DIMENSION_SETS, METRICS, NAMESPACE
 
@@ -46,10 +57,16 @@ RECORD_FIELDS = {
     "worker_version": "string",
     "selection": "string",
     "finished_at": "string",
+    "chain_seq": "int",
+    "previous_digest": "string",
+    "record_digest": "string",
+    # Restore testing plans (issue 16): the record says who started the restore.
+    "origin": "string",
+    "restore_testing_plan_arn": "string",
 }
 CHECK_STRUCT = (
     "array<struct<name:string,kind:string,status:string,passed:boolean,observed:string,"
-    "expectation:string,message:string,duration_seconds:double>>"
+    "expectation:string,message:string,duration_seconds:double,read_units:double>>"
 )
 
 # Alarm on each of these worker metrics must exist (the issue's list).
@@ -512,6 +529,40 @@ def test_worker_environment(local_deployment: Deployment) -> None:
     assert env["BV_RESTORE_ROLE_ARN"] == outputs["restore_role_arn"]
     assert env["BV_METRICS_PORT"] == "9797"
     assert env["BV_DRAIN_SECONDS"] == "25"
+    assert env["BV_MANIFEST_PREFIX"] == "manifests/"
+    assert env["BV_EVIDENCE_KMS_KEY_ID"] == outputs["evidence_kms_key_arn"]
+    assert env["BV_EVIDENCE_SIGNING_ALGORITHM"] == "ECDSA_SHA_256"
+
+
+def test_evidence_key_signs_and_verifies_manifests(local_deployment: Deployment, tf_moto: Moto) -> None:
+    kms = tf_moto.client("kms")
+    key_arn = local_deployment.outputs["evidence_kms_key_arn"]
+    key = kms.describe_key(KeyId=key_arn)["KeyMetadata"]
+    assert (key["KeySpec"], key["KeyUsage"]) == ("ECC_NIST_P256", "SIGN_VERIFY")
+    message = b"backup-validator evidence manifest v1 sha256:00"
+    signed = kms.sign(KeyId=key_arn, Message=message, MessageType="RAW", SigningAlgorithm="ECDSA_SHA_256")
+    verify = {"KeyId": key_arn, "MessageType": "RAW", "SigningAlgorithm": "ECDSA_SHA_256"}
+    assert kms.verify(Message=message, Signature=signed["Signature"], **verify)["SignatureValid"]
+    assert not kms.verify(Message=message + b"1", Signature=signed["Signature"], **verify)["SignatureValid"]
+
+
+def test_auditor_and_operator_policies(local_deployment: Deployment, tf_moto: Moto) -> None:
+    outputs = local_deployment.outputs
+    bucket_arn = f"arn:aws:s3:::{outputs['results_bucket']}"
+    ledger = tf_moto.client("dynamodb").describe_table(TableName=outputs["ledger_table"])["Table"]["TableArn"]
+    auditor = grants(json.loads(outputs["auditor_policy_json"]))
+    assert auditor["kms:verify"] == {outputs["evidence_kms_key_arn"]}
+    assert auditor["s3:getobject"] == {f"{bucket_arn}/validations/*", f"{bucket_arn}/manifests/*"}
+    assert auditor["dynamodb:getitem"] == {ledger}
+    assert not {action for action in auditor if action.startswith(("s3:put", "s3:delete", "kms:sign"))}
+    operator = grants(json.loads(outputs["operator_policy_json"]))
+    dlq = _queue_arn(tf_moto, outputs["dlq_url"])
+    work = {_queue_arn(tf_moto, outputs["queue_url"]), _queue_arn(tf_moto, outputs["events_queue_url"])}
+    for action in ("sqs:receivemessage", "sqs:deletemessage", "sqs:startmessagemovetask", "sqs:listmessagemovetasks"):
+        assert operator[action] == {dlq}, action
+    assert operator["sqs:sendmessage"] == work
+    assert operator["dynamodb:batchgetitem"] == operator["dynamodb:getitem"] == {ledger}
+    assert not {action for action in operator if action.startswith(("s3:", "dynamodb:put", "dynamodb:delete"))}
 
 
 def test_task_role_policy_is_least_privilege(
@@ -529,6 +580,10 @@ def test_task_role_policy_is_least_privilege(
     outputs = local_deployment.outputs
     consumed = {_queue_arn(tf_moto, outputs["queue_url"]), _queue_arn(tf_moto, outputs["events_queue_url"])}
     check_queue_permissions(document, consumed, _queue_arn(tf_moto, outputs["dlq_url"]))
+    ledger = tf_moto.client("dynamodb").describe_table(TableName=outputs["ledger_table"])["Table"]["TableArn"]
+    check_table_permissions(document, ledger)
+    bucket_arn = f"arn:aws:s3:::{outputs['results_bucket']}"
+    check_evidence_permissions(document, outputs["evidence_kms_key_arn"], bucket_arn)
 
 
 def test_local_example_destroys_cleanly(local_deployment: Deployment, tf_moto: Moto) -> None:

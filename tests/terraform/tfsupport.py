@@ -384,16 +384,110 @@ def check_task_policy(document: dict[str, Any], restore_role_arn: str) -> None:
                     # Sub-resources CreateDBInstance needs in a restored cluster; never a delete/modify target.
                     assert kind in ("subgrp", "pg", "og"), arn
                     assert not any(a.startswith(("rds:delete", "rds:modify")) for a in changes_rds), arn
+        _check_rds_tag_conditions(statement, actions)
         if any(action.startswith("iam:") for action in actions):
             assert actions == ["iam:passrole"], f"IAM beyond PassRole: {actions}"
             assert resources == [restore_role_arn], f"PassRole on {resources}"
             passed_to = statement.get("Condition", {}).get("StringEquals", {}).get("iam:PassedToService")
             assert as_list(passed_to) == ["backup.amazonaws.com"], statement
+        _check_table_statement(actions, resources)
         if "*" in resources:
             # Only actions that support no resource-level permissions may use "*".
             allowed_prefixes = ("backup:describe", "backup:list", "backup:get", "backup:put", "ec2:describe")
+            allowed = ("cloudwatch:putmetricdata", "dynamodb:listtables", "rds:describeaccountattributes")
             for action in actions:
-                assert action == "cloudwatch:putmetricdata" or action.startswith(allowed_prefixes), f"{action} on *"
+                assert action in allowed or action.startswith(allowed_prefixes), f"{action} on *"
             if "cloudwatch:putmetricdata" in actions:
                 condition = statement.get("Condition", {}).get("StringEquals", {})
                 assert condition.get("cloudwatch:namespace"), "PutMetricData without a namespace condition"
+
+
+# Item writes the worker must never have on a restored table (a check never changes the copy it judges).
+TABLE_ITEM_WRITES = {
+    "dynamodb:putitem",
+    "dynamodb:updateitem",
+    "dynamodb:deleteitem",
+    "dynamodb:batchwriteitem",
+    "dynamodb:partiqlinsert",
+    "dynamodb:partiqlupdate",
+    "dynamodb:partiqldelete",
+}
+
+
+def _check_table_statement(actions: list[str], resources: list[str]) -> None:
+    """DynamoDB: bv- tables are read and deleted, never written; the ledger is never a bv- table."""
+    table_actions = {action for action in actions if action.startswith("dynamodb:")}
+    if not table_actions:
+        return
+    restored = [arn for arn in resources if ":table/bv-" in arn]
+    if restored:
+        assert restored == resources, f"bv- tables mixed with other resources: {resources}"
+        assert not table_actions & TABLE_ITEM_WRITES, f"item writes on restored tables: {table_actions}"
+    if "dynamodb:deletetable" in table_actions:
+        assert table_actions == {"dynamodb:deletetable"}, table_actions
+        for arn in resources:
+            assert arn.startswith("arn:aws:dynamodb:") and arn.endswith(":table/bv-*"), f"DeleteTable on {arn}"
+    if "*" in resources:
+        assert table_actions == {"dynamodb:listtables"}, f"{table_actions} on *"
+
+
+def check_table_permissions(document: dict[str, Any], ledger_arn: str) -> None:
+    """The DynamoDB grants the worker needs: reads and DeleteTable on bv- tables, ListTables, the ledger's items."""
+    granted: dict[str, set[str]] = {}
+    for statement in as_list(document["Statement"]):
+        for action in as_list(statement["Action"]):
+            if action.lower().startswith("dynamodb:"):
+                for arn in as_list(statement["Resource"]):
+                    granted.setdefault(arn, set()).add(action.lower())
+    table = next(arn for arn in granted if arn.endswith(":table/bv-*"))
+    reads = {"dynamodb:describetable", "dynamodb:scan", "dynamodb:query", "dynamodb:getitem"}
+    assert reads | {"dynamodb:batchgetitem", "dynamodb:partiqlselect", "dynamodb:deletetable"} == granted[table]
+    assert reads <= granted[table + "/index/*"] and "dynamodb:deletetable" not in granted[table + "/index/*"]
+    assert granted["*"] == {"dynamodb:listtables"}
+    assert not ledger_arn.split(":table/")[1].startswith("bv-"), ledger_arn
+    assert {"dynamodb:getitem", "dynamodb:updateitem", "dynamodb:conditioncheckitem"} <= granted[ledger_arn]
+    assert set(granted) == {table, table + "/index/*", "*", ledger_arn}, granted
+
+
+def grants(document: dict[str, Any]) -> dict[str, set[str]]:
+    """Action (lower case) -> the resources a policy document allows it on."""
+    granted: dict[str, set[str]] = {}
+    for statement in as_list(document["Statement"]):
+        assert statement.get("Effect") == "Allow", statement
+        for action in as_list(statement["Action"]):
+            granted.setdefault(action.lower(), set()).update(as_list(statement["Resource"]))
+    return granted
+
+
+def check_evidence_permissions(document: dict[str, Any], key_arn: str | None, bucket_arn: str) -> None:
+    """kms:Sign only with the evidence key and its algorithm; manifests read and written only under their prefix."""
+    granted = grants(document)
+    signing = [s for s in as_list(document["Statement"]) if "kms:sign" in {a.lower() for a in as_list(s["Action"])}]
+    if key_arn is None:
+        assert not signing, signing
+    else:
+        assert len(signing) == 1 and as_list(signing[0]["Resource"]) == [key_arn], signing
+        assert [a.lower() for a in as_list(signing[0]["Action"])] == ["kms:sign"], signing
+        condition = signing[0]["Condition"]["StringEquals"]["kms:SigningAlgorithm"]
+        assert as_list(condition) == ["ECDSA_SHA_256"], condition
+    assert "kms:verify" not in granted
+    assert f"{bucket_arn}/manifests/*" in granted["s3:putobject"] & granted["s3:getobject"]
+    assert granted["s3:putobject"] == {f"{bucket_arn}/validations/*", f"{bucket_arn}/manifests/*"}
+    assert granted["s3:listbucket"] == {bucket_arn}
+    assert not {action for action in granted if action.startswith("s3:delete") or "bypass" in action}
+
+
+OWNER_TAG = "backup-validator:managed"
+
+
+def _check_rds_tag_conditions(statement: dict[str, Any], actions: list[str]) -> None:
+    """RDS changes need our tag: on the resource (modify, delete), on the request (create); tagging only our keys."""
+    condition = statement.get("Condition", {})
+    if any(action.startswith(("rds:delete", "rds:modify")) for action in actions):
+        assert as_list(condition["StringEquals"][f"aws:ResourceTag/{OWNER_TAG}"]) == ["true"], statement
+    if "rds:createdbinstance" in actions:
+        assert as_list(condition["StringEquals"][f"aws:RequestTag/{OWNER_TAG}"]) == ["true"], statement
+    if "rds:addtagstoresource" in actions:
+        assert actions == ["rds:addtagstoresource"], actions
+        keys = set(as_list(condition["ForAllValues:StringEquals"]["aws:TagKeys"]))
+        assert keys == {OWNER_TAG, "backup-validator:recovery-point"}, keys

@@ -61,6 +61,9 @@ module "validator" {
     days = 400
   }
 
+  # Signed daily manifests of the records (docs/evidence.md).
+  create_evidence_signing_key = true
+
   tags = var.tags
 }
 

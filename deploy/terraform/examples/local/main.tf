@@ -87,6 +87,9 @@ module "validator" {
   # The worker's permissions are still created, so that they can be inspected.
   create_task_role = true
 
+  # moto signs and verifies with asymmetric KMS keys: the manifests are signed here too.
+  create_evidence_signing_key = true
+
   # Throwaway: let destroy remove everything.
   ledger_deletion_protection      = false
   results_bucket_force_destroy    = true

@@ -77,3 +77,18 @@ output "dashboard_name" {
   description = "CloudWatch dashboard."
   value       = module.validator.dashboard_name
 }
+
+output "evidence_kms_key_arn" {
+  description = "The key that signs the daily evidence manifests."
+  value       = module.validator.evidence_kms_key_arn
+}
+
+output "auditor_policy_json" {
+  description = "IAM policy document for verify-evidence and report --evidence."
+  value       = module.validator.auditor_policy_json
+}
+
+output "operator_policy_json" {
+  description = "IAM policy document for the dlq command."
+  value       = module.validator.operator_policy_json
+}

@@ -30,7 +30,7 @@ locals {
     { name = "rto_target_minutes", type = "double", comment = "The selection's RTO target" },
     {
       name    = "checks"
-      type    = "array<struct<name:string,kind:string,status:string,passed:boolean,observed:string,expectation:string,message:string,duration_seconds:double>>"
+      type    = "array<struct<name:string,kind:string,status:string,passed:boolean,observed:string,expectation:string,message:string,duration_seconds:double,read_units:double>>"
       comment = "Data checks run on the restored database"
     },
     { name = "source_resource_arn", type = "string", comment = "Protected resource the backup was taken of" },
@@ -44,6 +44,11 @@ locals {
     { name = "worker_version", type = "string", comment = "Worker version that produced the record" },
     { name = "selection", type = "string", comment = "Policy selection that chose this recovery point" },
     { name = "finished_at", type = "string", comment = "ISO-8601 UTC end of the validation" },
+    { name = "chain_seq", type = "int", comment = "Position in the source's hash chain (1, 2, ...)" },
+    { name = "previous_digest", type = "string", comment = "record_digest of the source's previous record" },
+    { name = "record_digest", type = "string", comment = "sha256:<hex> of this record (tamper evidence)" },
+    { name = "origin", type = "string", comment = "Who started the restore: the worker, or an AWS Backup restore testing plan" },
+    { name = "restore_testing_plan_arn", type = "string", comment = "Restore testing plan that started the restore, if one did" },
   ]
 
   # The SQL lives in queries/<key>.sql, so that other engines (the report command, the tests) run the same text.

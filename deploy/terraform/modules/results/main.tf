@@ -45,6 +45,12 @@ resource "aws_dynamodb_table" "this" {
       condition     = var.kms_key_arn != null
       error_message = "kms_key_arn is required (in the validator module: set kms_key_arn when create_kms_key is false)."
     }
+
+    precondition {
+      # The worker may delete bv- tables (its DynamoDB restores); the ledger must never be one of them.
+      condition     = !startswith(local.ledger_table_name, "bv-")
+      error_message = "The ledger table name must not start with bv- (set ledger_table_name, or a name that does not start with bv-)."
+    }
   }
 }
 

@@ -26,9 +26,14 @@ variable "kms_key_arn" {
 }
 
 variable "ledger_table_name" {
-  description = "Name of the DynamoDB ledger table (default `<name>-ledger`)."
+  description = "Name of the DynamoDB ledger table (default `<name>-ledger`); never `bv-...`, the prefix of the tables the worker restores and deletes."
   type        = string
   default     = null
+
+  validation {
+    condition     = var.ledger_table_name == null || !startswith(coalesce(var.ledger_table_name, "-"), "bv-")
+    error_message = "ledger_table_name must not start with bv-: the worker deletes bv- tables (its restores)."
+  }
 }
 
 variable "ledger_deletion_protection" {

@@ -57,6 +57,26 @@ resource "aws_appautoscaling_policy" "backlog_per_task" {
       }
 
       metrics {
+        id          = "in_flight"
+        label       = "Messages being validated (received, not yet deleted)"
+        return_data = false
+
+        metric_stat {
+          stat = "Sum"
+
+          metric {
+            namespace   = "AWS/SQS"
+            metric_name = "ApproximateNumberOfMessagesNotVisible"
+
+            dimensions {
+              name  = "QueueName"
+              value = var.queue_name
+            }
+          }
+        }
+      }
+
+      metrics {
         id          = "running"
         label       = "Running worker tasks"
         return_data = false
@@ -84,7 +104,7 @@ resource "aws_appautoscaling_policy" "backlog_per_task" {
       metrics {
         id          = "backlog_per_task"
         label       = "Backlog per task"
-        expression  = "visible / running"
+        expression  = "(visible + in_flight) / running"
         return_data = true
       }
     }

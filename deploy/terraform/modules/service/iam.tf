@@ -157,10 +157,20 @@ locals {
     "arn:${local.partition}:rds:${local.region}:${local.account_id}:cluster-snapshot:awsbackup:*",
   ]
 
+  # The tags the worker puts on what its restore jobs created (worker/model.py).
+  owner_tag          = "backup-validator:managed"
+  recovery_point_tag = "backup-validator:recovery-point"
+
   # Only databases the worker names itself: bv-<short hash>.
   restored_rds_arns = [
     "arn:${local.partition}:rds:${local.region}:${local.account_id}:db:bv-*",
     "arn:${local.partition}:rds:${local.region}:${local.account_id}:cluster:bv-*",
+  ]
+
+  # Only tables the worker restores itself: bv-<short hash>, and their indexes (Query on an index names the index).
+  restored_table_arns = [
+    "arn:${local.partition}:dynamodb:${local.region}:${local.account_id}:table/bv-*",
+    "arn:${local.partition}:dynamodb:${local.region}:${local.account_id}:table/bv-*/index/*",
   ]
 }
 
@@ -216,15 +226,17 @@ data "aws_iam_policy_document" "task" {
   }
 
   statement {
-    sid       = "ListRecords"
+    sid       = "WriteAndReadManifests"
+    actions   = ["s3:PutObject", "s3:GetObject"]
+    resources = ["${var.results_bucket_arn}/${var.manifest_prefix}*"]
+  }
+
+  statement {
+    # Not narrowed by s3:prefix: S3 answers GetObject of a missing key with 404 only to a caller that may list the
+    # bucket, and the sealer reads a day's manifest to know whether it exists (AccessDenied otherwise). Keys only.
+    sid       = "ListRecordsAndManifests"
     actions   = ["s3:ListBucket"]
     resources = [var.results_bucket_arn]
-
-    condition {
-      test     = "StringLike"
-      variable = "s3:prefix"
-      values   = ["${var.results_prefix}*"]
-    }
   }
 
   statement {
@@ -249,6 +261,22 @@ data "aws_iam_policy_document" "task" {
     sid       = "EncryptedRecordsAndLedger"
     actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
     resources = [var.kms_key_arn]
+  }
+
+  dynamic "statement" {
+    for_each = var.evidence_kms_key_arn == null ? [] : [var.evidence_kms_key_arn]
+
+    content {
+      sid       = "SignManifests"
+      actions   = ["kms:Sign"]
+      resources = [statement.value]
+
+      condition {
+        test     = "StringEquals"
+        variable = "kms:SigningAlgorithm"
+        values   = [var.evidence_signing_algorithm]
+      }
+    }
   }
 
   statement {
@@ -320,25 +348,78 @@ data "aws_iam_policy_document" "task" {
   }
 
   statement {
-    sid = "ManageOnlyRestoredDatabases"
+    # The worker tags what its restore job created before it changes it: a bv- name alone is not enough.
+    sid = "ManageOnlyOurTaggedDatabases"
     actions = [
       "rds:ModifyDBInstance",
       "rds:DeleteDBInstance",
       "rds:ModifyDBCluster",
       "rds:DeleteDBCluster",
-      "rds:AddTagsToResource",
     ]
     resources = local.restored_rds_arns
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:ResourceTag/${local.owner_tag}"
+      values   = ["true"]
+    }
   }
 
   statement {
+    # The first tag has no resource tag to check against; only our two tag keys may be written.
+    sid       = "TagRestoredDatabases"
+    actions   = ["rds:AddTagsToResource"]
+    resources = local.restored_rds_arns
+
+    condition {
+      test     = "ForAllValues:StringEquals"
+      variable = "aws:TagKeys"
+      values   = [local.owner_tag, local.recovery_point_tag]
+    }
+  }
+
+  statement {
+    # Aurora: the instance in the restored cluster is created with our tag.
     sid     = "CreateInstanceInRestoredCluster"
     actions = ["rds:CreateDBInstance"]
     resources = concat(local.restored_rds_arns, [
       "arn:${local.partition}:rds:${local.region}:${local.account_id}:subgrp:${local.restore_subnet_group_name == null ? "none" : local.restore_subnet_group_name}",
-      "arn:${local.partition}:rds:${local.region}:${local.account_id}:pg:*",
+      "arn:${local.partition}:rds:${local.region}:${local.account_id}:pg:default.aurora*",
       "arn:${local.partition}:rds:${local.region}:${local.account_id}:og:*",
     ])
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:RequestTag/${local.owner_tag}"
+      values   = ["true"]
+    }
+  }
+
+  statement {
+    # Checks read restored tables; no item writes: a check never changes the copy it judges.
+    sid = "ReadRestoredTables"
+    actions = [
+      "dynamodb:DescribeTable",
+      "dynamodb:Scan",
+      "dynamodb:Query",
+      "dynamodb:GetItem",
+      "dynamodb:BatchGetItem",
+      "dynamodb:PartiQLSelect",
+    ]
+    resources = local.restored_table_arns
+  }
+
+  statement {
+    sid       = "DeleteOnlyRestoredTables"
+    actions   = ["dynamodb:DeleteTable"]
+    resources = [local.restored_table_arns[0]]
+  }
+
+  statement {
+    # The sweeper lists tables to find late bv- restores; ListTables supports no resource-level permissions.
+    sid       = "ListTablesForTheSweeper"
+    actions   = ["dynamodb:ListTables"]
+    resources = ["*"]
   }
 
   statement {
@@ -359,6 +440,24 @@ data "aws_iam_policy_document" "task" {
         : "arn:${local.partition}:aps:${local.region}:${local.account_id}:workspace/${var.amp_workspace_id}"
       ]
     }
+  }
+
+  dynamic "statement" {
+    # Fleets: a task protects itself from scale-in while it holds restores (docs/fleet.md).
+    for_each = local.create_ecs ? [1] : []
+
+    content {
+      sid       = "ProtectOwnTask"
+      actions   = ["ecs:UpdateTaskProtection", "ecs:GetTaskProtection"]
+      resources = ["arn:${local.partition}:ecs:${local.region}:${local.account_id}:task/${var.name}/*"]
+    }
+  }
+
+  statement {
+    # Fleets: the RDS quota headroom; DescribeAccountAttributes supports no resource-level permissions.
+    sid       = "ReadRdsQuotas"
+    actions   = ["rds:DescribeAccountAttributes"]
+    resources = ["*"]
   }
 
   dynamic "statement" {

@@ -62,6 +62,10 @@ locals {
     BV_DRAIN_SECONDS           = tostring(var.drain_seconds)
     BV_SUBNET_GROUP            = local.restore_subnet_group_name == null ? "" : local.restore_subnet_group_name
     BV_SECURITY_GROUP_IDS      = join(",", local.restore_security_group_ids)
+    BV_MANIFEST_PREFIX         = var.manifest_prefix
+    # Without a key the worker signs nothing: neither the key nor its algorithm is set.
+    BV_EVIDENCE_KMS_KEY_ID        = var.evidence_kms_key_arn == null ? "" : var.evidence_kms_key_arn
+    BV_EVIDENCE_SIGNING_ALGORITHM = var.evidence_kms_key_arn == null ? "" : var.evidence_signing_algorithm
   }
 
   worker_environment = {

@@ -101,3 +101,17 @@ output "prometheus_remote_write_url" {
   description = "Remote-write URL of the AMP workspace (when the ADOT sidecar is on)."
   value       = local.amp_remote_write_url
 }
+
+################################################################################
+# People's policies
+################################################################################
+
+output "auditor_policy_json" {
+  description = "IAM policy document for whoever runs `verify-evidence` / `report --evidence`: read the records and manifests, the ledger's chain heads, decrypt, and `kms:Verify` with the evidence key."
+  value       = data.aws_iam_policy_document.auditor.json
+}
+
+output "operator_policy_json" {
+  description = "IAM policy document for whoever runs `backup-validator dlq [--redrive]`: receive, delete and move back the DLQ's messages, send to the work queues, read the failure notes in the ledger."
+  value       = data.aws_iam_policy_document.operator.json
+}

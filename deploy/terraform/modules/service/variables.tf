@@ -139,7 +139,7 @@ variable "autoscaling_max_capacity" {
 }
 
 variable "target_backlog_per_task" {
-  description = "Target visible messages per running task: the messages one task may have waiting and still meet the latency you accept (acceptable latency / time per message x concurrent restores per task)."
+  description = "Target messages per running task, waiting and being validated (visible + in flight): the messages one task may hold and still meet the latency you accept (acceptable latency / time per message x concurrent restores per task)."
   type        = number
   default     = 10
 
@@ -458,5 +458,42 @@ variable "metric_namespace" {
   validation {
     condition     = can(regex("^[A-Za-z0-9._/#:-]{1,255}$", var.metric_namespace)) && !startswith(var.metric_namespace, "AWS/")
     error_message = "metric_namespace must be a custom CloudWatch namespace (not AWS/...)."
+  }
+}
+
+################################################################################
+# Tamper evidence (docs/evidence.md)
+################################################################################
+
+variable "evidence_kms_key_arn" {
+  description = "Asymmetric KMS key (key usage SIGN_VERIFY) that signs the daily evidence manifests (BV_EVIDENCE_KMS_KEY_ID); the worker may `kms:Sign` with it only. Null: manifests are not signed."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.evidence_kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[a-zA-Z0-9-]+$", coalesce(var.evidence_kms_key_arn, "-")))
+    error_message = "evidence_kms_key_arn must be the ARN of a KMS key (arn:aws:kms:<region>:<account>:key/<id>), not an alias."
+  }
+}
+
+variable "evidence_signing_algorithm" {
+  description = "KMS signing algorithm of the manifests, matching the key's spec (BV_EVIDENCE_SIGNING_ALGORITHM); the worker may sign with this algorithm only."
+  type        = string
+  default     = "ECDSA_SHA_256"
+
+  validation {
+    condition     = can(regex("^(ECDSA_SHA_(256|384|512)|RSASSA_PSS_SHA_(256|384|512)|RSASSA_PKCS1_V1_5_SHA_(256|384|512))$", var.evidence_signing_algorithm))
+    error_message = "evidence_signing_algorithm must be a KMS signing algorithm (ECDSA_SHA_256, RSASSA_PSS_SHA_256, ...)."
+  }
+}
+
+variable "manifest_prefix" {
+  description = "Key prefix of the daily evidence manifests in the results bucket (BV_MANIFEST_PREFIX); outside `results_prefix`, so that Athena and the report never read a manifest as a record."
+  type        = string
+  default     = "manifests/"
+
+  validation {
+    condition     = can(regex("^[a-zA-Z0-9][a-zA-Z0-9!_.*'()/-]*/$", var.manifest_prefix))
+    error_message = "manifest_prefix must be non-empty, must not start with '/' and must end with '/'."
   }
 }

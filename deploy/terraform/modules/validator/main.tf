@@ -142,6 +142,9 @@ module "service" {
   results_bucket             = module.results.results_bucket
   results_bucket_arn         = module.results.results_bucket_arn
   results_prefix             = module.results.results_prefix
+  evidence_kms_key_arn       = local.evidence_kms_key_arn
+  evidence_signing_algorithm = var.evidence_signing_algorithm
+  manifest_prefix            = var.manifest_prefix
   records_log_group_name     = module.monitoring.log_group_name
   records_log_group_arn      = module.monitoring.log_group_arn
   metric_namespace           = local.metric_namespace

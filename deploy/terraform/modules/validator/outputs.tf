@@ -243,3 +243,22 @@ output "prometheus_remote_write_url" {
   description = "Remote-write URL of the AMP workspace (when the ADOT sidecar is on)."
   value       = module.service.prometheus_remote_write_url
 }
+
+################################################################################
+# Tamper evidence and people's policies
+################################################################################
+
+output "evidence_kms_key_arn" {
+  description = "The key that signs the daily evidence manifests (BV_EVIDENCE_KMS_KEY_ID), or null when manifests are not signed."
+  value       = local.evidence_kms_key_arn
+}
+
+output "auditor_policy_json" {
+  description = "IAM policy document for whoever runs `verify-evidence` / `report --evidence`: read the records and manifests, the ledger's chain heads, decrypt, and `kms:Verify` with the evidence key."
+  value       = module.service.auditor_policy_json
+}
+
+output "operator_policy_json" {
+  description = "IAM policy document for whoever runs `backup-validator dlq [--redrive]`: receive, delete and move back the DLQ's messages, send to the work queues, read the failure notes in the ledger."
+  value       = module.service.operator_policy_json
+}

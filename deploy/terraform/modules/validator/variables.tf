@@ -192,7 +192,7 @@ variable "backup_vault_lock" {
 ################################################################################
 
 variable "ledger_table_name" {
-  description = "Name of the DynamoDB ledger table (default `<name>-ledger`)."
+  description = "Name of the DynamoDB ledger table (default `<name>-ledger`); never `bv-...`, the prefix of the tables the worker restores and deletes."
   type        = string
   default     = null
 }
@@ -485,7 +485,7 @@ variable "autoscaling_max_capacity" {
 }
 
 variable "target_backlog_per_task" {
-  description = "Target visible messages per running task: the messages one task may have waiting and still meet the latency you accept (acceptable latency / time per message x concurrent restores per task)."
+  description = "Target messages per running task, waiting and being validated (visible + in flight): the messages one task may hold and still meet the latency you accept (acceptable latency / time per message x concurrent restores per task)."
   type        = number
   default     = 10
 }
@@ -654,4 +654,32 @@ variable "iam_role_permissions_boundary" {
   description = "Permissions boundary ARN attached to every role the module creates."
   type        = string
   default     = null
+}
+
+################################################################################
+# Tamper evidence (docs/evidence.md)
+################################################################################
+
+variable "create_evidence_signing_key" {
+  description = "Create an asymmetric KMS key (ECC_NIST_P256, SIGN_VERIFY) that signs the daily evidence manifests. Ignored when `evidence_kms_key_arn` is set."
+  type        = bool
+  default     = false
+}
+
+variable "evidence_kms_key_arn" {
+  description = "An existing asymmetric KMS key (SIGN_VERIFY) that signs the daily evidence manifests, instead of creating one. Null with `create_evidence_signing_key = false`: manifests are not signed."
+  type        = string
+  default     = null
+}
+
+variable "evidence_signing_algorithm" {
+  description = "KMS signing algorithm of the manifests, matching the key's spec (BV_EVIDENCE_SIGNING_ALGORITHM); ECDSA_SHA_256 for the key this module creates."
+  type        = string
+  default     = "ECDSA_SHA_256"
+}
+
+variable "manifest_prefix" {
+  description = "Key prefix of the daily evidence manifests in the results bucket (BV_MANIFEST_PREFIX); outside `results_prefix`, so that Athena and the report never read a manifest as a record."
+  type        = string
+  default     = "manifests/"
 }
