@@ -13,18 +13,16 @@ import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
+from harness.outputs import REPORT_OUTPUT
 from harness.worker_stack import WorkerStack, make_stack, run_inline
 
 from emulator.traffic import Source
 
-REPO = Path(__file__).resolve().parents[2]
-# Screenshots and pages a person may want to look at after the run (gitignored).
-OUTPUT = REPO / "test-output" / "report"
+OUTPUT = REPORT_OUTPUT
 
 
 @dataclass

@@ -6,7 +6,7 @@ import csv
 import io
 
 import pytest
-from conftest import OUTPUT
+from harness.outputs import REPORT_OUTPUT as OUTPUT
 
 pytestmark = pytest.mark.slow
 

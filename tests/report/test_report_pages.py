@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 import pytest
 from browser import png_colours, rendered_dom, screenshot
-from conftest import OUTPUT
+from harness.outputs import REPORT_OUTPUT as OUTPUT
 
 from worker.report.svg import AMBER, BAD
 
