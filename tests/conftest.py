@@ -89,10 +89,14 @@ def emulator_session(moto_server: MotoHandle, db_servers: DbServers) -> Iterator
 
 @pytest.fixture
 def emulator(emulator_session: EmulatorHandle) -> Iterator[EmulatorHandle]:
-    """The shared emulator; knobs and stale-copy switches a test changes are undone after it."""
+    """The shared emulator; knobs and stale-copy switches a test changes are undone after it, and the DB
+    instances and clusters it left are deleted (a failing test must not fail the next ones' leak checks)."""
     initial = emulator_session.knobs()
+    rds = _client("rds")
+    instances, clusters = set(_identifiers(rds)), set(_cluster_identifiers(rds))
     yield emulator_session
     emulator_session.reset(initial)
+    _delete_rds_leftovers(rds, set(_identifiers(rds)) - instances, set(_cluster_identifiers(rds)) - clusters)
 
 
 @pytest.fixture
@@ -126,7 +130,27 @@ def cleanup_instances(emulator: EmulatorHandle) -> Iterator[None]:
 
 def _identifiers(rds: Any) -> list[str]:
     pages = rds.get_paginator("describe_db_instances").paginate()
-    return [i["DBInstanceIdentifier"] for page in pages for i in page["DBInstances"]]
+    return [
+        i["DBInstanceIdentifier"] for page in pages for i in page["DBInstances"] if i["DBInstanceStatus"] != "deleting"
+    ]
+
+
+def _cluster_identifiers(rds: Any) -> list[str]:
+    pages = rds.get_paginator("describe_db_clusters").paginate()
+    return [c["DBClusterIdentifier"] for page in pages for c in page["DBClusters"] if c["Status"] != "deleting"]
+
+
+def _delete_rds_leftovers(rds: Any, instances: set[str], clusters: set[str]) -> None:
+    """Instances first: a cluster is deletable once every member is deleting. Gone or deleting already is fine."""
+    gone = ("InvalidDBInstanceState", "DBInstanceNotFound", "DBClusterNotFoundFault", "InvalidDBClusterStateFault")
+    calls = [("delete_db_instance", {"DBInstanceIdentifier": name}) for name in sorted(instances)]
+    calls += [("delete_db_cluster", {"DBClusterIdentifier": name}) for name in sorted(clusters)]
+    for operation, identifier in calls:
+        try:
+            getattr(rds, operation)(**identifier, SkipFinalSnapshot=True)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] not in gone:
+                raise
 
 
 def _client(service: str, endpoint: str | None = None, **config: Any) -> Any:

@@ -36,7 +36,7 @@ from worker.fleet import FleetSlots, Runner
 from worker.fleet_wiring import fleet_slots, periodic_runner, protection_jobs
 from worker.flow import Flow
 from worker.http import build_app, start_server
-from worker.intake import Consumer, Handler, Timing, renew_leases
+from worker.intake import HAND_OVER_SECONDS, Consumer, Handler, Timing, renew_leases
 from worker.kinds import Kinds
 from worker.kinds.aurora import AuroraCluster
 from worker.kinds.dynamodb import DynamoDbTable
@@ -53,6 +53,11 @@ from worker.slots import Holdings, RestoreSlots
 from worker.watcher import RestoreWatcher
 
 EVENTS_IN_FLIGHT = 50
+# Shutdown after the drain: hand-overs, then background jobs, then the runner lease; the sum is the grace a
+# deployment must give beyond BV_DRAIN_SECONDS (ECS stopTimeout 120 s, so BV_DRAIN_SECONDS <= 100).
+BACKGROUND_STOP_SECONDS = 3
+RUNNER_RELEASE_SECONDS = 5
+SHUTDOWN_GRACE_SECONDS = HAND_OVER_SECONDS + BACKGROUND_STOP_SECONDS + RUNNER_RELEASE_SECONDS + 2
 
 
 def worker_identity() -> str:
@@ -229,9 +234,9 @@ async def run_worker(
         finally:
             for task in background:
                 task.cancel()
-            await asyncio.gather(*background, return_exceptions=True)
+            await asyncio.wait(background, timeout=BACKGROUND_STOP_SECONDS)
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(services.runner.release(), 10)
+                await asyncio.wait_for(services.runner.release(), RUNNER_RELEASE_SECONDS)
             await runner.cleanup()
             services.log.info("worker.stopped")
 

@@ -31,6 +31,8 @@ from worker.watcher import RestoreWatcher
 LONG_POLL_SECONDS = 20
 MAX_RETRY_DELAY = 900
 FAILURE_NOTE_SECONDS = 5
+# After the drain, cancelled jobs get this long to hand their recovery points over.
+HAND_OVER_SECONDS = 5
 
 
 def retry_delay(receive_count: int) -> int:
@@ -144,7 +146,7 @@ class Consumer:
         for task in pending:
             task.cancel()
         if pending:
-            await asyncio.wait(pending, timeout=5)
+            await asyncio.wait(pending, timeout=HAND_OVER_SECONDS)
 
     async def _process(self, message: Message) -> None:
         structlog.contextvars.clear_contextvars()

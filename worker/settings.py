@@ -84,7 +84,7 @@ class Settings(EvidenceSettings):
     db_connect_attempts: int = Field(
         default=5, ge=1, le=20, description="connection tries (1, 2, 4... s apart) while a new password settles"
     )
-    drain_seconds: float = Field(default=25.0, gt=0, le=110)
+    drain_seconds: float = Field(default=25.0, gt=0, le=100)
     lease_seconds: int = Field(default=300, ge=5, description="ledger lease; renewed while a job runs")
     visibility_seconds: int = Field(default=120, ge=5, le=43200, description="heartbeat visibility window")
     sweep_interval_seconds: float = Field(default=15.0, gt=0, description="ListRestoreJobs status sweep")

@@ -201,13 +201,13 @@ variable "db_tls" {
 }
 
 variable "drain_seconds" {
-  description = "Seconds the worker drains after SIGTERM before exiting (BV_DRAIN_SECONDS); must stay below the container stopTimeout of 120 s."
+  description = "Seconds the worker drains after SIGTERM (BV_DRAIN_SECONDS, above 0, at most 100): shutdown then takes at most 15 s more, inside the container stopTimeout of 120 s."
   type        = number
   default     = 25
 
   validation {
-    condition     = var.drain_seconds >= 0 && var.drain_seconds <= 110
-    error_message = "drain_seconds must be between 0 and 110 (ECS kills the container 120 s after SIGTERM)."
+    condition     = var.drain_seconds > 0 && var.drain_seconds <= 100
+    error_message = "drain_seconds must be above 0 and at most 100: shutdown takes at most drain + 15 s and ECS kills the container 120 s after SIGTERM."
   }
 }
 

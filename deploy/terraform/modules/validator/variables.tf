@@ -527,7 +527,7 @@ variable "db_tls" {
 }
 
 variable "drain_seconds" {
-  description = "Seconds the worker drains after SIGTERM before exiting (BV_DRAIN_SECONDS); must stay below the container stopTimeout of 120 s."
+  description = "Seconds the worker drains after SIGTERM (BV_DRAIN_SECONDS, above 0, at most 100): shutdown then takes at most 15 s more, inside the container stopTimeout of 120 s."
   type        = number
   default     = 25
 }
