@@ -197,3 +197,31 @@ async def test_a_lost_event_is_found_by_the_sweep_and_validated_once(stack, emul
     assert job["ValidationStatus"] == "SUCCESSFUL"
     assert [(r["restore_job_id"], r["origin"], r["status"]) for r in records] == [(job_id, "restore_testing", "PASSED")]
     await aws_deleted_everything([job])
+
+
+async def test_an_aurora_verdict_after_the_window_is_recorded_and_our_instance_still_deleted(stack, emulator):
+    """The window (5 s here; the worker bounds itself by the real hours) closes while a slow check runs: AWS
+    Backup marks the job TIMED_OUT and its deletion of the cluster fails on our instance still in it (why the
+    worker's own bound ends 5 minutes before the window). The worker records the late result, deletes its
+    instance all the same, and its refused verdict breaks nothing."""
+    emulator.configure(restore_testing_hour_seconds=5)
+    source = await stack.add_source("aurora-postgresql")
+    await stack.backup_and_copy(source)
+    name = f"rt_{secrets.token_hex(4)}"
+    slow = (
+        '\n[[selection.check]]\nname = "slow"\nkind = "sql"\nquery = "SELECT count(*) FROM pg_sleep(12)"\nexpect = 1\n'
+    )
+    stack.policy_file.write_text(aurora_policy(stack.prefix, name).replace('"5s"', '"30s"') + slow)
+    backup = boto3.client("backup")
+    create_plan(backup, name, stack.traffic.central_vault_arn, [source.arn], resource_type="Aurora")
+    before = rds_calls(emulator, "DeleteDBInstance")
+    async with run_inline(stack):
+        (job_id,) = await asyncio.to_thread(emulator.run_restore_testing_plan, name)
+        (record,) = await stack.wait_for_records(1, timeout=180)
+        await stack.wait_until(lambda: stack.queue_depth(stack.resources.events_queue_url) == 0, what="events acked")
+    job = await wait_job(backup, job_id, "DeletionStatus", VERDICTS)
+    assert job["ValidationStatus"] == "TIMED_OUT"
+    assert job["DeletionStatus"] == "FAILED" and "InvalidDBClusterStateFault" in job["DeletionStatusMessage"]
+    assert (record["restore_job_id"], record["origin"]) == (job_id, "restore_testing")
+    assert record["cleanup_status"] == "LEFT_TO_AWS_BACKUP"
+    assert rds_calls(emulator, "DeleteDBInstance")["DeleteDBInstance"] - before["DeleteDBInstance"] == 1
