@@ -108,7 +108,7 @@ def check_schedule(spec: dict[str, object]) -> None:
     if zone is not None:
         try:
             ZoneInfo(str(zone))
-        except (ZoneInfoNotFoundError, ValueError) as exc:
+        except (ZoneInfoNotFoundError, ValueError, OSError) as exc:  # OSError: a name too long for a file
             raise ApiError("InvalidParameterValueException", f"Invalid ScheduleExpressionTimezone: {zone}.") from exc
 
 
