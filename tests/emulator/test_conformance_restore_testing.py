@@ -201,9 +201,15 @@ def test_a_run_restores_tags_times_out_and_deletes_after_the_verdict_or_window(b
         described = backup_client.describe_restore_job(RestoreJobId=job_id)
         return described if described.get("DeletionStatus") == "SUCCESSFUL" else None
 
-    first = wait_for(lambda: deleted(answered), timeout=40, what="AWS's deletion after the verdict")
-    # A final verdict ends the window early: the unanswered job is still waiting for its own.
+    def deleting(job_id: str) -> dict | None:
+        described = backup_client.describe_restore_job(RestoreJobId=job_id)
+        return described if described.get("DeletionStatus") in ("DELETING", "SUCCESSFUL") else None
+
+    # A final verdict ends the window early: AWS's deletion starts while the unanswered job is still waiting for
+    # its own (looked at as soon as the deletion starts: dropping a database on a loaded machine takes a while).
+    wait_for(lambda: deleting(answered), timeout=40, what="AWS's deletion to start after the verdict")
     assert backup_client.describe_restore_job(RestoreJobId=unanswered).get("ValidationStatus") is None
+    first = wait_for(lambda: deleted(answered), timeout=40, what="AWS's deletion after the verdict")
     second = wait_for(lambda: deleted(unanswered), timeout=40, what="the second job's deletion after the window")
     assert first["ValidationStatus"] == "SUCCESSFUL"
     assert second["ValidationStatus"] == "TIMED_OUT"
