@@ -37,7 +37,7 @@ VERDICT_MARGIN = timedelta(minutes=5)
 
 def validation_budget(restore_timeout: timedelta, window_end: datetime | None, now: datetime) -> float:
     """Seconds the take-over and checks of a restore testing job may take: min(restore_timeout, window end -
-    VERDICT_MARGIN - now), never below 0 (then the take-over fails at once: DeadlineExceeded, an ERROR record).
+    VERDICT_MARGIN - now), never below 0 (then the take-over is stopped at once: an ERROR record).
     Without a known window end, restore_timeout alone."""
     budget = restore_timeout.total_seconds()
     if window_end is not None:

@@ -66,7 +66,7 @@ async def test_plan_run_validated_successful_and_failed_then_aws_deletes(stack, 
     async with run_inline(stack):
         job_ids = await asyncio.to_thread(emulator.run_restore_testing_plan, name)
         assert len(job_ids) == 2
-        records = await stack.wait_for_records(2, timeout=90)
+        records = await stack.wait_for_records(2, timeout=180)
         jobs = [await wait_job(backup, j, "ValidationStatus", {"SUCCESSFUL", "FAILED"}) for j in job_ids]
     after = rds_calls(emulator)
 
@@ -127,7 +127,7 @@ async def test_a_verdict_after_the_window_is_recorded_and_nothing_breaks(stack, 
 
     async with run_inline(stack):
         (job_id,) = await asyncio.to_thread(emulator.run_restore_testing_plan, name)
-        records = await stack.wait_for_records(1, timeout=90)
+        records = await stack.wait_for_records(1, timeout=180)
         await stack.wait_until(lambda: stack.queue_depth(stack.resources.events_queue_url) == 0, what="events acked")
 
     job = await asyncio.to_thread(backup.describe_restore_job, RestoreJobId=job_id)
