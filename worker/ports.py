@@ -72,6 +72,7 @@ class RestoreListing(Protocol):
         completed_after: datetime | None = None,
         plan_arn: str | None = None,
     ) -> list[RestoreJob]: ...
+    async def validation_window_hours(self, plan_arn: str, resource_type: str) -> int | None: ...
 
 
 class ValidationResults(Protocol):

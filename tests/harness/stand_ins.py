@@ -18,6 +18,8 @@ TEST_KNOBS: dict[str, Any] = {
     # One emulator serves the whole session and the load tests restore a thousand instances at once; the quota
     # tests set their own (AWS's default, 40, is the emulator's default).
     "max_db_instances": 5000,
+    # Plans run when a test says so; the schedule's own test turns schedules on for itself.
+    "restore_testing_schedules": False,
 }
 
 __all__ = ["TEST_KNOBS", "MotoHandle", "start_emulator", "start_moto"]

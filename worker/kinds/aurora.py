@@ -1,6 +1,7 @@
 """The Aurora cluster kind: AWS Backup restores the cluster only, so we add one instance to it (ours too,
 with our tags), wait until it serves, reset the *cluster's* master password to a random in-memory one, check
-the data over SQL through the cluster endpoint, then delete the instance and the cluster."""
+the data over SQL through the cluster endpoint, then delete the instance and the cluster. A restore testing
+job's cluster is AWS Backup's: only our instance is deleted (`worker.kinds.aurora_restore_test`)."""
 
 from __future__ import annotations
 
@@ -12,15 +13,16 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from worker.checks import CheckContext, CheckResult
-from worker.errors import InstanceNotReady, NotOurs, RestoreFailed
+from worker.errors import InstanceNotReady, RestoreFailed
 from worker.kinds import TakenOver, Target
 from worker.kinds.aurora_metadata import build_cluster_metadata, instance_identifier
 from worker.kinds.aurora_ownership import ClusterSweeper, delete_cluster_and_instance
+from worker.kinds.aurora_restore_test import add_our_instance, delete_our_instance, prove_created
 from worker.kinds.rds_instance import check_network
 from worker.kinds.rds_metadata import Network, network_for
 from worker.kinds.rds_prepare import FIRST_LOOK_AFTER_RESET, new_password, poll_until_available, wait_until_usable
 from worker.kinds.sql_checks import run_sql_checks
-from worker.model import CLEANUP_LEFT_TO_AWS_BACKUP, OWNER_TAG, RestoreJob, owner_tags
+from worker.model import OWNER_TAG, RestoreJob, owner_tags
 from worker.ports import ClusterPort, Connection, DbCluster, OpenDatabase, RdsPort, ResourceLedger, Restores
 
 SERVERLESS_CLASS = "db.serverless"
@@ -55,6 +57,7 @@ class AuroraCluster:
         self._network = network
         self._connect_attempts = connect_attempts
         self._log = log
+        self._restores = restores
         self._sweeper = ClusterSweeper(clusters, rds, ledger, restores, log)
 
     def handles(self, resource_type: str) -> bool:
@@ -69,9 +72,7 @@ class AuroraCluster:
     async def take_over(self, target: Target, job: RestoreJob) -> TakenOver:
         """Tag the cluster, add our instance, wait for it, reset the cluster's password, say how to connect."""
         if not target.origin.deletes_restored:
-            # A restore testing job's cluster is AWS Backup's: taking it over means adding an instance of ours to
-            # it and deleting only that, which this kind does not do yet. Refused before touching anything.
-            raise NotOurs("restore testing of Aurora clusters is not supported yet: the cluster is left untouched")
+            return await self._take_over_restore_test(target, job)
         await self._tagged_cluster(target, job.created_resource_arn)
         cluster = await self._wait_cluster(target.identifier, target.deadline)
         restore = target.selection.restore
@@ -90,6 +91,23 @@ class AuroraCluster:
         return TakenCluster(
             engine=cluster.engine,
             restored_id=f"{cluster.identifier}/{instance_id}",  # cluster + instance, as DESIGN §3 says
+            usable_at=datetime.now(UTC),
+            connection=connection,
+            cluster=cluster,
+        )
+
+    async def _take_over_restore_test(self, target: Target, job: RestoreJob) -> TakenOver:
+        """A restore testing job's cluster is AWS Backup's: proven by the job, never tagged ours; we add an
+        instance of our own (deleted in cleanup, before the verdict) and reset the cluster's password."""
+        await prove_created(self._restores, job, target)
+        cluster = await self._wait_cluster(target.identifier, target.deadline)
+        instance_id = await add_our_instance(self._clusters, self._rds, self._ledger, target, cluster)
+        self._log.debug("stage.instance_added", identifier=instance_id, restore_test=True)
+        await wait_until_usable(self._rds, instance_id, target.deadline)
+        connection, cluster = await self._reset_password(target, cluster)
+        return TakenCluster(
+            engine=cluster.engine,
+            restored_id=f"{cluster.identifier}/{instance_id}",
             usable_at=datetime.now(UTC),
             connection=connection,
             cluster=cluster,
@@ -132,7 +150,8 @@ class AuroraCluster:
     async def cleanup(self, target: Target, taken: TakenOver | None) -> str:
         identifier = target.identifier
         if not target.origin.deletes_restored:
-            return CLEANUP_LEFT_TO_AWS_BACKUP  # nothing was added to a restore test's cluster (see take_over)
+            # Only the instance we added is ours; the cluster is AWS Backup's to delete after the verdict.
+            return await delete_our_instance(self._rds, self._ledger, target, self._log)
         self._log.debug("stage.cleanup", identifier=identifier)
         try:
             cluster = await self._tagged_cluster(target, None)
