@@ -109,6 +109,12 @@ class OwnershipLedger(Protocol):
     async def item(self, recovery_point_arn: str) -> LedgerItem | None: ...
 
 
+class ResourceLedger(OwnershipLedger, Protocol):
+    """Ownership reads, and recording a resource we are about to create (before creating it)."""
+
+    async def record_resource(self, identifier: str, recovery_point_arn: str) -> None: ...
+
+
 class CoverageLedger(Protocol):
     async def last_passed_at(self, source_arn: str) -> float | None: ...
 
@@ -238,9 +244,3 @@ class ClusterPort(Protocol):
     async def delete_cluster(self, identifier: str) -> str:
         """DELETED, NOT_FOUND (already gone) or BUSY (members not yet deleting: RDS refuses for now)."""
         ...
-
-
-class ResourceLedger(OwnershipLedger, Protocol):
-    """Ownership reads, and recording a resource we are about to create (before creating it)."""
-
-    async def record_resource(self, identifier: str, recovery_point_arn: str) -> None: ...

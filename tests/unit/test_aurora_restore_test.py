@@ -47,9 +47,15 @@ class Log:
 class Rds:
     """RDS instances, the cluster API and the ledger's resource entries, in memory."""
 
-    def __init__(self, instances: list[DbInstance] = (), ledger: tuple[str, ...] = ()) -> None:  # type: ignore[assignment]
+    def __init__(
+        self,
+        instances: list[DbInstance] = (),
+        ledger: tuple[str, ...] = (),
+        members: tuple[str, ...] = (),  # type: ignore[assignment]
+    ) -> None:
         self.instances = {i.identifier: i for i in instances}
-        self.ledger = set(ledger)
+        self.ledger = {identifier: target().recovery_point.arn for identifier in ledger}
+        self.members = list(members)
         self.calls: list[str] = []
 
     async def describe(self, identifier: str) -> DbInstance | None:
@@ -62,15 +68,19 @@ class Rds:
         return True
 
     async def resource(self, identifier: str) -> ResourceEntry | None:
-        return ResourceEntry(identifier, "rp", 0) if identifier in self.ledger else None
+        return ResourceEntry(identifier, self.ledger[identifier], 0) if identifier in self.ledger else None
 
     async def record_resource(self, identifier: str, recovery_point_arn: str) -> None:
         self.calls.append(f"ledger {identifier}")
-        self.ledger.add(identifier)
+        self.ledger[identifier] = recovery_point_arn
 
     async def add_instance(self, cluster_id: str, instance_id: str, engine: str, cls: str, tags: dict) -> None:
         self.calls.append(f"create {instance_id} in {cluster_id}")
         self.instances[instance_id] = instance(instance_id, tags)
+        self.members.append(instance_id)
+
+    async def describe_cluster(self, identifier: str) -> DbCluster | None:
+        return cluster(tuple(self.members)) if identifier == CLUSTER else None
 
     async def describe_restore_job(self, job_id: str) -> RestoreJob:
         raise AssertionError("the job at hand names what it created")
@@ -86,8 +96,10 @@ def target() -> Target:
     return Target(MemoryBackup().recovery_point, CLUSTER, selection, 0.0, restore_testing(PLAN))
 
 
-def cluster() -> DbCluster:
-    return DbCluster(CLUSTER, CLUSTER_ARN, "available", "aurora-postgresql", "h", 5432, "d", "u", False, None)
+def cluster(members: tuple[str, ...] = ()) -> DbCluster:
+    return DbCluster(
+        CLUSTER, CLUSTER_ARN, "available", "aurora-postgresql", "h", 5432, "d", "u", False, None, members=members
+    )
 
 
 async def test_the_cluster_must_be_the_one_the_job_created():
@@ -104,20 +116,28 @@ async def test_our_instance_is_in_the_ledger_before_it_exists_and_deleted_alone(
     assert rds.calls == [f"ledger {OURS}", f"create {OURS} in {CLUSTER}"]
     assert OURS.startswith("bv-") and rds.instances[OURS].tags[OWNER_TAG] == "true"
     # A resumed validation finds it again rather than creating a second one.
-    assert await add_our_instance(rds, rds, rds, target(), cluster()) == OURS  # type: ignore[arg-type]
-    assert await delete_our_instance(rds, rds, target(), Log()) == "LEFT_TO_AWS_BACKUP"  # type: ignore[arg-type]
+    assert await add_our_instance(rds, rds, rds, target(), cluster((OURS,))) == OURS  # type: ignore[arg-type]
+    assert await delete_our_instance(rds, rds, rds, target(), Log()) == "LEFT_TO_AWS_BACKUP"  # type: ignore[arg-type]
     assert rds.calls[-1] == f"delete {OURS}" and len([c for c in rds.calls if c.startswith("create")]) == 1
 
 
 async def test_an_instance_with_our_name_but_not_provably_ours_is_never_deleted():
     rds = Rds([instance(OURS)], ledger=(OURS,))  # no owner tag
-    assert await delete_our_instance(rds, rds, target(), Log()) == "FAILED"  # type: ignore[arg-type]
+    assert await delete_our_instance(rds, rds, rds, target(), Log()) == "FAILED"  # type: ignore[arg-type]
     with pytest.raises(RestoreFailed):
+        await add_our_instance(rds, rds, rds, target(), cluster())  # type: ignore[arg-type]
+    assert rds.calls == []
+
+
+async def test_an_instance_with_our_name_tag_and_ledger_entry_outside_the_cluster_is_never_deleted():
+    rds = Rds([instance(OURS, {OWNER_TAG: "true"})], ledger=(OURS,))  # not a member of the restore test's cluster
+    assert await delete_our_instance(rds, rds, rds, target(), Log()) == "FAILED"  # type: ignore[arg-type]
+    with pytest.raises(RestoreFailed, match="not a member"):
         await add_our_instance(rds, rds, rds, target(), cluster())  # type: ignore[arg-type]
     assert rds.calls == []
 
 
 async def test_nothing_added_means_nothing_to_delete():
     rds = Rds()
-    assert await delete_our_instance(rds, rds, target(), Log()) == "LEFT_TO_AWS_BACKUP"  # type: ignore[arg-type]
+    assert await delete_our_instance(rds, rds, rds, target(), Log()) == "LEFT_TO_AWS_BACKUP"  # type: ignore[arg-type]
     assert rds.calls == []

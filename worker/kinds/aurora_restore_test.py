@@ -12,9 +12,8 @@ from typing import Any
 from worker.errors import RestoreFailed
 from worker.kinds import Target
 from worker.kinds.ownership import created_resource, names_problem
-from worker.kinds.rds_ownership import ownership_problem
-from worker.model import CLEANUP_LEFT_TO_AWS_BACKUP, RestoreJob, owner_tags, restored_identifier
-from worker.ports import ClusterPort, DbCluster, RdsPort, ResourceLedger, Restores
+from worker.model import CLEANUP_LEFT_TO_AWS_BACKUP, NAME_PREFIX, OWNER_TAG, RestoreJob, owner_tags, restored_identifier
+from worker.ports import ClusterPort, DbCluster, DbInstance, RdsPort, ResourceLedger, Restores
 
 
 def added_instance_identifier(cluster_identifier: str) -> str:
@@ -31,6 +30,25 @@ async def prove_created(restores: Restores, job: RestoreJob, target: Target) -> 
         raise RestoreFailed(f"{target.identifier} is not the restore test's cluster ({problem}); left untouched")
 
 
+async def added_instance_problem(
+    instance: DbInstance, ledger: ResourceLedger, target: Target, cluster: DbCluster | None
+) -> str | None:
+    """No restore job creates the instance we add (our own CreateDBInstance does), so its proof is the rule for
+    restore testing (docs/modes.md): a member of the cluster AWS says the plan's job created (proven before the
+    take-over), under the name derived from that cluster, recorded in the ledger under this recovery point before
+    it was created, with our tag. None when all agree, else why not."""
+    if not instance.identifier.startswith(NAME_PREFIX):
+        return f"name {instance.identifier} lacks the {NAME_PREFIX} prefix"
+    if instance.tags.get(OWNER_TAG) != "true":
+        return f"{instance.identifier} lacks the {OWNER_TAG} tag"
+    if cluster is None or instance.identifier not in cluster.members:
+        return f"{instance.identifier} is not a member of cluster {target.identifier}"
+    entry = await ledger.resource(instance.identifier)
+    if entry is None or entry.recovery_point_arn != target.recovery_point.arn:
+        return f"{instance.identifier} is not in the ledger under this recovery point"
+    return None
+
+
 async def add_our_instance(
     clusters: ClusterPort, rds: RdsPort, ledger: ResourceLedger, target: Target, cluster: DbCluster
 ) -> str:
@@ -38,7 +56,7 @@ async def add_our_instance(
     instance_id = added_instance_identifier(cluster.identifier)
     existing = await rds.describe(instance_id)
     if existing is not None:
-        problem = await ownership_problem(existing, ledger)
+        problem = await added_instance_problem(existing, ledger, target, cluster)
         if problem is not None:
             raise RestoreFailed(f"{instance_id} exists and is not ours ({problem}); left untouched")
         return instance_id
@@ -50,7 +68,9 @@ async def add_our_instance(
     return instance_id
 
 
-async def delete_our_instance(rds: RdsPort, ledger: ResourceLedger, target: Target, log: Any) -> str:
+async def delete_our_instance(
+    clusters: ClusterPort, rds: RdsPort, ledger: ResourceLedger, target: Target, log: Any
+) -> str:
     """Delete the instance we added (and nothing else): LEFT_TO_AWS_BACKUP once it is deleting or gone (the
     cluster is AWS Backup's to delete), FAILED when it could not be deleted or proven ours."""
     instance_id = added_instance_identifier(target.identifier)
@@ -58,7 +78,8 @@ async def delete_our_instance(rds: RdsPort, ledger: ResourceLedger, target: Targ
         instance = await rds.describe(instance_id)
         if instance is None or instance.status == "deleting":
             return CLEANUP_LEFT_TO_AWS_BACKUP
-        problem = await ownership_problem(instance, ledger)
+        cluster = await clusters.describe_cluster(target.identifier)
+        problem = await added_instance_problem(instance, ledger, target, cluster)
         if problem is not None:
             log.warning("cleanup.not_ours", identifier=instance_id, why=problem)
             return "FAILED"
