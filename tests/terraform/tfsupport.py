@@ -32,7 +32,7 @@ REGION = "us-east-1"
 SUBMODULES = ("modules/intake", "modules/results", "modules/monitoring", "modules/service")
 MODULES = ("modules/validator", "modules/source", *SUBMODULES)
 # The Terraform directories that must pass `init -backend=false` + `validate`.
-TERRAFORM_DIRS = (*MODULES, "examples/local", "examples/complete")
+TERRAFORM_DIRS = (*MODULES, "examples/local", "examples/complete", "examples/restore-testing")
 
 # The named queries' SQL, one file per query key; `${name}` placeholders (templatefile() and string.Template alike).
 QUERIES = TF_ROOT / "modules" / "results" / "queries"
@@ -374,16 +374,19 @@ def check_task_policy(document: dict[str, Any], restore_role_arn: str) -> None:
             assert "*" not in resources, f"{changes_rds} on every resource"
             restored = [arn for arn in resources if arn.split(":")[5:6] in (["db"], ["cluster"])]
             assert restored, f"{changes_rds} without a db/cluster resource: {resources}"
+            names = {":".join(arn.split(":")[6:]) for arn in restored}
+            assert names in ({"bv-*"}, {RESTORE_TEST_NAME}), (
+                f"{changes_rds} on {restored}: only bv-* databases may change"
+            )
             for arn in resources:
                 parts = arn.split(":")
                 assert arn.startswith("arn:aws:rds:") and len(parts) >= 7, arn
-                kind, name = parts[5], ":".join(parts[6:])
-                if kind in ("db", "cluster"):
-                    assert name == "bv-*", f"{changes_rds} on {arn}: only bv-* databases may change"
-                else:
+                if parts[5] not in ("db", "cluster"):
                     # Sub-resources CreateDBInstance needs in a restored cluster; never a delete/modify target.
-                    assert kind in ("subgrp", "pg", "og"), arn
+                    assert parts[5] in ("subgrp", "pg", "og"), arn
                     assert not any(a.startswith(("rds:delete", "rds:modify")) for a in changes_rds), arn
+            if names == {RESTORE_TEST_NAME}:
+                _check_restore_test_statement(statement, actions)
         _check_rds_tag_conditions(statement, actions)
         if any(action.startswith("iam:") for action in actions):
             assert actions == ["iam:passrole"], f"IAM beyond PassRole: {actions}"
@@ -480,10 +483,36 @@ def check_evidence_permissions(document: dict[str, Any], key_arn: str | None, bu
 OWNER_TAG = "backup-validator:managed"
 
 
+# What AWS Backup's restore testing jobs restore (docs/modes.md), and the tag AWS Backup puts on it.
+RESTORE_TEST_NAME = "awsbackup-restore-test-*"
+RESTORE_TEST_TAG = "awsbackup-restore-test"
+
+
+def _check_restore_test_statement(statement: dict[str, Any], actions: list[str]) -> None:
+    """The ownership rule for restore tests: modify what AWS Backup restored, delete only the instance we added
+    (our tag, and not AWS Backup's), never a cluster; nothing else changes there."""
+    changes = {
+        a for a in actions if a.startswith(("rds:delete", "rds:modify", "rds:create", "rds:reboot", "rds:restore"))
+    }
+    assert changes in (
+        {"rds:modifydbinstance", "rds:modifydbcluster"},
+        {"rds:createdbinstance"},
+        {"rds:deletedbinstance"},
+    ), f"{changes} on restore testing databases"
+    if changes == {"rds:deletedbinstance"}:
+        assert all(":db:" in arn for arn in as_list(statement["Resource"])), statement
+        condition = statement["Condition"]
+        assert as_list(condition["Null"][f"aws:ResourceTag/{RESTORE_TEST_TAG}"]) == ["true"], statement
+
+
 def _check_rds_tag_conditions(statement: dict[str, Any], actions: list[str]) -> None:
-    """RDS changes need our tag: on the resource (modify, delete), on the request (create); tagging only our keys."""
+    """RDS changes need our tag: on the resource (modify, delete), on the request (create); tagging only our keys.
+    The one exception: what a restore testing job restored is modified without our tag (the worker never tags it)."""
     condition = statement.get("Condition", {})
-    if any(action.startswith(("rds:delete", "rds:modify")) for action in actions):
+    restore_test_modify = set(actions) == {"rds:modifydbinstance", "rds:modifydbcluster"} and all(
+        arn.endswith(f":{RESTORE_TEST_NAME}") for arn in as_list(statement["Resource"])
+    )
+    if any(action.startswith(("rds:delete", "rds:modify")) for action in actions) and not restore_test_modify:
         assert as_list(condition["StringEquals"][f"aws:ResourceTag/{OWNER_TAG}"]) == ["true"], statement
     if "rds:createdbinstance" in actions:
         assert as_list(condition["StringEquals"][f"aws:RequestTag/{OWNER_TAG}"]) == ["true"], statement
