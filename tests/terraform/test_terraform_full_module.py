@@ -427,6 +427,24 @@ def test_a_ledger_named_like_a_restored_table_is_refused(full_deployment: Deploy
     assert "ledger_table_name must not start with bv-" in " ".join(result.stderr.split()), result.stderr[-2000:]
 
 
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        # The alarm treats a period without a reconciler pass as breaching: 900 s is one default period of it.
+        ("coverage_alarm_period_seconds", "900", "coverage_alarm_period_seconds must be at least twice"),
+        # The worker knows the kinds RDS, Aurora and DynamoDB only.
+        ("fleet_max_restores_per_kind", '{"EBS"=3}', "fleet_max_restores_per_kind keys must be RDS, Aurora or"),
+    ],
+)
+def test_settings_the_worker_would_refuse_are_refused_at_plan(
+    full_deployment: Deployment, variable: str, value: str, message: str
+) -> None:
+    args = ("plan", "-no-color", "-refresh=false", "-var", f"{variable}={value}")
+    result = full_deployment.terraform.run(full_deployment.workdir, *args, check=False)
+    assert result.returncode != 0
+    assert message in " ".join(result.stderr.split()), result.stderr[-2000:]
+
+
 def test_full_module_destroys_cleanly(full_deployment: Deployment, tf_moto: Moto) -> None:
     result = full_deployment.destroy()
     assert result.returncode == 0, result.stderr[-4000:]
