@@ -83,6 +83,7 @@ class Services:
     store: ResultStore  # the records, read back by `validate --wait`
     fleet_slots: FleetSlots
     runner: Runner
+    log_sink: LogSink | None  # the records' log group: records and the coverage lines (EMF)
 
 
 @contextlib.asynccontextmanager
@@ -132,6 +133,7 @@ async def open_services(
             store=store,
             fleet_slots=await fleet_slots(settings, clients.dynamodb, rds_port, identity, log),
             runner=periodic_runner(settings, clients.dynamodb, identity, log),
+            log_sink=sink,
         )
         try:
             yield services
@@ -277,7 +279,7 @@ def _background_jobs(
         periodic(30, lambda: queue_gauges(queues, metrics, log), log, "queue.depth_failed", at_start=True),
         periodic(
             settings.reconcile_interval_seconds,
-            runner.gated("reconciler", lambda: reconcile_incrementally(reconciler, metrics, log)),
+            runner.gated("reconciler", lambda: reconcile_incrementally(reconciler, metrics, log, services.log_sink)),
             log,
             "reconcile.failed",
             at_start=True,

@@ -120,6 +120,7 @@ class SelectionSpec(BaseModel):
     min_interval: Duration | None = None
     rpo_target: Duration | None = None
     rto_target: Duration | None = None
+    coverage_slo: PositiveDuration | None = None  # the reconciler's SLO for this selection's sources
     restore: RestoreSpec = RestoreSpec()
     restore_timeout: PositiveDuration | None = None
     statement_timeout: StatementTimeout | None = None
@@ -182,6 +183,7 @@ class Selection:
     database: str | None
     checks: tuple[CheckSpec, ...]
     restore_testing_plan: str | None = None
+    coverage_slo: timedelta | None = None  # None: the deployment's BV_COVERAGE_SLO_HOURS
 
     def tests_plan(self, plan_arn: str) -> bool:
         """Whether this selection validates restore tests of the plan (its glob against the ARN or the name)."""
@@ -293,6 +295,7 @@ def _resolve(spec: SelectionSpec, defaults: DefaultsSpec) -> Selection:
         database=_pick(spec.database, defaults.database),
         checks=spec.checks,
         restore_testing_plan=spec.restore_testing_plan,
+        coverage_slo=spec.coverage_slo,
     )
 
 
@@ -359,6 +362,11 @@ def _cross_checks(spec: PolicyFile) -> list[tuple[Loc, str]]:
             problem = "matches every recovery point, so the selections after it can never match"
             problems.append((("selection", index), problem))
         problems.extend((("selection", index, *loc), why) for loc, why in kind_mismatches(selection))
+        if selection.coverage_slo is not None and selection.restore_testing_plan is not None:
+            problem = (
+                "the reconciler watches the event-driven selections only: a restore testing plan picks its sources"
+            )
+            problems.append((("selection", index, "coverage_slo"), problem))
         check_names: set[str] = set()
         on_tables = (selection.resource_type or "").lower() == "dynamodb"
         for number, check in enumerate(selection.checks):

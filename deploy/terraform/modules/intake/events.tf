@@ -1,5 +1,6 @@
 ################################################################################
-# EventBridge rules: AWS Backup events -> work queue, the worker's restore events -> restore events queue
+# EventBridge rules: AWS Backup events -> work queue, the worker's restore events and restore testing jobs'
+# COMPLETED events -> restore events queue
 ################################################################################
 
 locals {
@@ -52,6 +53,24 @@ locals {
         detail = {
           status     = ["COMPLETED", "FAILED", "ABORTED"]
           iamRoleArn = [var.restore_role_arn]
+        }
+      })
+    }
+    # Restore testing jobs' restores, started by AWS Backup with a selection's role (so never matched above):
+    # COMPLETED is when the worker takes over, checks and posts the verdict (docs/modes.md). Any plan of this
+    # account: the worker acknowledges the jobs of plans no policy selection names.
+    restore_testing_job = {
+      enabled     = var.enable_restore_testing
+      queue       = "restore_events"
+      name        = "${var.name}-restore-testing-completed"
+      description = "Restore testing jobs COMPLETED: the worker validates the restored resource and posts the verdict."
+      pattern = jsonencode({
+        source        = ["aws.backup"]
+        "detail-type" = ["Restore Job State Change"]
+        account       = [local.account_id]
+        detail = {
+          status                = ["COMPLETED"]
+          restoreTestingPlanArn = [{ exists = true }]
         }
       })
     }
