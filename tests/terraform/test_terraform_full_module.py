@@ -222,10 +222,10 @@ def test_restore_testing_permissions_follow_the_ownership_rule(full_deployment: 
         assert not (on_restore_tests and actions & {"dynamodb:putitem", "dynamodb:updateitem", "dynamodb:deleteitem"})
     tables = by_sid["ReadRestoreTestTables"]
     assert all(":table/awsbackup-restore-test-*" in arn for arn in _list(tables["Resource"]))
-    assert sorted(_list(by_sid["ListRestoreTestingPlans"]["Action"])) == [
-        "backup:ListRestoreTestingPlans",
-        "backup:ListRestoreTestingSelections",
-    ]
+    assert _list(by_sid["ListRestoreTestingPlans"]["Action"]) == ["backup:ListRestoreTestingPlans"]
+    selections = by_sid["ListRestoreTestingSelections"]
+    assert _list(selections["Action"]) == ["backup:ListRestoreTestingSelections"]
+    assert _list(selections["Resource"]) == [f"arn:aws:backup:us-east-1:{account}:restore-testing-plan:*"]
     # The role AWS Backup restores the plans' picks with: its own, assumed by AWS Backup only.
     role = tf_moto.client("iam").get_role(RoleName=outputs["restore_testing_role_arn"].rsplit("/", 1)[1])["Role"]
     principals = [statement["Principal"] for statement in role["AssumeRolePolicyDocument"]["Statement"]]

@@ -80,11 +80,17 @@ data "aws_iam_policy_document" "restore_testing_task" {
   }
 
   statement {
-    # The sweep for restore testing jobs whose events were lost, and each selection's validation window (the
-    # verdict's deadline); neither list action has a resource type.
+    # The sweep for restore testing jobs whose events were lost; ListRestoreTestingPlans has no resource type.
     sid       = "ListRestoreTestingPlans"
-    actions   = ["backup:ListRestoreTestingPlans", "backup:ListRestoreTestingSelections"]
+    actions   = ["backup:ListRestoreTestingPlans"]
     resources = ["*"]
+  }
+
+  statement {
+    # Each selection's validation window: the deadline of the verdict.
+    sid       = "ListRestoreTestingSelections"
+    actions   = ["backup:ListRestoreTestingSelections"]
+    resources = ["arn:${local.partition}:backup:${local.region}:${local.account_id}:restore-testing-plan:*"]
   }
 
   statement {
