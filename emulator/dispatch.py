@@ -45,6 +45,7 @@ class Dispatcher:
 
     async def __call__(self, request: web.Request) -> web.StreamResponse:
         if request.path.startswith("/_emulator/"):
+            CALLER_ACCOUNT.set(None)  # unsigned: the emulator's own account (see _signed_by)
             return await control.dispatch(self.emu, request)
         if request.method == "POST" and request.rel_url.raw_path == "/":
             return await self.rds(request)
