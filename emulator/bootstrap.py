@@ -67,7 +67,11 @@ def create_resources(
         events.put_rule(Name=name, EventPattern=json.dumps(pattern), State="ENABLED")
         events.put_targets(Rule=name, Targets=[{"Id": "queue", "Arn": arn}])
     bucket = f"{prefix}-results"
-    boto3.client("s3").create_bucket(Bucket=bucket)
+    s3 = boto3.client("s3")
+    region = s3.meta.region_name
+    # S3 wants the bucket's region named everywhere but in us-east-1 (IllegalLocationConstraintException).
+    where = {} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}
+    s3.create_bucket(Bucket=bucket, **where)
     table = f"{prefix}-ledger"
     dynamodb = boto3.client("dynamodb")
     dynamodb.create_table(

@@ -131,6 +131,9 @@ class EmulatorConfig:
     dynamodb_url: str | None = None  # where DynamoDB source and restored tables live (moto)
     region: str = "us-east-1"
     account_id: str = "123456789012"
+    # Other accounts: access key ID -> account ID. A request signed with one of these keys acts as that account
+    # (its vaults, instances, clusters and network); any other key is `account_id`'s.
+    accounts: dict[str, str] = field(default_factory=dict)
     seed: int | None = None
     knobs: Knobs = field(default_factory=Knobs)
     # Host name reported in DescribeDBInstances for PostgreSQL endpoints (they go through the auth proxy).

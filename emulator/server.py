@@ -50,7 +50,7 @@ async def start(config: EmulatorConfig) -> EmulatorServer:
         config.postgres_url, config.mysql_url, config.max_concurrent_db_work, config.reap_orphans
     )
     faults = Faults(config.knobs, config.seed)
-    events = EventBus(config.events_url, config.region, faults, config.event_queue_size)
+    events = EventBus(config.events_url, config.region, faults, config.event_queue_size, config.account_id)
     proxy = None
     try:
         await events.start()

@@ -181,6 +181,7 @@ def build_flow(services: Services, holdings: Holdings) -> Flow:
         log=services.log,
         results_prefix=settings.results_prefix,
         restore_role_arn=settings.restore_role_arn,
+        region=settings.aws_region,
     )
 
 

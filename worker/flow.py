@@ -77,9 +77,16 @@ class Flow:
     log: Any
     results_prefix: str
     restore_role_arn: str | None
+    # The region this deployment serves (one deployment per region, docs/fleet.md); None: not checked.
+    region: str | None = None
 
     async def validate(self, event: RecoveryPointReady, message_id: str) -> Outcome:
         structlog.contextvars.bind_contextvars(recovery_point_arn=event.recovery_point_arn)
+        elsewhere = region_of(event.recovery_point_arn)
+        if self.region and elsewhere and elsewhere != self.region:
+            # Restores are regional: that region's deployment validates it; here it would only fail to be found.
+            self.log.warning("recovery_point.other_region", region=elsewhere, worker_region=self.region)
+            return Outcome("ack", "other_region")
         # select: what AWS Backup holds, and the selection that wants it
         try:
             rp = await self._describe(event)

@@ -32,7 +32,7 @@ REGION = "us-east-1"
 SUBMODULES = ("modules/intake", "modules/results", "modules/monitoring", "modules/service")
 MODULES = ("modules/validator", "modules/source", *SUBMODULES)
 # The Terraform directories that must pass `init -backend=false` + `validate`.
-TERRAFORM_DIRS = (*MODULES, "examples/local", "examples/complete", "examples/restore-testing")
+TERRAFORM_DIRS = (*MODULES, "examples/local", "examples/complete", "examples/restore-testing", "examples/multi-region")
 
 # The named queries' SQL, one file per query key; `${name}` placeholders (templatefile() and string.Template alike).
 QUERIES = TF_ROOT / "modules" / "results" / "queries"

@@ -3,6 +3,7 @@ ledger state, and what each kind of failure becomes. The same paths run on the s
 tests/integration/test_worker_flow.py and tests/reliability/."""
 
 import asyncio
+import dataclasses
 import json
 
 import pytest
@@ -153,6 +154,19 @@ async def test_unselected_missing_and_unfinished_recovery_points_are_acknowledge
     partial = world(backup=MemoryBackup(status="PARTIAL"))
     assert (await partial.flow.validate(EVENT, "m-3")).reason == "not_completed"
     assert w.ledger.writes == [] and partial.ledger.writes == []
+
+
+async def test_a_recovery_point_of_another_region_is_left_to_that_region_s_deployment():
+    """One deployment per region (docs/fleet.md): nothing is described, claimed or restored here."""
+    w = world()
+    w.flow = dataclasses.replace(w.flow, region="eu-west-1")
+    outcome = await w.flow.validate(EVENT, "m-1")
+    assert (outcome.action, outcome.reason) == ("ack", "other_region")
+    assert w.ledger.writes == [] and w.backup.started == [] and w.kind.calls == []
+    assert ("recovery_point.other_region", {"region": "us-east-1", "worker_region": "eu-west-1"}) in w.log.events
+    same = world()
+    same.flow = dataclasses.replace(same.flow, region="us-east-1")
+    assert (await same.flow.validate(EVENT, "m-2")).reason == "validated"
 
 
 async def test_sampling_skips_a_second_recovery_point_of_the_same_source_within_the_interval():

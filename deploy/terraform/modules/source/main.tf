@@ -127,6 +127,8 @@ resource "aws_backup_plan" "this" {
 }
 
 resource "aws_backup_selection" "this" {
+  count = length(var.selection_tags) > 0 ? 1 : 0
+
   name         = var.name
   plan_id      = aws_backup_plan.this.id
   iam_role_arn = local.backup_role_arn
