@@ -13,7 +13,9 @@ import signal
 from collections import Counter
 from pathlib import Path
 
+import hcl2
 import pytest
+from harness.outputs import REPO
 from harness.worker_stack import WorkerStack, make_stack, run_cli, spawn
 
 from worker.app import SHUTDOWN_GRACE_SECONDS
@@ -22,6 +24,14 @@ from worker.evidence.checks import Entry, check_chains, check_records
 KILLS = int(os.environ.get("BV_SOAK_KILLS", "20"))
 DUPLICATE_WORKERS = int(os.environ.get("BV_SOAK_WORKERS", "3"))
 FAST = {"lease_seconds": 10, "visibility_seconds": 10, "sweep_interval_seconds": 0.5}
+
+
+def production_max_receive_count() -> int:
+    """The redrive policy's maxReceiveCount that Terraform deploys by default (modules/intake)."""
+    name = "max_receive_count"
+    variables = hcl2.loads((REPO / "deploy/terraform/modules/intake/variables.tf").read_text())
+    (default,) = [block[name]["default"] for block in variables["variable"] if name in block]
+    return int(default[0] if isinstance(default, list) else default)
 
 
 def restores_started(emulator, arn: str) -> int:
@@ -75,8 +85,13 @@ async def wait_for_log(log_path: Path, offset: int, event: str, timeout: float) 
     return False
 
 
+# 20 restarts, 16 validations and their resumes: about 4 minutes on a quiet machine, more when it is shared.
+@pytest.mark.timeout(900)
 async def test_kill_9_at_random_moments_loses_nothing_and_restores_once(emulator, tmp_path):
-    stack = await make_stack(max_receive_count=1000)
+    max_receive_count = production_max_receive_count()
+    # Each crash delays a resume until the dead holder's lease is free (lease + skew margin + a heartbeat): a
+    # recovery point struck several times needs more than the default 2 minutes from its restore's start.
+    stack = await make_stack(max_receive_count=max_receive_count, restore_timeout="6m")
     emulator.configure(restore_seconds=[1.0, 3.0], password_apply_seconds=0.5)
     rng = random.Random(7)
     log_path = tmp_path / "worker.log"
@@ -95,7 +110,7 @@ async def test_kill_9_at_random_moments_loses_nothing_and_restores_once(emulator
             struck[stage if reached else "idle"] += 1
             process = spawn(stack, log_path, **KILL_FAST)
         try:
-            await stack.wait_for_records(len(arns), timeout=120)
+            await stack.wait_for_records(len(arns), timeout=180)
             await stack.wait_until(lambda: stack.queue_depth() == 0, timeout=60, what="queue drained")
         finally:
             process.send_signal(signal.SIGTERM)

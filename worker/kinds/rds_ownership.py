@@ -9,7 +9,7 @@ from typing import Any
 
 from worker.errors import NotOurs
 from worker.kinds.ownership import job_problem
-from worker.ledger_item import DONE, LedgerItem, ResourceEntry
+from worker.ledger_item import LedgerItem, ResourceEntry
 from worker.model import NAME_PREFIX, OWNER_TAG, as_utc
 from worker.ports import DbInstance, OwnershipLedger, RdsPort, Restores
 
@@ -95,7 +95,7 @@ class InstanceSweeper:
 
 def _lease_live(item: LedgerItem, now: datetime) -> bool:
     """A worker holds the recovery point: its validation deletes the copy itself (or a successor resumes it)."""
-    return item.state != DONE and item.lease_remaining(now.timestamp()) > 0
+    return item.lease_live(now.timestamp())
 
 
 def _created(instance: DbInstance, resource: ResourceEntry) -> datetime:
