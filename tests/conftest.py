@@ -31,13 +31,10 @@ from harness.databases import (
 from harness.env import isolated_aws_env
 from harness.stand_ins import CENTRAL_KEY, MotoHandle, start_emulator, start_moto
 
+from emulator.bootstrap import event_pattern
 from emulator.server import EmulatorHandle
 
-COPY_COMPLETED_PATTERN = {
-    "source": ["aws.backup"],
-    "detail-type": ["Copy Job State Change"],
-    "detail": {"state": ["COMPLETED"]},
-}
+COPY_COMPLETED_PATTERN = event_pattern("copy_job")  # Terraform's own (one source of truth)
 
 
 @dataclass(frozen=True)

@@ -211,7 +211,7 @@ async def run_worker(
         flow = build_flow(services, holdings)
         restore_tests = RestoreTests(flow, services.backup, services.backup)
         handler = Handler(flow, services.watcher, services.log, restore_tests)
-        timing = Timing(settings.visibility_seconds, settings.drain_seconds)
+        timing = Timing(settings.visibility_seconds, settings.drain_seconds, settings.lease_seconds)
         cap = in_flight_cap(settings.max_concurrent_restores)
         notes = services.failures
         consumers = [Consumer(services.queue, handler.handle, cap, timing, services.metrics, services.log, notes)]

@@ -118,9 +118,12 @@ class Flow:
     async def _claim(self, rp: RecoveryPoint, plan: Selection, message_id: str, origin: str, *, force: bool) -> Outcome:
         claim = await self.ledger.claim(rp.arn, message_id, validation_id(rp.arn), force=force)
         if claim.held_by_message(message_id):
-            raise LeaseHeld("lease held by a previous worker", delay_seconds=claim.lease_remaining + 1)
+            raise LeaseHeld("lease held by a previous worker", delay_seconds=claim.retry_after)
         if claim.outcome != "claimed":
             return Outcome("ack", "duplicate")
+        if claim.after_crash:  # a fresh copy of the message resumes it, with receives to spare
+            await self.ledger.hand_over(rp.arn)
+            return Outcome("hand_over", "crash_hand_over")
         self.holdings.held.add(rp.arn)
         try:
             return await self._claimed(rp, plan, claim.item, origin)

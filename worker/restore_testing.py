@@ -85,9 +85,12 @@ class RestoreTests:
         key = ledger_key(job_id)
         claim = await self.flow.ledger.claim(key, message_id, validation_id(key))
         if claim.held_by_message(message_id):
-            raise LeaseHeld("lease held by a previous worker", delay_seconds=claim.lease_remaining + 1)
+            raise LeaseHeld("lease held by a previous worker", delay_seconds=claim.retry_after)
         if claim.outcome != "claimed":
             return Outcome("ack", "duplicate")
+        if claim.after_crash:  # a fresh copy of the message resumes it, with receives to spare
+            await self.flow.ledger.hand_over(key)
+            return Outcome("hand_over", "crash_hand_over")
         self.flow.holdings.held.add(key)
         try:
             return await self._claimed(job, rp, selection, claim.item)

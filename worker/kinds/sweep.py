@@ -13,7 +13,7 @@ from typing import Any, Generic, Protocol, TypeVar
 
 from worker.errors import NotOurs
 from worker.kinds.ownership import job_problem
-from worker.ledger_item import DONE, LedgerItem
+from worker.ledger_item import LedgerItem
 from worker.model import as_utc
 from worker.ports import OwnershipLedger, Restores
 
@@ -88,5 +88,6 @@ class Sweeper(Generic[F]):
 
 
 def lease_live(item: LedgerItem, now: datetime) -> bool:
-    """A worker holds the recovery point: its validation deletes the copy itself (or a successor resumes it)."""
-    return item.state != DONE and item.lease_remaining(now.timestamp()) > 0
+    """A worker holds the recovery point: its validation deletes the copy itself (or a successor resumes it).
+    Within the clock margin (worker/leases.py) the lease still counts as held."""
+    return item.lease_live(now.timestamp())

@@ -32,7 +32,7 @@ variable "queue_kms_encryption" {
 }
 
 variable "visibility_timeout_seconds" {
-  description = "Visibility timeout of the work queue, and the window by which the worker's heartbeat (ChangeMessageVisibility) keeps a message it works on invisible (BV_VISIBILITY_SECONDS): one knob, so the two always agree. It is also how long a crashed worker's message waits before another worker resumes it."
+  description = "Visibility timeout of the work queue, and the window by which the worker's heartbeat (ChangeMessageVisibility) keeps a message it works on invisible (BV_VISIBILITY_SECONDS): one knob, so the two always agree. A message the worker holds stays invisible longer when its ledger lease needs it (BV_LEASE_SECONDS + 10 s + one heartbeat), so a crashed worker's message comes back once another worker may resume it."
   type        = number
   default     = 120
 
