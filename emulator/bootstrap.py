@@ -17,8 +17,9 @@ EVENT_PATTERNS = Path(__file__).resolve().parents[1] / "deploy" / "terraform" / 
 
 
 def event_pattern(rule: str, **detail: list[str]) -> dict[str, Any]:
-    """The pattern of Terraform's rule `rule` (copy_job, backup_job, restore_job, restore_testing_job), with `detail` fields added the way
-    Terraform adds the deployment's own values (destinationBackupVaultArn, iamRoleArn)."""
+    """The pattern of Terraform's rule `rule` (copy_job, backup_job, restore_job, restore_testing_job), with
+    `detail` fields added the way Terraform adds the deployment's own values (destinationBackupVaultArn,
+    iamRoleArn)."""
     pattern: dict[str, Any] = json.loads((EVENT_PATTERNS / f"{rule}.json").read_text())
     pattern["detail"].update(detail)
     return pattern
