@@ -211,7 +211,7 @@ class Run:
         remaining = plan.restore_timeout.total_seconds()
         if item.restore_job_id and item.restore_started_at:
             remaining -= max(0, time.time() - item.restore_started_at)
-        identifier = restored_identifier(rp.arn)
+        identifier = restored_identifier(rp.arn, item.generation)
         self.target = target or Target(rp, identifier, plan, loop.time() + remaining)
         self.validation = _new_validation(rp, plan, self.target.identifier, item.generation)
         self.taken: TakenOver | None = None
