@@ -12,6 +12,7 @@ import pytest
 
 from worker.errors import NotOurs
 from worker.kinds.sweep import Leftover, Sweeper
+from worker.leases import CLOCK_SKEW_SECONDS
 from worker.ledger_item import DONE, RESTORING, LedgerItem, ResourceEntry
 from worker.model import RestoreJob
 
@@ -90,9 +91,15 @@ async def test_anything_else_is_spared_with_the_reason(world, why):
 
 
 async def test_a_lapsed_lease_of_an_unfinished_item_no_longer_protects():
-    world = World(state=RESTORING, lease_seconds=-1)
+    world = World(state=RESTORING, lease_seconds=-(CLOCK_SKEW_SECONDS + 5))
     swept, _ = await sweep(world)
     assert swept == ["bv-abc"]
+
+
+async def test_a_lease_lapsed_within_the_clock_margin_still_protects():
+    world = World(state=RESTORING, lease_seconds=-(CLOCK_SKEW_SECONDS - 5))  # the holder's clock may be behind
+    swept, log = await sweep(world)
+    assert swept == [] and "lease is live" in log.spared["bv-abc"]
 
 
 async def test_younger_than_the_ttl_is_not_even_considered():
