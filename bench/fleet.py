@@ -14,7 +14,7 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry
 
-from bench.fleet_figures import cap_figures, fleet_ratio, listing_calls, throughput_figures
+from bench.fleet_figures import cap_figures, fleet_ratio, listing_calls, seed_calls, throughput_figures
 from bench.probe import process_cpu, read_log, start_worker, stop_worker
 from bench.scenarios import DONE_EVENTS, Knobs, configure, records, worker_calls
 from bench.stand import REGION, Stand
@@ -72,14 +72,22 @@ async def template(prefix: str) -> Template:
 
 
 def seed(
-    control: ControlClient, base: Template, vault: str, count: int, sources: int, source_prefix: str, **times: str
+    control: ControlClient,
+    base: Template,
+    vault: str,
+    count: int,
+    sources: int,
+    source_prefix: str,
+    span: tuple[datetime, datetime] | None = None,
 ) -> list[str]:
+    """`count` recovery points of `sources` sources round robin, evenly over `span` (default: now)."""
+    start, end = span or (datetime.now(UTC), datetime.now(UTC))
     arns: list[str] = []
-    for start in range(0, count, SEED_CHUNK):
-        size = min(SEED_CHUNK, count - start)
+    for size, first, last in seed_calls(count, sources, start, end, SEED_CHUNK):
         arns += control.seed_recovery_points(
-            base.arn, vault, size, sources=min(sources, size), source_prefix=source_prefix, **times
-        )
+            base.arn, vault, size, sources=min(sources, size), source_prefix=source_prefix,
+            created_from=first.isoformat(), created_to=last.isoformat(),
+        )  # fmt: skip
     return arns
 
 
@@ -108,6 +116,8 @@ def fleet_cap(stand: Stand, supply: Supply, workers: int, cap: int, knobs: Knobs
     try:
         time.sleep(1.0)
         control.restores_in_flight(reset=True)
+        stand.moto_counts(reset=True)
+        emulator_before = dict(stand.emulator_stats()["operations"])
         cpu_before = sum(process_cpu(p.pid) for p in processes)
         t0 = time.time()
         enqueue(supply.resources.queue_url, supply.central_vault, supply.recovery_points)
@@ -120,19 +130,27 @@ def fleet_cap(stand: Stand, supply: Supply, workers: int, cap: int, knobs: Knobs
         wall = time.time() - t0
         peak = control.restores_in_flight()["peak"]
         cpu_s = sum(process_cpu(p.pid) for p in processes) - cpu_before
+        calls = worker_calls(stand, emulator_before)
     finally:
         for process in processes:
             stop_worker(process)
     statuses: dict[str, int] = {}
     for record in records(supply.resources.bucket).values():
         statuses[record["status"]] = statuses.get(record["status"], 0) + 1
-    slots = sum(1 for log in logs for e in read_log(log) if e.get("event") == "fleet.slot_lost")
+    events = [e.get("event") for log in logs for e in read_log(log)]
+    done = sum(statuses.values())
     return {
         "workers": workers,
-        **throughput_figures(sum(statuses.values()), wall),
+        **throughput_figures(done, wall),
         **cap_figures(samples, peak, cap),
         "statuses": statuses,
-        "slots_lost": slots,
+        "slot_waits": events.count("fleet.slot_waiting"),
+        "slots_lost": events.count("fleet.slot_lost"),
+        # the fleet counters' take is a consistent GetItem + TransactWriteItems, retried when another took first
+        "dynamodb_per_validation": {
+            op: round(calls.get(f"dynamodb:{op}", 0) / max(1, done), 2)
+            for op in ("TransactWriteItems", "GetItem", "UpdateItem")
+        },
         "workers_cpu_s": round(cpu_s, 1),
         "knobs": {**knobs.__dict__, "sweep_interval_s": 2},
     }
@@ -152,10 +170,8 @@ async def reconcile(stand: Stand, base: Template, supply: Supply, scale: FleetSc
     now = datetime.now(UTC)
     span = timedelta(days=scale.history / scale.history_sources)
     seeded_at = time.monotonic()
-    await asyncio.to_thread(
-        seed, control, base, vault, scale.history, scale.history_sources, sources,
-        created_from=(now - span - timedelta(hours=1)).isoformat(), created_to=(now - timedelta(hours=1)).isoformat(),
-    )  # fmt: skip
+    history = (now - span - timedelta(hours=1), now - timedelta(hours=1))
+    await asyncio.to_thread(seed, control, base, vault, scale.history, scale.history_sources, sources, history)
     seed_s = time.monotonic() - seeded_at
     passes = []
     async with open_clients(Metrics(CollectorRegistry())) as clients:

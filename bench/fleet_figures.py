@@ -4,9 +4,26 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 LISTING_PAGE = 1000  # ListRecoveryPointsByBackupVault's largest page (MaxResults), which the paginator asks for
+
+
+def seed_calls(
+    count: int, sources: int, start: datetime, end: datetime, largest: int
+) -> list[tuple[int, datetime, datetime]]:
+    """How to seed `count` points of `sources` sources round robin, evenly from `start` to `end`, in calls of at
+    most `largest` (rounded down to whole rounds of sources, at least one round): (size, first's time, last's
+    time) per call. Each call numbers its sources from 0, so whole rounds keep the round robin; each gets its
+    share of the span, so that together they place every point where one call would."""
+    chunk = sources * max(1, largest // sources)
+    step = (end - start) / max(1, count - 1)
+    calls = []
+    for first in range(0, count, chunk):
+        size = min(chunk, count - first)
+        calls.append((size, start + step * first, start + step * (first + size - 1)))
+    return calls
 
 
 def listing_calls(points_per_vault: Sequence[int], page: int = LISTING_PAGE) -> int:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from bench.fleet_figures import cap_figures, fleet_ratio, listing_calls, throughput_figures
+from datetime import UTC, datetime, timedelta
+
+from bench.fleet_figures import cap_figures, fleet_ratio, listing_calls, seed_calls, throughput_figures
 
 
 def test_listing_takes_one_page_per_thousand_points_and_one_for_an_empty_vault():
@@ -31,3 +33,24 @@ def test_three_workers_against_one_compare_validations_per_minute():
     assert one["per_minute"] == 120.0 and three["per_minute"] == 180.0
     assert fleet_ratio(one, three) == 1.5
     assert fleet_ratio(one, throughput_figures(0, 0.0)) is None
+
+
+def test_seeding_in_calls_places_every_point_where_one_call_would():
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    end = start + timedelta(days=99)
+    calls = seed_calls(100_000, 1000, start, end, largest=20_000)
+    assert [size for size, _, _ in calls] == [20_000] * 5
+    step = (end - start) / 99_999
+    # one call's points: evenly from its first to its last time, as the emulator spreads them
+    placed = [first + (last - first) / (size - 1) * n for size, first, last in calls for n in range(size)]
+    # (timedelta keeps microseconds: over 100,000 steps the rounding adds up to tens of milliseconds)
+    assert all(abs((t - (start + step * i)).total_seconds()) < 0.1 for i, t in enumerate(placed))
+    assert abs((placed[-1] - end).total_seconds()) < 0.1
+
+
+def test_seeding_calls_hold_whole_rounds_of_sources_and_at_least_one():
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    assert [size for size, _, _ in seed_calls(2500, 300, start, start, largest=1000)] == [900, 900, 700]
+    assert [size for size, _, _ in seed_calls(1200, 700, start, start, largest=500)] == [700, 500]
+    single = seed_calls(1, 1, start, start, largest=10)
+    assert single == [(1, start, start)]
