@@ -17,6 +17,8 @@ def seed_calls(
     most `largest` (rounded down to whole rounds of sources, at least one round): (size, first's time, last's
     time) per call. Each call numbers its sources from 0, so whole rounds keep the round robin; each gets its
     share of the span, so that together they place every point where one call would."""
+    if count <= 0:
+        return []
     chunk = sources * max(1, largest // sources)
     step = (end - start) / max(1, count - 1)
     calls = []

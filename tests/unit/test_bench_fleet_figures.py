@@ -54,3 +54,4 @@ def test_seeding_calls_hold_whole_rounds_of_sources_and_at_least_one():
     assert [size for size, _, _ in seed_calls(1200, 700, start, start, largest=500)] == [700, 500]
     single = seed_calls(1, 1, start, start, largest=10)
     assert single == [(1, start, start)]
+    assert seed_calls(0, 0, start, start, largest=10) == []
