@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: help venv tools tools-chromium container-tools lint typecheck test unit demo soak clean
+.PHONY: help venv tools tools-chromium container-tools lint typecheck test unit demo soak clean bench bench-quick bench-fleet
 
 help:
 	@echo "make demo   - run the worker end to end against the local stand-ins (moto, emulator, local databases)"
@@ -13,6 +13,7 @@ help:
 	@echo "make tools  - install the system tools the tests need (prometheus + promtool, chromium: Debian packages)"
 	@echo "make container-tools - install what tests/container needs (Docker engine, docker-compose, mmdebstrap)"
 	@echo "make bench  - the throughput/overhead benchmark (bench/, about 10 minutes); make bench-quick: under 2"
+	@echo "make bench-fleet - the fleet benchmark (bench/: a shared restore cap, the reconciler, restores in flight)"
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -95,6 +96,10 @@ bench: $(STAMP)
 
 bench-quick: $(STAMP)
 	$(BIN)/python -m bench --quick
+
+# The fleet scenarios: three workers under one cap, the reconciler over 100,000 recovery points, restores in flight.
+bench-fleet: $(STAMP)
+	$(BIN)/python -m bench --fleet
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

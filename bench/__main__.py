@@ -1,6 +1,8 @@
-"""`python -m bench [--quick]`: the real worker process against moto, the emulator and the local PostgreSQL.
+"""`python -m bench [--quick] [--fleet]`: the real worker process against moto, the emulator and the local
+PostgreSQL. `--fleet`: the fleet scenarios instead (three workers under one cap, the reconciler over a long
+history, one worker with thousands of restores in flight).
 
-Writes bench/results/latest.json and prints the table. See docs/performance.md.
+Writes bench/results/latest.json (--fleet: fleet.json) and prints the table. See docs/performance.md.
 """
 
 from __future__ import annotations
@@ -20,8 +22,9 @@ from typing import Any
 
 import psutil
 
-from bench import baseline_run, scenarios
+from bench import baseline_run, fleet_run, scenarios
 from bench.figures import table
+from bench.fleet import FLEET_FULL, FLEET_QUICK, FLEET_SCENARIOS
 from bench.stand import Stand, new_workdir, remove_workdir
 from bench.supply import Supply, make_supplies
 
@@ -125,8 +128,13 @@ def machine() -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="smaller counts, under two minutes")
-    parser.add_argument("--only", default=",".join(SCENARIOS), help=f"comma list of {', '.join(SCENARIOS)}")
-    parser.add_argument("--out", type=Path, default=RESULTS / "latest.json")
+    parser.add_argument("--fleet", action="store_true", help="the fleet scenarios (docs/performance.md, Fleet)")
+    parser.add_argument(
+        "--only",
+        help=f"comma list of {', '.join(SCENARIOS)} (default all); with --fleet, of {', '.join(FLEET_SCENARIOS)}",
+    )
+    parser.add_argument("--out", type=Path, help="default bench/results/latest.json (--fleet: fleet.json)")
+    parser.add_argument("--inflight", type=int, help="with --fleet: restores in flight in one worker (default 10000)")
     parser.add_argument(
         "--concurrency",
         type=int,
@@ -134,10 +142,13 @@ def main(argv: list[str] | None = None) -> int:
         "on a machine that is not saturated",
     )
     args = parser.parse_args(argv)
-    chosen = [name.strip() for name in args.only.split(",") if name.strip()]
-    unknown = set(chosen) - set(SCENARIOS)
+    names = FLEET_SCENARIOS if args.fleet else SCENARIOS
+    chosen = [name.strip() for name in (args.only or ",".join(names)).split(",") if name.strip()]
+    unknown = set(chosen) - set(names)
     if unknown:
         parser.error(f"unknown scenario(s): {', '.join(sorted(unknown))}")
+    if args.fleet:
+        return fleet_main(args, chosen, argv)
     scale = QUICK if args.quick else FULL
     if args.concurrency:
         scale = dataclasses.replace(scale, concurrency=args.concurrency)
@@ -151,11 +162,37 @@ def main(argv: list[str] | None = None) -> int:
         "scale": scale.__dict__,
         "scenarios": results,
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(document, indent=2) + "\n")
+    out = _write(args.out or RESULTS / "latest.json", document)
     print(table(results))
-    print(f"\n{args.out} ({document['duration_s']} s)")
+    print(f"\n{out} ({document['duration_s']} s)")
     return 0
+
+
+def fleet_main(args: argparse.Namespace, chosen: list[str], argv: list[str] | None) -> int:
+    scale = FLEET_QUICK if args.quick else FLEET_FULL
+    if args.inflight:
+        scale = dataclasses.replace(scale, inflight=args.inflight)
+    started = time.monotonic()
+    results = fleet_run.run(scale, chosen, say)
+    document = {
+        "mode": "fleet-quick" if args.quick else "fleet",
+        "command": " ".join(["python -m bench", *(argv if argv is not None else sys.argv[1:])]),
+        "machine": machine(),
+        "load_average": os.getloadavg(),
+        "duration_s": round(time.monotonic() - started, 1),
+        "scale": scale.__dict__,
+        "scenarios": results,
+    }
+    out = _write(args.out or RESULTS / "fleet.json", document)
+    print(fleet_run.table(results))
+    print(f"\n{out} ({document['duration_s']} s)")
+    return 0
+
+
+def _write(path: Path, document: dict[str, Any]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(document, indent=2) + "\n")
+    return path
 
 
 if __name__ == "__main__":

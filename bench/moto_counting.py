@@ -48,6 +48,10 @@ class Counting:
         self.app = app
         self.counts: Counter[str] = Counter()
         self._lock = threading.Lock()
+        # moto's TransactWriteItems deep-copies the whole table and, when cancelled, puts the copy back: a write
+        # of another thread in between is lost, and a copy taken mid-update can keep a half-written item. DynamoDB
+        # isolates transactions from other writes, so here every DynamoDB request runs alone.
+        self._dynamodb = threading.Lock()
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
@@ -66,6 +70,9 @@ class Counting:
         service, operation = operation_of(environ, raw)
         with self._lock:
             self.counts[f"{service}:{operation}"] += 1
+        if service == "dynamodb":
+            with self._dynamodb:
+                return list(self.app(environ, start_response))
         return self.app(environ, start_response)
 
 

@@ -60,12 +60,26 @@ async def make_supplies(
         source = await traffic.create_source(f"{prefix}-pg-{index}", "postgres")
         await traffic.write_rows(source, 40, timedelta(minutes=30))
         made.append(source)
-    backups = [await _backup(traffic, source) for source in made]
+    backups = [await back_up(traffic, source) for source in made]
     total = sum(counts)
     await asyncio.to_thread(_copy_all, traffic, [backups[i % len(backups)] for i in range(total)])
     arns = await asyncio.to_thread(_wait_points, traffic.central_vault, total)
-    await asyncio.to_thread(_wait_events_sent)
+    await asyncio.to_thread(wait_events_sent)
     # Queues and rules come after the copies, so that the copies' events do not reach them.
+    return await supplies_of(workdir, prefix, traffic, made, arns, counts, events_queues)
+
+
+async def supplies_of(
+    workdir: Path,
+    prefix: str,
+    traffic: Traffic,
+    sources: list[Source],
+    arns: list[str],
+    counts: list[int],
+    events_queues: list[bool] | None = None,
+) -> list[Supply]:
+    """`arns` (in the central vault) cut into one supply per count, each with its own queues, rules, bucket,
+    ledger and restore role."""
     policy = write_policy(workdir, prefix, "3h")
     events = boto3.client("events")
     supplies = []
@@ -77,11 +91,11 @@ async def make_supplies(
         pattern = json.dumps(restore_pattern(role))
         await asyncio.to_thread(events.put_rule, Name=f"{name}-restore-status", EventPattern=pattern)
         points, arns = arns[:count], arns[count:]
-        supplies.append(Supply(name, role, resources, traffic.central_vault, points, policy, made))
+        supplies.append(Supply(name, role, resources, traffic.central_vault, points, policy, sources))
     return supplies
 
 
-async def _backup(traffic: Traffic, source: Source) -> str:
+async def back_up(traffic: Traffic, source: Source) -> str:
     backup = traffic.backup
     job = await asyncio.to_thread(
         backup.start_backup_job,
@@ -124,7 +138,7 @@ def _wait_points(vault: str, count: int, timeout: float = 300) -> list[str]:
         time.sleep(0.5)
 
 
-def _wait_events_sent(timeout: float = 300) -> None:
+def wait_events_sent(timeout: float = 300) -> None:
     """Until the emulator has sent every event of the copies (none may reach the queue made next)."""
     url = os.environ["AWS_ENDPOINT_URL_BACKUP"].rstrip("/") + "/_emulator/stats"
     deadline = time.monotonic() + timeout

@@ -97,3 +97,25 @@ class ControlClient:
     def network(self, account: str | None = None) -> dict[str, Any]:
         result: dict[str, Any] = self._call("network" + (f"?account={account}" if account else ""))
         return result
+
+    def seed_recovery_points(
+        self,
+        template: str,
+        vault: str,
+        count: int,
+        *,
+        sources: int = 1,
+        source_prefix: str | None = None,
+        created_from: str | None = None,
+        created_to: str | None = None,
+    ) -> list[str]:
+        """`count` COMPLETED recovery points sharing `template`'s snapshot, made at once (see emulator/seeding.py)."""
+        body: dict[str, Any] = {"template": template, "vault": vault, "count": count, "sources": sources}
+        optional = {"source_prefix": source_prefix, "created_from": created_from, "created_to": created_to}
+        body.update({k: v for k, v in optional.items() if v is not None})
+        return [str(a) for a in self._call("recovery-points", body)["RecoveryPointArns"]]
+
+    def restores_in_flight(self, reset: bool = False) -> dict[str, int]:
+        """{"in_flight": PENDING + RUNNING restore jobs now, "peak": the most at once since start or last reset}."""
+        result: dict[str, int] = self._call("restores-in-flight", {} if reset else None)
+        return result

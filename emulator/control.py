@@ -8,7 +8,7 @@ from typing import Any
 
 from aiohttp import web
 
-from emulator import network, restore_testing_run, restores
+from emulator import network, restore_testing_run, restores, seeding
 from emulator.core import Emulator
 from emulator.wire import ApiError
 
@@ -127,6 +127,26 @@ async def define_network(emu: Emulator, request: web.Request) -> web.Response:
         return _json({"error": str(exc)}, 400)
 
 
+async def seed_points(emu: Emulator, request: web.Request) -> web.Response:
+    """POST {template, vault, count, sources?, source_prefix?, created_from?, created_to?}: a retained history
+    of recovery points at once (see emulator/seeding.py) -> {"RecoveryPointArns": [...]}."""
+    if request.method != "POST":
+        return _json({"error": "POST only"}, 405)
+    data = await _body(request)
+    try:
+        arns = seeding.seed_recovery_points(emu, data)
+    except ApiError as err:
+        return _json({"error": err.message, "code": err.code}, 404)
+    except (ValueError, TypeError) as exc:
+        return _json({"error": str(exc)}, 400)
+    return _json({"RecoveryPointArns": arns})
+
+
+async def restores_in_flight(emu: Emulator, request: web.Request) -> web.Response:
+    """GET: {"in_flight", "peak"}; POST: the same, then the high-water mark starts again from now."""
+    return _json(seeding.in_flight(emu, reset=request.method == "POST"))
+
+
 ROUTES = {
     "/_emulator/network": define_network,
     "/_emulator/health": health,
@@ -136,6 +156,8 @@ ROUTES = {
     "/_emulator/events": events,
     "/_emulator/restore-testing": restore_testing,
     "/_emulator/restore-testing/run": run_testing_plan,
+    "/_emulator/recovery-points": seed_points,
+    "/_emulator/restores-in-flight": restores_in_flight,
 }
 
 

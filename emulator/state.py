@@ -219,15 +219,24 @@ class Store:
         self.errors: Counter[str] = Counter()
         self.restores_per_point: Counter[str] = Counter()
         self.instances_added: Counter[str] = Counter()  # per cluster: CreateDBInstance calls that succeeded
+        # The most restore jobs PENDING or RUNNING at once since start (or the last reset): a cap's exact check.
+        self.in_flight_peak = 0
+        self._per_account: Counter[str] = Counter()  # live instances per account
         self._seq = 0
 
     # ------------------------------------------------------------ instances
     def add_instance(self, inst: Instance) -> None:
+        replaced = self.instances.get(inst.identifier)
+        if replaced is not None:
+            self._per_account[replaced.account] -= 1
         self.instances[inst.identifier] = inst
         self.instance_by_arn[inst.arn] = inst
+        self._per_account[inst.account] += 1
 
     def remove_instance(self, inst: Instance) -> None:
-        self.instances.pop(inst.identifier, None)
+        if self.instances.get(inst.identifier) is inst:
+            self._per_account[inst.account] -= 1
+            del self.instances[inst.identifier]
         self.instance_by_arn.pop(inst.arn, None)
 
     def add_cluster(self, cluster: Cluster) -> None:
@@ -245,7 +254,8 @@ class Store:
         return sum(1 for cluster in self.clusters.values() if cluster.account == account)
 
     def instances_of(self, account: str) -> int:
-        return sum(1 for inst in self.instances.values() if inst.account == account)
+        """Kept as a count: the quota check runs per restore, with tens of thousands of instances in load tests."""
+        return self._per_account[account]
 
     def network(self, account: str) -> Network:
         return self.networks.setdefault(account, Network())
@@ -271,11 +281,16 @@ class Store:
             self.restore_tokens[token] = job.job_id
         if job.recovery_point is not None:
             self.restores_per_point[job.recovery_point.arn] += 1
+        self.in_flight_peak = max(self.in_flight_peak, self.restores_in_flight())
 
     def set_restore_state(self, job: RestoreJob, state: str) -> None:
         self.restores_by_status.get(job.state, {}).pop(job.job_id, None)
         job.state = state
         self.restores_by_status.setdefault(state, {})[job.job_id] = None
+        self.in_flight_peak = max(self.in_flight_peak, self.restores_in_flight())
+
+    def restores_in_flight(self) -> int:
+        return sum(len(self.restores_by_status.get(state, {})) for state in ("PENDING", "RUNNING"))
 
     def restore_jobs_in(self, status: str | None) -> list[RestoreJob]:
         if status is None:
