@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from worker.checks.budget import bounded, run_in_budget
 from worker.checks.results import CheckContext, CheckResult, Status
-from worker.checks.sql import Verdict, bounded, call_plugin, equal, judge_count, judge_newest, run_in_budget
 from worker.checks.values import CheckError, as_utc_timestamp
+from worker.checks.verdict import Verdict, call_plugin, equal, judge_count, judge_newest
 from worker.durations import format_duration
 from worker.policy import CheckSpec, FreshnessCheck, PluginCheck
 from worker.policy_table_checks import ItemCountCheck, ItemsCheck, PartiqlCheck, TableSettingsCheck
