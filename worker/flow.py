@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -31,6 +30,7 @@ from worker.errors import (
     Retryable,
 )
 from worker.events import RecoveryPointReady
+from worker.flow_support import in_flight, log_finished, new_validation, restore_time_left
 from worker.kinds import Kinds, ResourceKind, TakenOver, Target
 from worker.ledger_item import LedgerItem
 from worker.metrics import Metrics
@@ -42,7 +42,6 @@ from worker.model import (
     Outcome,
     RecoveryPoint,
     RestoreJob,
-    Validation,
     idempotency_token,
     overall_status,
     region_of,
@@ -137,7 +136,7 @@ class Flow:
             record["cleanup_status"] = await run.cleanup()
         else:
             async with self.slots.hold(f"{rp.account}/{region_of(rp.arn)}", run.kind.name, rp.arn):
-                with _in_flight(self.metrics, rp.account):
+                with in_flight(self.metrics, rp.account):
                     await run.execute()
             record, from_testing = build_record(run.validation, datetime.now(UTC)), bool(run.from_restore_testing)
         # report: S3 first (the durable copy the ack waits for), then the ledger says DONE
@@ -145,7 +144,7 @@ class Flow:
         claimed_at = datetime.fromtimestamp(item.claimed_at, UTC)
         await self.publisher.publish(record_key(self.results_prefix, record, claimed_at), record, from_testing)
         await self.ledger.finish(rp.arn, record["status"])
-        self._log_finished(record)
+        log_finished(self.log, record)
         return Outcome("ack", "validated")
 
     async def _sampled_in(self, rp: RecoveryPoint, plan: Selection) -> bool:
@@ -155,29 +154,6 @@ class Flow:
         return plan.min_interval.total_seconds() <= 0 or await self.ledger.admit_sample(
             rp.source_resource_arn, rp.arn, interval
         )
-
-    def _log_finished(self, record: dict[str, Any]) -> None:
-        self.log.info(
-            "validation.finished",
-            status=record["status"],
-            validation_id=record["validation_id"],
-            restore_duration=record["restore_duration"],
-            age_latest_db_tx=record["age_latest_db_tx"],
-            data_gap_minutes=record["data_gap_minutes"],
-            cleanup_status=record["cleanup_status"],
-            checks_failed=[c["name"] for c in record["checks"] if c["status"] != "PASSED"],
-            reason=record.get("reason"),
-        )
-
-
-@contextlib.contextmanager
-def _in_flight(metrics: Metrics, account: str | None) -> Any:
-    gauge = metrics.restores_in_flight.labels(account or "unknown")
-    gauge.inc()
-    try:
-        yield
-    finally:
-        gauge.dec()
 
 
 class Run:
@@ -196,14 +172,9 @@ class Run:
         self.flow, self.rp, self.plan, self.item, self.kind = flow, rp, plan, item, kind
         loop = asyncio.get_running_loop()
         self.claimed = loop.time()  # this worker's claim (monotonic: a skewed wall clock cannot shorten it)
-        # The restore deadline runs from StartRestoreJob: a resumed restore's recorded start, else set when we
-        # start it (the wait for a restore slot does not count).
-        remaining = plan.restore_timeout.total_seconds()
-        if item.restore_job_id and item.restore_started_at:
-            remaining -= max(0, time.time() - item.restore_started_at)
         identifier = restored_identifier(rp.arn)
-        self.target = target or Target(rp, identifier, plan, loop.time() + remaining)
-        self.validation = _new_validation(rp, plan, self.target.identifier, item.generation)
+        self.target = target or Target(rp, identifier, plan, loop.time() + restore_time_left(plan, item))
+        self.validation = new_validation(rp, plan, self.target.identifier, item.generation)
         self.taken: TakenOver | None = None
         self.from_restore_testing: bool | None = False
 
@@ -322,20 +293,3 @@ class Run:
 
     async def cleanup(self) -> str:
         return await self.kind.cleanup(self.target, self.taken)
-
-
-def _new_validation(rp: RecoveryPoint, plan: Selection, identifier: str, generation: int) -> Validation:
-    return Validation(
-        validation_id=validation_id(rp.arn, generation),
-        recovery_point_arn=rp.arn,
-        selection=plan.name,
-        source_resource_arn=rp.source_resource_arn,
-        resource_type=rp.resource_type,
-        account_id=rp.account,
-        region=region_of(rp.arn),
-        backup_vault_name=rp.vault_name,
-        recovery_point_created_at=rp.created_at,
-        restored_instance_id=identifier,
-        rpo_target=plan.rpo_target,
-        rto_target=plan.rto_target,
-    )
