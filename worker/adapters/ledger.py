@@ -60,25 +60,56 @@ class Ledger:
         token and of the validation id) one up, its evidence-chain link cleared for the new record. Only from
         DONE, and only once per message: a redelivered forcing message resumes its own run through the
         ordinary claim instead of starting a third."""
+        return await self._take(
+            recovery_point_arn,
+            message_id,
+            UpdateExpression=(
+                "SET #owner = :me, message_id = :mid, forced_by = :mid, lease_expires_at = :lease,"
+                " updated_at = :now, claimed_at = :now, #state = :claimed, expires_at = :ttl,"
+                " generation = if_not_exists(generation, :zero) + :one"
+                " REMOVE restore_job_id, restore_started_at, #record, #status, resource_id, engine,"
+                " validation_id, chain_seq, chain_digest"
+            ),
+            ConditionExpression="#state = :done AND (attribute_not_exists(forced_by) OR forced_by <> :mid)",
+            names={"#record": "record", "#status": "status"},
+            values={":zero": {"N": "0"}, ":one": {"N": "1"}},
+        )
+
+    async def _claim(self, recovery_point_arn: str, message_id: str, validation_id: str) -> ClaimResult:
+        return await self._take(
+            recovery_point_arn,
+            message_id,
+            UpdateExpression=(
+                "SET #owner = :me, message_id = :mid, lease_expires_at = :lease, updated_at = :now,"
+                " claimed_at = if_not_exists(claimed_at, :now),"
+                " validation_id = if_not_exists(validation_id, :vid),"
+                " #state = if_not_exists(#state, :claimed), expires_at = :ttl"
+            ),
+            ConditionExpression=(
+                "attribute_not_exists(pk) OR (#state <> :done AND"
+                " (lease_expires_at < :now OR (#owner = :me AND message_id = :mid)))"
+            ),
+            names={},
+            values={":vid": {"S": validation_id}},
+        )
+
+    async def _take(
+        self,
+        recovery_point_arn: str,
+        message_id: str,
+        *,
+        names: dict[str, str],
+        values: dict[str, Any],
+        **expressions: str,
+    ) -> ClaimResult:
+        """One conditional write that takes the item for this worker and message: the item as written, else
+        (the condition failed) the item as it is, done or held by another lease."""
         now = int(time.time())
         try:
             response = await self._client.update_item(
                 TableName=self.table,
                 Key={"pk": {"S": f"rp#{recovery_point_arn}"}},
-                UpdateExpression=(
-                    "SET #owner = :me, message_id = :mid, forced_by = :mid, lease_expires_at = :lease,"
-                    " updated_at = :now, claimed_at = :now, #state = :claimed, expires_at = :ttl,"
-                    " generation = if_not_exists(generation, :zero) + :one"
-                    " REMOVE restore_job_id, restore_started_at, #record, #status, resource_id, engine,"
-                    " validation_id, chain_seq, chain_digest"
-                ),
-                ConditionExpression="#state = :done AND (attribute_not_exists(forced_by) OR forced_by <> :mid)",
-                ExpressionAttributeNames={
-                    "#owner": "owner",
-                    "#state": "state",
-                    "#record": "record",
-                    "#status": "status",
-                },
+                ExpressionAttributeNames={"#owner": "owner", "#state": "state", **names},
                 ExpressionAttributeValues={
                     ":me": {"S": self.owner},
                     ":mid": {"S": message_id},
@@ -87,47 +118,10 @@ class Ledger:
                     ":claimed": {"S": CLAIMED},
                     ":done": {"S": DONE},
                     ":ttl": {"N": str(now + self._ttl_seconds)},
-                    ":zero": {"N": "0"},
-                    ":one": {"N": "1"},
+                    **values,
                 },
                 ReturnValues="ALL_NEW",
-            )
-        except ClientError as exc:
-            if error_code(exc) != "ConditionalCheckFailedException":
-                raise
-            current = await self.item(recovery_point_arn) or LedgerItem(recovery_point_arn)
-            return ClaimResult("done" if current.state == DONE else "held", current)
-        return ClaimResult("claimed", LedgerItem.from_attributes(_from_item(response["Attributes"])))
-
-    async def _claim(self, recovery_point_arn: str, message_id: str, validation_id: str) -> ClaimResult:
-        now = int(time.time())
-        key = {"pk": {"S": f"rp#{recovery_point_arn}"}}
-        try:
-            response = await self._client.update_item(
-                TableName=self.table,
-                Key=key,
-                UpdateExpression=(
-                    "SET #owner = :me, message_id = :mid, lease_expires_at = :lease, updated_at = :now,"
-                    " claimed_at = if_not_exists(claimed_at, :now),"
-                    " validation_id = if_not_exists(validation_id, :vid),"
-                    " #state = if_not_exists(#state, :claimed), expires_at = :ttl"
-                ),
-                ConditionExpression=(
-                    "attribute_not_exists(pk) OR (#state <> :done AND"
-                    " (lease_expires_at < :now OR (#owner = :me AND message_id = :mid)))"
-                ),
-                ExpressionAttributeNames={"#owner": "owner", "#state": "state"},
-                ExpressionAttributeValues={
-                    ":me": {"S": self.owner},
-                    ":mid": {"S": message_id},
-                    ":lease": {"N": str(now + self.lease_seconds)},
-                    ":now": {"N": str(now)},
-                    ":vid": {"S": validation_id},
-                    ":claimed": {"S": CLAIMED},
-                    ":done": {"S": DONE},
-                    ":ttl": {"N": str(now + self._ttl_seconds)},
-                },
-                ReturnValues="ALL_NEW",
+                **expressions,
             )
         except ClientError as exc:
             if error_code(exc) != "ConditionalCheckFailedException":
