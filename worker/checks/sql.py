@@ -17,8 +17,15 @@ from typing import Any
 from worker.checks.budget import bounded, run_in_budget
 from worker.checks.results import CheckContext, CheckResult, Status
 from worker.checks.values import CheckError, as_utc_timestamp, to_jsonable
-from worker.checks.verdict import Verdict, as_number, call_plugin, equal, judge_count, judge_newest
-from worker.durations import format_duration
+from worker.checks.verdict import (
+    Verdict,
+    as_number,
+    call_plugin,
+    equal,
+    freshness_expectation,
+    judge_count,
+    judge_newest,
+)
 from worker.policy import CheckSpec, FreshnessCheck, PluginCheck, RowCountCheck, SchemaCheck, SqlCheck
 from worker.policy_table_checks import ItemCountCheck
 from worker.ports import Database
@@ -124,10 +131,7 @@ async def _schema(db: Database, check: SchemaCheck) -> Verdict:
 def _expectation(check: CheckSpec, previous_row_counts: Mapping[str, int]) -> str:
     match check:
         case FreshnessCheck():
-            text = f"newest row within {format_duration(check.max_age)} of now"
-            if check.max_gap is not None:
-                text += f" and within {format_duration(check.max_gap)} before the recovery point"
-            return text
+            return freshness_expectation(check, "row")
         case RowCountCheck():
             return _row_count_expectation(check, previous_row_counts.get(check.name))
         case SqlCheck():

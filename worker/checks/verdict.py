@@ -61,6 +61,14 @@ def judge_newest(newest: datetime, check: FreshnessCheck, ctx: CheckContext, wha
     return Verdict(not problems, newest, message, newest_row_at=newest)
 
 
+def freshness_expectation(check: FreshnessCheck, what: str) -> str:
+    """What a freshness check expects of the newest row (or item attribute), in words."""
+    text = f"newest {what} within {format_duration(check.max_age)} of now"
+    if check.max_gap is not None:
+        text += f" and within {format_duration(check.max_gap)} before the recovery point"
+    return text
+
+
 def judge_count(count: int, check: RowCountCheck | ItemCountCheck, previous: int | None, what: str = "rows") -> Verdict:
     """At least `min`, and at most `max_drop` (a fraction) fewer than the previous run's count."""
     problems = []
