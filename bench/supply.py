@@ -19,18 +19,14 @@ from typing import Any
 
 import boto3
 
-from emulator.bootstrap import LocalResources, create_resources
+from emulator.bootstrap import LocalResources, create_resources, event_pattern
 from emulator.traffic import Source, Traffic
 from standins.policies import example_policy
 
 
 def restore_pattern(role_arn: str) -> dict[str, Any]:
-    """As deploy/terraform's rule: terminal restore states of the restores made with this role only."""
-    return {
-        "source": ["aws.backup"],
-        "detail-type": ["Restore Job State Change"],
-        "detail": {"status": ["COMPLETED", "FAILED", "ABORTED"], "iamRoleArn": [role_arn]},
-    }
+    """Terraform's rule: terminal restore states of the restores made with this role only."""
+    return event_pattern("restore_job", iamRoleArn=[role_arn])
 
 
 @dataclass(frozen=True)

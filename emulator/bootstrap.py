@@ -6,21 +6,23 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import boto3
 
-COPY_COMPLETED_PATTERN = {
-    "source": ["aws.backup"],
-    "detail-type": ["Copy Job State Change"],
-    "detail": {"state": ["COMPLETED"]},
-}
-BACKUP_COMPLETED_PATTERN = {
-    "source": ["aws.backup"],
-    "detail-type": ["Backup Job State Change"],
-    "detail": {"state": ["COMPLETED"]},
-}
-RESTORE_PATTERN = {"source": ["aws.backup"], "detail-type": ["Restore Job State Change"]}
+# Terraform's EventBridge patterns (modules/intake reads these files): the stand-ins' rules are made from the same
+# files, so the tests, the demo and the benchmark route events exactly as a deployment does.
+EVENT_PATTERNS = Path(__file__).resolve().parents[1] / "deploy" / "terraform" / "modules" / "intake" / "event_patterns"
+
+
+def event_pattern(rule: str, **detail: list[str]) -> dict[str, Any]:
+    """The pattern of Terraform's rule `rule` (copy_job, backup_job, restore_job, restore_testing_job), with
+    `detail` fields added the way Terraform adds the deployment's own values (destinationBackupVaultArn,
+    iamRoleArn)."""
+    pattern: dict[str, Any] = json.loads((EVENT_PATTERNS / f"{rule}.json").read_text())
+    pattern["detail"].update(detail)
+    return pattern
 
 
 @dataclass(frozen=True)
@@ -57,17 +59,21 @@ def create_resources(
     queue_arn = _queue_arn(sqs, queue_urls["queue"])
     events_arn = _queue_arn(sqs, queue_urls["restore-events"]) if events_queue else queue_arn
     targets: dict[str, tuple[dict[str, Any], str]] = {
-        f"{prefix}-copy-completed": (COPY_COMPLETED_PATTERN, queue_arn),
-        f"{prefix}-restore-status": (RESTORE_PATTERN, events_arn),
+        f"{prefix}-copy-completed": (event_pattern("copy_job"), queue_arn),
+        f"{prefix}-restore-status": (event_pattern("restore_job"), events_arn),
     }
     if backup_rule:
-        targets[f"{prefix}-backup-completed"] = (BACKUP_COMPLETED_PATTERN, queue_arn)
+        targets[f"{prefix}-backup-completed"] = (event_pattern("backup_job"), queue_arn)
     events = boto3.client("events")
     for name, (pattern, arn) in targets.items():
         events.put_rule(Name=name, EventPattern=json.dumps(pattern), State="ENABLED")
         events.put_targets(Rule=name, Targets=[{"Id": "queue", "Arn": arn}])
     bucket = f"{prefix}-results"
-    boto3.client("s3").create_bucket(Bucket=bucket)
+    s3 = boto3.client("s3")
+    region = s3.meta.region_name
+    # S3 wants the bucket's region named everywhere but in us-east-1 (IllegalLocationConstraintException).
+    where = {} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}
+    s3.create_bucket(Bucket=bucket, **where)
     table = f"{prefix}-ledger"
     dynamodb = boto3.client("dynamodb")
     dynamodb.create_table(

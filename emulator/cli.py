@@ -41,6 +41,13 @@ def _rate(text: str) -> float:
         raise argparse.ArgumentTypeError(str(exc)) from exc
 
 
+def _account(value: str) -> tuple[str, str]:
+    key, _, account = value.partition("=")
+    if not key or not (account.isdigit() and len(account) == 12):
+        raise argparse.ArgumentTypeError(f"expected ACCESS_KEY_ID=ACCOUNT_ID (12 digits), got {value!r}")
+    return key, account
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = OneLineParser(prog="backup-emulator", description=__doc__)
     p.add_argument("--host", default="127.0.0.1")
@@ -51,6 +58,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dynamodb-url", help="DynamoDB endpoint holding the tables backed up and restored (moto)")
     p.add_argument("--region", default="us-east-1")
     p.add_argument("--account-id", default="123456789012")
+    p.add_argument(
+        "--account",
+        action="append",
+        default=[],
+        type=_account,
+        metavar="ACCESS_KEY_ID=ACCOUNT_ID",
+        help="requests signed with this access key act as this (other) account; repeatable",
+    )
     p.add_argument("--seed", type=int)
     p.add_argument(
         "--restore-seconds", type=_range("restore-seconds"), default=Knobs.restore_seconds, metavar="MIN[:MAX]"
@@ -113,6 +128,7 @@ def config_from(args: argparse.Namespace) -> EmulatorConfig:
         dynamodb_url=args.dynamodb_url,
         region=args.region,
         account_id=args.account_id,
+        accounts=dict(args.account),
         seed=args.seed,
         knobs=knobs,
         advertise_host=args.advertise_host,

@@ -86,7 +86,7 @@ def describe_db_clusters(emu: Emulator, p: dict[str, Any]) -> dict[str, Any]:
     if p.get("DBClusterIdentifier"):
         found = [clusters.find_cluster(emu, p["DBClusterIdentifier"])]
     else:
-        found = list(emu.store.clusters.values())
+        found = [c for c in emu.store.clusters.values() if c.account == emu.account]
     marker_name = "Marker"
     items, marker = page(
         found, p, limit=100, size_name="MaxRecords", token_name=marker_name, error_code="InvalidParameterValue"

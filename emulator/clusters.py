@@ -33,7 +33,7 @@ def cluster_not_found(identifier: str) -> ApiError:
 def find_cluster(emu: Emulator, identifier: str) -> Cluster:
     key = identifier or ""
     found = emu.store.cluster_by_arn.get(key) if key.startswith("arn:") else emu.store.clusters.get(key.lower())
-    if found is None:
+    if found is None or found.account != emu.account:  # another account's cluster is not the caller's to see
         raise cluster_not_found(identifier)
     return found
 

@@ -71,6 +71,9 @@ class Knobs:
     max_db_clusters: int = 40
     # How long one hour of a restore testing selection's ValidationWindowHours lasts (tests shorten it).
     restore_testing_hour_seconds: float = 3600.0
+    # Restore testing plans run on their cron schedules, as in AWS (the test suite turns this off so that a
+    # test's plan cannot fire in another test; run-now through the control endpoint works either way).
+    restore_testing_schedules: bool = True
 
     def update(self, changes: dict[str, Any]) -> None:
         """Validate every change first, then apply them all (no half-applied update)."""
@@ -97,7 +100,7 @@ def _parse_knob(name: str, value: Any) -> Any:
         return parse_range(value, name)
     if name.endswith("_rate"):
         return parse_rate(value, name)
-    if name in ("lazy_restore", "default_vpc", "restore_created_events"):
+    if name in ("lazy_restore", "default_vpc", "restore_created_events", "restore_testing_schedules"):
         if isinstance(value, str):
             return value.strip().lower() in ("1", "true", "yes", "on")
         return bool(value)
@@ -128,6 +131,9 @@ class EmulatorConfig:
     dynamodb_url: str | None = None  # where DynamoDB source and restored tables live (moto)
     region: str = "us-east-1"
     account_id: str = "123456789012"
+    # Other accounts: access key ID -> account ID. A request signed with one of these keys acts as that account
+    # (its vaults, instances, clusters and network); any other key is `account_id`'s.
+    accounts: dict[str, str] = field(default_factory=dict)
     seed: int | None = None
     knobs: Knobs = field(default_factory=Knobs)
     # Host name reported in DescribeDBInstances for PostgreSQL endpoints (they go through the auth proxy).

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 from collections.abc import Coroutine
 from typing import Any
@@ -18,6 +19,10 @@ from emulator.wire import ApiError
 
 log = logging.getLogger("emulator")
 
+# The account of the request being served (set by the dispatcher per request; background work started by a
+# request inherits it, as asyncio tasks copy the context they are created in).
+CALLER_ACCOUNT: contextvars.ContextVar[str | None] = contextvars.ContextVar("caller_account", default=None)
+
 
 class Emulator:
     def __init__(
@@ -31,10 +36,17 @@ class Emulator:
         self.proxy = proxy
         self.store = Store()
         self.region = config.region
-        self.account = config.account_id
         self._tasks: set[asyncio.Task[Any]] = set()
         # Instances whose databases are still being built; deleting one waits for its build.
         self.building: dict[str, asyncio.Task[Any]] = {}
+
+    @property
+    def account(self) -> str:
+        """The calling account: the one its access key belongs to (`EmulatorConfig.accounts`), else the default."""
+        return CALLER_ACCOUNT.get() or self.config.account_id
+
+    def account_of_key(self, access_key_id: str | None) -> str:
+        return self.config.accounts.get(access_key_id or "", self.config.account_id)
 
     # ------------------------------------------------------------ background work
     def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:

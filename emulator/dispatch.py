@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import inspect
 import logging
+import re
 from typing import Any
 
 from aiohttp import web
 
 from emulator import backup_api, control, rds_api
-from emulator.core import Emulator
+from emulator.core import CALLER_ACCOUNT, Emulator
 from emulator.rest import Router, decode_request
 from emulator.validate import BACKUP_CODES, RDS_CODES, validate
 from emulator.wire import (
@@ -25,6 +26,11 @@ from emulator.wire import (
 
 log = logging.getLogger("emulator.http")
 
+# SigV4: Authorization: AWS4-HMAC-SHA256 Credential=<key>/<yyyymmdd>/<region>/<service>/aws4_request, ...
+_CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/\d{8}/([^/,\s]+)/[^/,\s]+/aws4_request")
+# What AWS answers a request signed for another region than the endpoint's (Backup is REST-JSON, RDS Query).
+_WRONG_REGION_CODES = {"backup": "InvalidSignatureException", "rds": "SignatureDoesNotMatch"}
+
 JSON_TYPE = "application/json"
 XML_TYPE = "text/xml"
 
@@ -39,10 +45,21 @@ class Dispatcher:
 
     async def __call__(self, request: web.Request) -> web.StreamResponse:
         if request.path.startswith("/_emulator/"):
+            CALLER_ACCOUNT.set(None)  # unsigned: the emulator's own account (see _signed_by)
             return await control.dispatch(self.emu, request)
         if request.method == "POST" and request.rel_url.raw_path == "/":
             return await self.rds(request)
         return await self.backup(request)
+
+    def _signed_by(self, service: str, request: web.Request) -> None:
+        """The caller's account from the signing key; a signature scoped to another region is refused, as by AWS
+        (an endpoint serves one region: a client must use the region of what it asks about)."""
+        found = _CREDENTIAL.search(request.headers.get("Authorization", ""))
+        if found is not None and found.group(2) != self.emu.region:
+            message = f"Credential should be scoped to a valid region, not '{found.group(2)}'. "
+            raise ApiError(_WRONG_REGION_CODES[service], message, 403)
+        # Set on every request: requests on one kept-alive connection share the connection task's context.
+        CALLER_ACCOUNT.set(self.emu.account_of_key(found.group(1)) if found is not None else None)
 
     def _account(self, service: str, operation: str) -> None:
         key = f"{service}:{operation}"
@@ -62,6 +79,7 @@ class Dispatcher:
                 )
             op, uri = found
             op_name = op.name
+            self._signed_by("backup", request)
             self._account("backup", op.name)
             handler = backup_api.HANDLERS.get(op.name)
             if handler is None:
@@ -93,6 +111,7 @@ class Dispatcher:
             handler = rds_api.HANDLERS.get(action)
             if handler is None:
                 raise ApiError("InvalidAction", f"The action {action} is not valid for this web service.")
+            self._signed_by("rds", request)
             self._account("rds", action)
             op = self.rds_model.operation_model(action)
             params = decode_query(op, form)

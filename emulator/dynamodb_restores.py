@@ -96,7 +96,10 @@ def check_metadata(metadata: dict[str, str]) -> None:
 
 
 async def run_restore(emu: Emulator, job: RestoreJob, duration: float) -> None:
-    """PENDING -> RUNNING (the table exists, items being written) -> COMPLETED | FAILED."""
+    """PENDING -> RUNNING -> COMPLETED | FAILED. In AWS the target table is CREATING while the job runs and
+    ACTIVE once it is done; moto creates tables ACTIVE at once, so the table is created and filled only at the
+    end of the restore time, while the job still says RUNNING: nobody sees an ACTIVE table still being
+    written (docs/emulator.md: the name is not taken during the restore, where AWS's CREATING table holds it)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + duration
     await asyncio.sleep(min(duration * 0.1, 1.0))
@@ -108,15 +111,26 @@ async def run_restore(emu: Emulator, job: RestoreJob, duration: float) -> None:
     try:
         if emu.faults.chance(emu.knobs.restore_fail_rate):
             raise restores.RestoreFailure("An internal error occurred while restoring the table (emulated failure).")
+        await _sleep_until(deadline)
         arn = await _create_and_fill(emu, job, rp, name)
     except restores.RestoreFailure as failure:
         await _sleep_until(deadline)
         restores.finish(emu, job, "FAILED", str(failure))
         return
-    await _sleep_until(deadline)
     job.created_resource_arn = arn
     rp.last_restore = now()
     restores.finish(emu, job, "COMPLETED", None)
+
+
+async def delete_table(emu: Emulator, table_arn: str) -> str | None:
+    """AWS Backup's deletion of a table a restore test created: None when deleted, else why not."""
+    name = table_arn.split(":table/", 1)[-1]
+    async with _dynamodb(emu) as ddb:
+        try:
+            await ddb.delete_table(TableName=name)
+        except ddb.exceptions.ResourceNotFoundException:
+            return f"Resource {table_arn} was not found for deletion."
+    return None
 
 
 async def _create_and_fill(emu: Emulator, job: RestoreJob, rp: RecoveryPoint, name: str) -> str:
@@ -158,6 +172,8 @@ def _create_request(described: dict[str, Any], name: str, job: RestoreJob) -> di
     stream = described.get("StreamSpecification")
     if stream and stream.get("StreamEnabled"):
         request["StreamSpecification"] = stream
+    if job.extra_tags:  # restore testing's `awsbackup-restore-test` tag
+        request["Tags"] = [{"Key": key, "Value": value} for key, value in job.extra_tags.items()]
     if (restores.meta(job, "encryptionType") or "Default") == "KMS":
         key_arn = restores.meta(job, "kmsMasterKeyArn")
         request["SSESpecification"] = {"Enabled": True, "SSEType": "KMS", "KMSMasterKeyId": key_arn}

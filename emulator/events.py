@@ -2,12 +2,17 @@
 
 ``emit`` never blocks: an event is dropped (drop-rate knob) or scheduled after its delay into a bounded
 queue; sender tasks batch up to 10 entries per ``PutEvents`` call, the EventBridge maximum.
+
+An event goes to the default bus of the account it happened in (AWS Backup reports a job in the account that
+runs it). Events of an account other than the emulator's own are put with moto's ``x-moto-account-id`` header,
+which is how moto in server mode selects an account without credentials of it (other stand-ins ignore it).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import json
 import logging
 from collections import Counter, deque
@@ -22,12 +27,17 @@ log = logging.getLogger("emulator.events")
 SOURCE = "aws.backup"
 BATCH = 10
 SENDERS = 4
+# The account whose bus a PutEvents call is for (set by the sender task making the call).
+_PUT_ACCOUNT: contextvars.ContextVar[str | None] = contextvars.ContextVar("put_account", default=None)
 
 
 class EventBus:
-    def __init__(self, url: str | None, region: str, faults: Faults, queue_size: int) -> None:
+    def __init__(
+        self, url: str | None, region: str, faults: Faults, queue_size: int, account: str = "123456789012"
+    ) -> None:
         self.url = url
         self.region = region
+        self.account = account
         self.faults = faults
         self.counts: Counter[str] = Counter()
         self.recent: deque[dict[str, Any]] = deque(maxlen=1000)
@@ -51,6 +61,7 @@ class EventBus:
             aws_secret_access_key="emulator",  # noqa: S106
         )
         self._client = await self._client_cm.__aenter__()
+        self._client.meta.events.register("before-sign.events.PutEvents", self._account_header)
         self._tasks = [asyncio.create_task(self._sender()) for _ in range(SENDERS)]
 
     async def stop(self, flush_seconds: float = 2.0) -> None:
@@ -118,12 +129,18 @@ class EventBus:
             while len(batch) < BATCH and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
             try:
-                await self._put(batch)
+                for account in dict.fromkeys(e["account"] for e in batch):
+                    await self._put([e for e in batch if e["account"] == account], account)
             finally:
                 for _ in batch:
                     self._queue.task_done()
 
-    async def _put(self, batch: list[dict[str, Any]]) -> None:
+    def _account_header(self, request: Any, **_: Any) -> None:
+        account = _PUT_ACCOUNT.get()
+        if account and account != self.account:
+            request.headers["x-moto-account-id"] = account
+
+    async def _put(self, batch: list[dict[str, Any]], account: str) -> None:
         entries = [
             {
                 "Source": e["source"],
@@ -134,6 +151,7 @@ class EventBus:
             for e in batch
         ]
         try:
+            _PUT_ACCOUNT.set(account)  # this sender task's own context: read by _account_header below
             result = await self._client.put_events(Entries=entries)
         except Exception as exc:  # noqa: BLE001 - delivery is best effort, as in AWS
             log.warning("PutEvents to %s failed: %s", self.url, exc)

@@ -33,7 +33,7 @@ def subnet_group_not_found(name: str) -> ApiError:
 def find_instance(emu: Emulator, identifier: str) -> Instance:
     key = identifier or ""
     inst = emu.store.instance_by_arn.get(key) if key.startswith("arn:") else emu.store.instances.get(key.lower())
-    if inst is None:
+    if inst is None or inst.account != emu.account:  # another account's instance is not the caller's to see
         raise instance_not_found(identifier)
     return inst
 
@@ -160,7 +160,7 @@ def describe_db_instances(emu: Emulator, p: dict[str, Any]) -> dict[str, Any]:
     if p.get("DBInstanceIdentifier"):
         found = [find_instance(emu, p["DBInstanceIdentifier"])]
     else:
-        found = list(emu.store.instances.values())
+        found = [i for i in emu.store.instances.values() if i.account == emu.account]
     ids = _filter_values(p, "db-instance-id")
     if ids is not None:
         wanted = {v.lower() if not v.startswith("arn:") else v for v in ids}

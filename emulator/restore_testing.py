@@ -3,8 +3,8 @@
 Sources: the AWS Backup API reference (CreateRestoreTestingPlan, CreateRestoreTestingSelection and their
 get/list/update/delete), the developer guide's "Restore testing" pages (the validation window, TIMED_OUT,
 deletion after the window, the `awsbackup-restore-test` tag) and the `Restore Job State Change` event's
-`restoreTestingPlanArn`. A plan runs when the control endpoint says so (`POST /_emulator/restore-testing/run`);
-the cron schedule is stored and returned, not evaluated. One window hour lasts `restore_testing_hour_seconds`
+`restoreTestingPlanArn`. A plan runs on its cron schedule (`restore_testing_schedule`) and whenever the control
+endpoint says so (`POST /_emulator/restore-testing/run`). One window hour lasts `restore_testing_hour_seconds`
 (a knob, 3600 by default) so that tests can watch a window close.
 """
 
@@ -17,6 +17,7 @@ from typing import Any
 
 from emulator.core import Emulator
 from emulator.pagination import page
+from emulator.restore_testing_schedule import check_schedule
 from emulator.state import now
 from emulator.wire import ApiError
 
@@ -69,6 +70,7 @@ def _check_window(value: Any, what: str) -> None:
 
 def _check_plan(spec: dict[str, Any]) -> None:
     _check_window(spec.get("StartWindowHours"), "StartWindowHours")
+    check_schedule(spec)
     points = spec.get("RecoveryPointSelection") or {}
     if points.get("Algorithm") not in (None, *ALGORITHMS):
         raise _invalid(f"Algorithm must be one of {', '.join(ALGORITHMS)}.")

@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from emulator import instances, restores
+from emulator import clusters, dynamodb_restores, instances, restores
 from emulator.core import Emulator
 from emulator.restore_testing import TEST_TAG, Plan, Selection, plan_named
 from emulator.state import RecoveryPoint, RestoreJob, now
@@ -28,7 +28,7 @@ FINAL_VALIDATION = frozenset({"SUCCESSFUL", "FAILED", "TIMED_OUT"})
 @dataclass(frozen=True)
 class TestRestorer:
     """What differs per resource type: the restore metadata AWS infers, and AWS's deletion after the window
-    (None when deleted, else why not). Aurora clusters and DynamoDB tables add theirs here."""
+    (None when deleted, else why not)."""
 
     metadata: Callable[[Emulator], dict[str, str]]
     delete: Callable[[Emulator, RestoreJob], Awaitable[str | None]]
@@ -51,7 +51,39 @@ async def _delete_rds_instance(emu: Emulator, job: RestoreJob) -> str | None:
     return None
 
 
-RESTORERS: dict[str, TestRestorer] = {"RDS": TestRestorer(_rds_metadata, _delete_rds_instance)}
+def _aurora_metadata(emu: Emulator) -> dict[str, str]:
+    return {"DBClusterIdentifier": f"awsbackup-restore-test-{emu.faults.token(12)}"}
+
+
+async def _delete_aurora_cluster(emu: Emulator, job: RestoreJob) -> str | None:
+    """AWS Backup deletes the cluster it restored; RDS refuses while the cluster still has an instance that is
+    not being deleted (InvalidDBClusterStateFault), so an instance a validator added and left there makes the
+    deletion fail: DeletionStatus FAILED with RDS's message, the cluster (and its cost) stays."""
+    cluster = emu.store.cluster_by_arn.get(job.created_resource_arn or "")
+    if cluster is None:
+        return f"Resource {job.created_resource_arn} was not found for deletion."
+    try:
+        clusters.delete(emu, cluster, {"SkipFinalSnapshot": True})
+    except ApiError as err:
+        return f"{err.code}: {err.message}"
+    while cluster.identifier in emu.store.clusters:  # noqa: ASYNC110 - the drop task removes it when done
+        await asyncio.sleep(0.1)
+    return None
+
+
+def _dynamodb_metadata(emu: Emulator) -> dict[str, str]:
+    return {"targetTableName": f"awsbackup-restore-test-{emu.faults.token(12)}", "encryptionType": "Default"}
+
+
+async def _delete_table(emu: Emulator, job: RestoreJob) -> str | None:
+    return await dynamodb_restores.delete_table(emu, job.created_resource_arn or "")
+
+
+RESTORERS: dict[str, TestRestorer] = {
+    "RDS": TestRestorer(_rds_metadata, _delete_rds_instance),
+    "Aurora": TestRestorer(_aurora_metadata, _delete_aurora_cluster),
+    "DynamoDB": TestRestorer(_dynamodb_metadata, _delete_table),
+}
 
 
 def run_plan(emu: Emulator, plan_name: str) -> list[str]:

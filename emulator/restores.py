@@ -298,7 +298,7 @@ def _register_cluster(emu: Emulator, job: RestoreJob) -> Cluster:
             security_groups=_security_groups(meta(job, "VpcSecurityGroupIds")),
             deletion_protection=_flag(job, "DeletionProtection", False),
             serverless_v2=_scaling(meta(job, "ServerlessV2ScalingConfiguration")),
-            tags=dict(rp.snapshot.tags) if job.copy_tags else {},
+            tags={**(rp.snapshot.tags if job.copy_tags else {}), **job.extra_tags},
         )
     except ApiError as err:
         raise RestoreFailure(f"{err.code}: {err.message}") from err

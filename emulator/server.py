@@ -18,6 +18,7 @@ from emulator.dispatch import Dispatcher
 from emulator.events import EventBus
 from emulator.faults import Faults
 from emulator.pgproxy import PgAuthProxy
+from emulator.restore_testing_schedule import run_schedules
 
 __all__ = ["EmulatorConfig", "EmulatorHandle", "EmulatorServer", "Knobs", "run_in_thread", "start"]
 
@@ -49,7 +50,7 @@ async def start(config: EmulatorConfig) -> EmulatorServer:
         config.postgres_url, config.mysql_url, config.max_concurrent_db_work, config.reap_orphans
     )
     faults = Faults(config.knobs, config.seed)
-    events = EventBus(config.events_url, config.region, faults, config.event_queue_size)
+    events = EventBus(config.events_url, config.region, faults, config.event_queue_size, config.account_id)
     proxy = None
     try:
         await events.start()
@@ -58,6 +59,7 @@ async def start(config: EmulatorConfig) -> EmulatorServer:
             proxy = PgAuthProxy(postgres.host, postgres.port, postgres.passwords.get)
             await proxy.start(config.host, config.pg_proxy_port)
         emu = Emulator(config, faults, databases, events, proxy)
+        emu.spawn(run_schedules(emu))
         app = web.Application()
         # [\s\S], not ".": a percent-encoded newline in a path must reach the dispatcher (and its 404 JSON), too.
         app.router.add_route("*", r"/{tail:[\s\S]*}", Dispatcher(emu).__call__)

@@ -3,8 +3,9 @@
 Session-wide: ``aws_env`` (autouse), ``db_servers``, ``moto_server``, ``emulator_session``.
 Per test: ``emulator`` (the shared emulator, knobs reset afterwards), ``cleanup_instances`` (deletes the DB
 instances a test leaves on it), ``emulator_factory`` (extra emulators with other knobs),
-``backup_client``/``rds_client``, ``event_route``/``copy_completed_route`` (EventBridge -> SQS in moto),
-``scratch_database``/``pg_database``/``mysql_database``. See tests/harness/ for the helpers behind them.
+``backup_client``/``rds_client``, ``central_clients`` (the central account's), ``event_route``/
+``copy_completed_route`` (EventBridge -> SQS in moto), ``scratch_database``/``pg_database``/``mysql_database``. See
+tests/harness/ for the helpers behind them.
 """
 
 from __future__ import annotations
@@ -28,15 +29,12 @@ from harness.databases import (
     unreachable_servers,
 )
 from harness.env import isolated_aws_env
-from harness.stand_ins import MotoHandle, start_emulator, start_moto
+from harness.stand_ins import CENTRAL_KEY, MotoHandle, start_emulator, start_moto
 
+from emulator.bootstrap import event_pattern
 from emulator.server import EmulatorHandle
 
-COPY_COMPLETED_PATTERN = {
-    "source": ["aws.backup"],
-    "detail-type": ["Copy Job State Change"],
-    "detail": {"state": ["COMPLETED"]},
-}
+COPY_COMPLETED_PATTERN = event_pattern("copy_job")  # Terraform's own (one source of truth)
 
 
 @dataclass(frozen=True)
@@ -92,11 +90,12 @@ def emulator(emulator_session: EmulatorHandle) -> Iterator[EmulatorHandle]:
     """The shared emulator; knobs and stale-copy switches a test changes are undone after it, and the DB
     instances and clusters it left are deleted (a failing test must not fail the next ones' leak checks)."""
     initial = emulator_session.knobs()
-    rds = _client("rds")
-    instances, clusters = set(_identifiers(rds)), set(_cluster_identifiers(rds))
+    accounts = [_client("rds"), _client("rds", key=CENTRAL_KEY)]
+    before = [(set(_identifiers(rds)), set(_cluster_identifiers(rds))) for rds in accounts]
     yield emulator_session
     emulator_session.reset(initial)
-    _delete_rds_leftovers(rds, set(_identifiers(rds)) - instances, set(_cluster_identifiers(rds)) - clusters)
+    for rds, (instances, clusters) in zip(accounts, before, strict=True):
+        _delete_rds_leftovers(rds, set(_identifiers(rds)) - instances, set(_cluster_identifiers(rds)) - clusters)
 
 
 @pytest.fixture
@@ -117,15 +116,16 @@ def emulator_factory(moto_server: MotoHandle, db_servers: DbServers) -> Iterator
 @pytest.fixture
 def cleanup_instances(emulator: EmulatorHandle) -> Iterator[None]:
     """Deletes the DB instances a test created on the shared emulator (those that exist at its end)."""
-    rds = _client("rds")
-    before = set(_identifiers(rds))
+    accounts = [_client("rds"), _client("rds", key=CENTRAL_KEY)]  # restores of copies land in the central one
+    before = [set(_identifiers(rds)) for rds in accounts]
     yield
-    for identifier in set(_identifiers(rds)) - before:
-        try:
-            rds.delete_db_instance(DBInstanceIdentifier=identifier, SkipFinalSnapshot=True)
-        except ClientError as exc:  # already deleting or gone
-            if exc.response["Error"]["Code"] not in ("InvalidDBInstanceState", "DBInstanceNotFound"):
-                raise
+    for rds, known in zip(accounts, before, strict=True):
+        for identifier in set(_identifiers(rds)) - known:
+            try:
+                rds.delete_db_instance(DBInstanceIdentifier=identifier, SkipFinalSnapshot=True)
+            except ClientError as exc:  # already deleting or gone
+                if exc.response["Error"]["Code"] not in ("InvalidDBInstanceState", "DBInstanceNotFound"):
+                    raise
 
 
 def _identifiers(rds: Any) -> list[str]:
@@ -153,8 +153,10 @@ def _delete_rds_leftovers(rds: Any, instances: set[str], clusters: set[str]) -> 
                 raise
 
 
-def _client(service: str, endpoint: str | None = None, **config: Any) -> Any:
-    return boto3.client(service, endpoint_url=endpoint, config=Config(**config) if config else None)
+def _client(service: str, endpoint: str | None = None, key: str | None = None, **config: Any) -> Any:
+    """A client of the harness's default account, or of the account whose access key is `key`."""
+    credentials = {"aws_access_key_id": key, "aws_secret_access_key": "testing"} if key else {}
+    return boto3.client(service, endpoint_url=endpoint, config=Config(**config) if config else None, **credentials)
 
 
 @pytest.fixture
@@ -165,6 +167,12 @@ def backup_client(emulator: EmulatorHandle) -> Any:
 @pytest.fixture
 def rds_client(emulator: EmulatorHandle) -> Any:
     return _client("rds")
+
+
+@pytest.fixture
+def central_clients(emulator: EmulatorHandle) -> tuple[Any, Any]:
+    """(backup, rds) clients of the central account (harness.stand_ins.CENTRAL_ACCOUNT) on the shared emulator."""
+    return _client("backup", key=CENTRAL_KEY), _client("rds", key=CENTRAL_KEY)
 
 
 @pytest.fixture

@@ -59,7 +59,7 @@ async def run_worker(
         flow = build_flow(services, holdings)
         restore_tests = RestoreTests(flow, services.backup, services.backup)
         handler = Handler(flow, services.watcher, services.log, restore_tests)
-        timing = Timing(settings.visibility_seconds, settings.drain_seconds)
+        timing = Timing(settings.visibility_seconds, settings.drain_seconds, settings.lease_seconds)
         cap = in_flight_cap(settings.max_concurrent_restores)
         notes = services.failures
         consumers = [Consumer(services.queue, handler.handle, cap, timing, services.metrics, services.log, notes)]
@@ -128,7 +128,7 @@ def _background_jobs(
         periodic(30, lambda: queue_gauges(queues, metrics, log), log, "queue.depth_failed", at_start=True),
         periodic(
             settings.reconcile_interval_seconds,
-            runner.gated("reconciler", lambda: reconcile_incrementally(reconciler, metrics, log)),
+            runner.gated("reconciler", lambda: reconcile_incrementally(reconciler, metrics, log, services.log_sink)),
             log,
             "reconcile.failed",
             at_start=True,

@@ -4,15 +4,17 @@ heartbeats and lease renewal, the sweeper, the coverage reconciler, the queue ga
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from worker.coverage import IncrementalReconciler
+from worker.coverage import CoveragePass, IncrementalReconciler
+from worker.emf import coverage_document
 from worker.evidence.service import Evidence
 from worker.kinds import Kinds
 from worker.metrics import Metrics
-from worker.ports import QueuePort
+from worker.ports import JsonSink, QueuePort
 
 
 async def periodic(
@@ -42,13 +44,31 @@ async def sweep_leftovers(kinds: Kinds, ttl: timedelta, metrics: Metrics) -> lis
     return deleted
 
 
-async def reconcile_incrementally(reconciler: IncrementalReconciler, metrics: Metrics, log: Any) -> None:
+async def reconcile_incrementally(
+    reconciler: IncrementalReconciler, metrics: Metrics, log: Any, sink: JsonSink | None = None
+) -> None:
     result = await reconciler.run()
     metrics.coverage_missing.set(len(result.uncovered))
+    if sink is not None:
+        await publish_coverage(result, sink)
     if result.uncovered:
         log.warning("coverage.missing", sources=result.uncovered[:20], count=len(result.uncovered))
     if result.newly_stopped:
         log.warning("coverage.backups_stopped", sources=result.newly_stopped[:20], count=len(result.newly_stopped))
+
+
+async def publish_coverage(result: CoveragePass, sink: JsonSink) -> None:
+    """The pass as EMF lines: the deployment's totals (the alarm's metric), then one line per selection."""
+    stamp = int(time.time() * 1000)
+    totals = {
+        "UncoveredSources": len(result.uncovered),
+        "SelectedSources": sum(count.selected for count in result.by_selection.values()),
+        "BackupsStoppedSources": len(result.stopped),
+    }
+    await sink.put(coverage_document(totals, None, stamp))
+    for name, count in result.by_selection.items():
+        values = {"UncoveredSources": count.uncovered, "SelectedSources": count.selected}
+        await sink.put(coverage_document({**values, "BackupsStoppedSources": count.stopped}, name, stamp))
 
 
 async def queue_gauges(queues: Mapping[str, QueuePort], metrics: Metrics, log: Any) -> None:

@@ -7,7 +7,9 @@ What it re-checks every pass is the ledger's last PASSED validation of each sele
 
 A selected source is either covered (PASSED within the SLO), uncovered (the coverage alarm), or, when its newest
 recovery point is itself older than the SLO, a source whose backups stopped: not a validation gap, reported once
-(`coverage.backups_stopped`) and again only if it stops again after backing up anew.
+(`coverage.backups_stopped`) and again only if it stops again after backing up anew. The SLO is the matching
+selection's `coverage_slo`, else the deployment's (BV_COVERAGE_SLO_HOURS). Each pass also counts, per selection
+of the event-driven mode, its sources and how many are uncovered or stopped (the EMF coverage metrics).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from worker.model import account_of
-from worker.policy import Policy
+from worker.policy import Policy, Selection
 from worker.ports import CoverageLedger
 
 LISTING_OVERLAP = timedelta(minutes=10)
@@ -36,10 +38,22 @@ class BackupListing(Protocol):
 
 
 @dataclass
+class SelectionCoverage:
+    """One selection's sources in one pass: how many it selects, and of those how many are uncovered or stopped."""
+
+    selected: int = 0
+    uncovered: int = 0
+    stopped: int = 0
+
+
+@dataclass
 class CoveragePass:
     uncovered: list[str]
     stopped: list[str]  # every selected source whose backups stopped
     newly_stopped: list[str]  # of those, the ones not reported before
+    # Every selection of the event-driven mode, in policy order, even one that selects no source yet (its metric
+    # then reads 0 rather than going missing). Restore testing selections are not here: the plan picks sources.
+    by_selection: dict[str, SelectionCoverage] = field(default_factory=dict)
 
 
 @dataclass
@@ -62,19 +76,32 @@ class IncrementalReconciler:
             if known is None or backup.newest > known.newest:
                 self.sources[backup.arn] = backup
         self.listed_until = started
-        uncovered, stopped = [], []
-        for source in self._selected():
-            if now - source.newest.timestamp() > self.slo_seconds:
+        uncovered: list[str] = []
+        stopped: list[str] = []
+        counts = {s.name: SelectionCoverage() for s in self.policy.selections if s.restore_testing_plan is None}
+        for source, selection in self._selected():
+            slo = self._slo_seconds(selection)
+            count = counts[selection.name]
+            count.selected += 1
+            if now - source.newest.timestamp() > slo:
                 stopped.append(source.arn)
+                count.stopped += 1
                 continue
             last_passed = await self.ledger.last_passed_at(source.arn)
-            if last_passed is None or now - last_passed > self.slo_seconds:
+            if last_passed is None or now - last_passed > slo:
                 uncovered.append(source.arn)
+                count.uncovered += 1
         newly = [arn for arn in stopped if arn not in self.reported_stopped]
         self.reported_stopped = set(stopped)  # a source that backs up again is forgotten, and can stop again
-        return CoveragePass(uncovered, stopped, newly)
+        return CoveragePass(uncovered, stopped, newly, counts)
 
-    def _selected(self) -> list[SourceBackup]:
-        return [
-            s for s in self.sources.values() if self.policy.match(s.resource_type, s.arn, account_of(s.arn)) is not None
-        ]
+    def _slo_seconds(self, selection: Selection) -> float:
+        return self.slo_seconds if selection.coverage_slo is None else selection.coverage_slo.total_seconds()
+
+    def _selected(self) -> list[tuple[SourceBackup, Selection]]:
+        pairs = []
+        for source in self.sources.values():
+            selection = self.policy.match(source.resource_type, source.arn, account_of(source.arn))
+            if selection is not None:
+                pairs.append((source, selection))
+        return pairs

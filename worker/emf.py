@@ -82,3 +82,35 @@ def emf_document(record: Mapping[str, Any], timestamp_ms: int) -> dict[str, Any]
         ],
     }
     return document
+
+
+# The reconciler's coverage metrics (worker/coverage.py), one line per pass for the deployment and one per
+# selection. The alarm watches the dimensionless UncoveredSources (deploy/terraform/modules/monitoring).
+COVERAGE_METRICS: Mapping[str, str] = {
+    "UncoveredSources": "Count",
+    "SelectedSources": "Count",
+    "BackupsStoppedSources": "Count",
+}
+COVERAGE_DIMENSION = "Selection"
+COVERAGE_EVENT = "coverage"  # the `event` of these lines: never a record (records carry `validation_id`)
+
+
+def coverage_document(counts: Mapping[str, int], selection: str | None, timestamp_ms: int) -> dict[str, Any]:
+    """One coverage line: `counts` by metric name; per selection (dimension `Selection`) or, with None, for the
+    whole deployment (no dimension: what the alarm watches)."""
+    document: dict[str, Any] = {"event": COVERAGE_EVENT, **{name: int(counts[name]) for name in COVERAGE_METRICS}}
+    dimensions: list[list[str]] = [[]]
+    if selection is not None:
+        document[COVERAGE_DIMENSION] = selection
+        dimensions = [[COVERAGE_DIMENSION]]
+    document["_aws"] = {
+        "Timestamp": timestamp_ms,
+        "CloudWatchMetrics": [
+            {
+                "Namespace": NAMESPACE,
+                "Dimensions": dimensions,
+                "Metrics": [{"Name": name, "Unit": unit} for name, unit in COVERAGE_METRICS.items()],
+            }
+        ],
+    }
+    return document

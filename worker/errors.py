@@ -65,7 +65,8 @@ class PreflightFailed(Permanent):
 
 
 class NotOurs(Permanent):
-    """Refused to modify or delete a resource the ledger, name prefix and tag do not prove is ours."""
+    """Refused to modify or delete a resource AWS does not say our restore job created (or one holding a part
+    we did not add: an Aurora cluster with a stranger instance)."""
 
 
 class InstanceNotReady(ValidatorError):

@@ -19,7 +19,7 @@ from typing import Any
 
 import structlog
 
-from worker.checks import CheckContext, compares_with_previous, freshness_figures, row_counts
+from worker.checks import CheckContext, compares_with_previous, row_counts
 from worker.errors import (
     DeadlineExceeded,
     LeaseHeld,
@@ -30,7 +30,7 @@ from worker.errors import (
     Retryable,
 )
 from worker.events import RecoveryPointReady
-from worker.flow_support import in_flight, log_finished, new_validation, restore_time_left
+from worker.flow_support import in_flight, log_finished, new_validation, note_results, restore_time_left
 from worker.kinds import Kinds, ResourceKind, TakenOver, Target
 from worker.ledger_item import LedgerItem
 from worker.metrics import Metrics
@@ -43,7 +43,6 @@ from worker.model import (
     RecoveryPoint,
     RestoreJob,
     idempotency_token,
-    overall_status,
     region_of,
     restored_identifier,
     validation_id,
@@ -76,9 +75,16 @@ class Flow:
     log: Any
     results_prefix: str
     restore_role_arn: str | None
+    # The region this deployment serves (one deployment per region, docs/fleet.md); None: not checked.
+    region: str | None = None
 
     async def validate(self, event: RecoveryPointReady, message_id: str) -> Outcome:
         structlog.contextvars.bind_contextvars(recovery_point_arn=event.recovery_point_arn)
+        elsewhere = region_of(event.recovery_point_arn)
+        if self.region and elsewhere and elsewhere != self.region:
+            # Restores are regional: that region's deployment validates it; here it would only fail to be found.
+            self.log.warning("recovery_point.other_region", region=elsewhere, worker_region=self.region)
+            return Outcome("ack", "other_region")
         # select: what AWS Backup holds, and the selection that wants it
         try:
             rp = await self._describe(event)
@@ -110,9 +116,12 @@ class Flow:
     async def _claim(self, rp: RecoveryPoint, plan: Selection, message_id: str, origin: str, *, force: bool) -> Outcome:
         claim = await self.ledger.claim(rp.arn, message_id, validation_id(rp.arn), force=force)
         if claim.held_by_message(message_id):
-            raise LeaseHeld("lease held by a previous worker", delay_seconds=claim.lease_remaining + 1)
+            raise LeaseHeld("lease held by a previous worker", delay_seconds=claim.retry_after)
         if claim.outcome != "claimed":
             return Outcome("ack", "duplicate")
+        if claim.after_crash:  # a fresh copy of the message resumes it, with receives to spare
+            await self.ledger.hand_over(rp.arn)
+            return Outcome("hand_over", "crash_hand_over")
         self.holdings.held.add(rp.arn)
         try:
             return await self._claimed(rp, plan, claim.item, origin)
@@ -226,10 +235,8 @@ class Run:
         self.flow.log.info("restore.finished", restore_job_id=job_id, status=status.status)
         if status.status == "COMPLETED" and status.timed:
             # The event or the sweep that told us already says when it ran: no DescribeRestoreJob.
-            self.validation.restore_start_time, self.validation.restore_end_time = (
-                status.created_at,
-                status.completed_at,
-            )
+            validation = self.validation
+            validation.restore_start_time, validation.restore_end_time = status.created_at, status.completed_at
             return status
         job = await self.flow.restores.describe_restore_job(job_id)
         self.validation.restore_start_time, self.validation.restore_end_time = job.created_at, job.completed_at
@@ -283,11 +290,8 @@ class Run:
         now = datetime.now(UTC)
         ctx = CheckContext(recovery_point_created_at=self.rp.created_at, now=now, previous_row_counts=history)
         results = await self.kind.run_checks(self.taken, self.target, ctx)
-        validation = self.validation
-        validation.checks = [result.to_record() for result in results]
-        validation.status = overall_status([result.status for result in results])
-        validation.age_latest_db_tx, validation.data_gap_minutes = freshness_figures(results, self.rp.created_at, now)
-        if validation.status == PASSED:
+        note_results(self.validation, results, self.rp.created_at, now)
+        if self.validation.status == PASSED:
             # Only a PASSED run moves the baseline: a failed one must not let the same drop pass next time.
             await self.flow.ledger.save_source_history(source, {**history, **row_counts(results)}, True)
 

@@ -1,17 +1,19 @@
-"""Pure helpers of `worker.flow`: the new validation, the time left for its restore, the one log line a
-finished one writes, the in-flight gauge. They sit here so that `flow.py` stays the validation's steps, read
-top to bottom."""
+"""Pure helpers of `worker.flow`: the new validation, the time left for its restore, what its checks' results
+make of it, the one log line a finished one writes, the in-flight gauge. They sit here so that `flow.py` stays
+the validation's steps, read top to bottom."""
 
 from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from datetime import datetime
 from typing import Any
 
+from worker.checks import CheckResult, freshness_figures
 from worker.ledger_item import LedgerItem
 from worker.metrics import Metrics
-from worker.model import RecoveryPoint, Validation, region_of, validation_id
+from worker.model import RecoveryPoint, Validation, overall_status, region_of, validation_id
 from worker.policy import Selection
 
 
@@ -40,6 +42,15 @@ def restore_time_left(plan: Selection, item: LedgerItem) -> float:
     if item.restore_job_id and item.restore_started_at:
         remaining -= max(0, time.time() - item.restore_started_at)
     return remaining
+
+
+def note_results(
+    validation: Validation, results: Sequence[CheckResult], created_at: datetime | None, now: datetime
+) -> None:
+    """The checks' results into the validation: each as recorded, the overall status, the freshness figures."""
+    validation.checks = [result.to_record() for result in results]
+    validation.status = overall_status([result.status for result in results])
+    validation.age_latest_db_tx, validation.data_gap_minutes = freshness_figures(results, created_at, now)
 
 
 def log_finished(log: Any, record: dict[str, Any]) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import random
 import time
 from collections.abc import Awaitable, Callable
@@ -21,6 +22,7 @@ import structlog
 from worker.errors import MalformedMessage, Retryable
 from worker.events import Irrelevant, parse_body
 from worker.flow import Flow
+from worker.leases import CLOCK_SKEW_SECONDS
 from worker.metrics import Metrics
 from worker.model import Outcome, RestoreJob
 from worker.ports import FailureNotesPort, LeaseLedger, Message, QueuePort
@@ -30,6 +32,7 @@ from worker.watcher import RestoreWatcher
 
 LONG_POLL_SECONDS = 20
 MAX_RETRY_DELAY = 900
+MAX_VISIBILITY_SECONDS = 43200  # SQS's longest visibility timeout (12 h)
 FAILURE_NOTE_SECONDS = 5
 # After the drain, cancelled jobs get this long to hand their recovery points over.
 HAND_OVER_SECONDS = 5
@@ -76,6 +79,22 @@ class Handler:
 class Timing:
     visibility_seconds: int
     drain_seconds: float
+    lease_seconds: int = 0  # the ledger lease a message's validation holds (BV_LEASE_SECONDS)
+
+    @property
+    def heartbeat_interval(self) -> float:
+        return max(5.0, self.visibility_seconds / 3)
+
+    @property
+    def hold_seconds(self) -> int:
+        """How long a message in hand stays invisible, from the receive and again at every heartbeat.
+
+        At least the visibility window, and long enough that, should this worker die, the message comes back only
+        once the ledger lease its validation holds is free to others: the lease is written at most one heartbeat
+        after the message's last extension, and is free `CLOCK_SKEW_SECONDS` after it ends. So a crash costs the
+        message one receive (towards maxReceiveCount), not a second one spent meeting the dead holder's lease."""
+        cover = self.lease_seconds + CLOCK_SKEW_SECONDS + math.ceil(self.heartbeat_interval) + 1
+        return min(MAX_VISIBILITY_SECONDS, max(self.visibility_seconds, cover))
 
 
 class Consumer:
@@ -122,7 +141,7 @@ class Consumer:
         await self.drain()
 
     async def _receive(self, capacity: int, stop_waiter: asyncio.Future[Any]) -> list[Message]:
-        receive = asyncio.ensure_future(self.queue.receive(capacity, LONG_POLL_SECONDS, self.timing.visibility_seconds))
+        receive = asyncio.ensure_future(self.queue.receive(capacity, LONG_POLL_SECONDS, self.timing.hold_seconds))
         await asyncio.wait([receive, stop_waiter], return_when=asyncio.FIRST_COMPLETED)
         if not receive.done():
             # Stopping: a long poll in progress may still hand us messages; SQS re-delivers them later.
@@ -174,11 +193,13 @@ class Consumer:
 
     async def _apply(self, message: Message, outcome: Outcome) -> None:
         self.metrics.sqs_messages.labels(outcome.reason).inc()
-        if outcome.action != "ack":
+        if outcome.action not in ("ack", "hand_over"):
             await self._note_failure(message, outcome)
         try:
             if outcome.action == "ack":
                 await self.queue.delete(message.receipt_handle)
+            elif outcome.action == "hand_over":
+                await self._resend(message, 0)
             elif outcome.action == "retry":
                 await self.queue.set_visibility(message.receipt_handle, outcome.delay_seconds)
             else:
@@ -206,8 +227,12 @@ class Consumer:
         a duplicate the ledger settles. The copy is delayed by one long poll: our own receive, cancelled when we
         stopped, may still be open at SQS and would take it (and count a receive) as it is sent."""
         self.metrics.sqs_messages.labels("handed_over").inc()
+        await self._resend(message, LONG_POLL_SECONDS + 1)
+
+    async def _resend(self, message: Message, delay_seconds: int) -> None:
+        """The message again as a fresh copy (receive count 0), the original deleted; visibility 0 if no copy."""
         try:
-            await self.queue.send(message.body, LONG_POLL_SECONDS + 1)
+            await self.queue.send(message.body, delay_seconds)
         except Exception:  # noqa: BLE001 - fall back to the plain hand-over
             with contextlib.suppress(Exception):
                 await self.queue.set_visibility(message.receipt_handle, 0)
@@ -218,11 +243,11 @@ class Consumer:
     async def extend_visibility(self) -> None:
         """Keep every in-flight message invisible for another window, in batches."""
         handles = [message.receipt_handle for message in self.in_flight.values()]
-        await self.queue.extend_many(handles, self.timing.visibility_seconds)
+        await self.queue.extend_many(handles, self.timing.hold_seconds)
 
     @property
     def heartbeat_interval(self) -> float:
-        return max(5.0, self.timing.visibility_seconds / 3)
+        return self.timing.heartbeat_interval
 
 
 async def renew_leases(holdings: Holdings, ledger: LeaseLedger, log: Any) -> None:

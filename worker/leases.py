@@ -22,6 +22,11 @@ def free_for_others(expires_at: float, now: float) -> bool:
     return now > expires_at + CLOCK_SKEW_SECONDS
 
 
+def free_in(expires_at: float, now: float) -> float:
+    """Seconds until a lease written with `expires_at` is free for a worker whose clock reads `now` (0 if it is)."""
+    return max(0.0, expires_at + CLOCK_SKEW_SECONDS - now)
+
+
 def holder_deadline(sent_at_monotonic: float, lease_seconds: float) -> float:
     """The monotonic time until which the holder may act on a lease it wrote at `sent_at_monotonic`."""
     return sent_at_monotonic + lease_seconds - CLOCK_SKEW_SECONDS

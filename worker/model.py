@@ -205,7 +205,9 @@ def overall_status(check_statuses: Sequence[str]) -> str:
 class Outcome:
     """What becomes of a message: the consumer acts on it, in one place."""
 
-    action: str  # "ack" | "retry" | "dead_letter" (left on the queue until its receive count sends it to the DLQ)
+    # "ack" | "retry" | "dead_letter" (left on the queue until its receive count sends it to the DLQ) | "hand_over"
+    # (sent again as a fresh copy, the original deleted)
+    action: str
     reason: str
     delay_seconds: int = 0
     # Why it failed, noted for `backup-validator dlq` (never a secret: exception text only); not part of what

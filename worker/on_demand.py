@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, TextIO
 from worker.errors import MalformedMessage
 from worker.events import parse_body
 from worker.ledger_item import DONE, LedgerItem
-from worker.model import PASSED, SKIPPED, validation_id
+from worker.model import PASSED, SKIPPED, region_of, validation_id
 from worker.policy import Policy
 from worker.record import record_key
 from worker.settings import Settings
@@ -53,6 +53,12 @@ async def validate(settings: Settings, request: Request, out: TextIO = sys.stdou
         body = request_body(request.arn, request.vault, request.force)
     except MalformedMessage as exc:
         print(f"backup-validator: not a recovery point ARN: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    elsewhere = region_of(request.arn)
+    if settings.aws_region and elsewhere and elsewhere != settings.aws_region:
+        # The worker would only acknowledge it (other_region): one deployment per region (docs/fleet.md).
+        print(f"backup-validator: {request.arn} is in {elsewhere}; this deployment serves {settings.aws_region}: "
+              f"send it to the {elsewhere} deployment (its AWS_REGION and BV_QUEUE_URL)", file=sys.stderr)  # fmt: skip
         return EXIT_USAGE
     from worker.wiring import open_services
 

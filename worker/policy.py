@@ -141,6 +141,7 @@ def _resolve(spec: SelectionSpec, defaults: DefaultsSpec) -> Selection:
         database=_pick(spec.database, defaults.database),
         checks=spec.checks,
         restore_testing_plan=spec.restore_testing_plan,
+        coverage_slo=spec.coverage_slo,
     )
 
 

@@ -41,6 +41,7 @@ class Selection:
     database: str | None
     checks: tuple[CheckSpec, ...]
     restore_testing_plan: str | None = None
+    coverage_slo: timedelta | None = None  # None: the deployment's BV_COVERAGE_SLO_HOURS
 
     def tests_plan(self, plan_arn: str) -> bool:
         """Whether this selection validates restore tests of the plan (its glob against the ARN or the name)."""

@@ -77,6 +77,7 @@ class SelectionSpec(BaseModel):
     min_interval: Duration | None = None
     rpo_target: Duration | None = None
     rto_target: Duration | None = None
+    coverage_slo: PositiveDuration | None = None  # the reconciler's SLO for this selection's sources
     restore: RestoreSpec = RestoreSpec()
     restore_timeout: PositiveDuration | None = None
     statement_timeout: StatementTimeout | None = None
@@ -120,6 +121,11 @@ def cross_checks(spec: PolicyFile) -> list[tuple[Loc, str]]:
             problem = "matches every recovery point, so the selections after it can never match"
             problems.append((("selection", index), problem))
         problems.extend((("selection", index, *loc), why) for loc, why in kind_mismatches(selection))
+        if selection.coverage_slo is not None and selection.restore_testing_plan is not None:
+            problem = (
+                "the reconciler watches the event-driven selections only: a restore testing plan picks its sources"
+            )
+            problems.append((("selection", index, "coverage_slo"), problem))
         check_names: set[str] = set()
         on_tables = (selection.resource_type or "").lower() == "dynamodb"
         for number, check in enumerate(selection.checks):

@@ -30,6 +30,19 @@ from worker.record import build_record, record_key
 FINAL_VALIDATION = frozenset({"SUCCESSFUL", "FAILED", "TIMED_OUT"})
 # AWS's longest validation window is 168 hours: a job completed before that can no longer take a result.
 LONGEST_WINDOW = timedelta(hours=168)
+# Kept free before the validation window ends: cleanup (deleting the Aurora instance we added), the record to
+# S3 and the verdict to AWS Backup all happen after the checks and must land inside the window.
+VERDICT_MARGIN = timedelta(minutes=5)
+
+
+def validation_budget(restore_timeout: timedelta, window_end: datetime | None, now: datetime) -> float:
+    """Seconds the take-over and checks of a restore testing job may take: min(restore_timeout, window end -
+    VERDICT_MARGIN - now), never below 0 (then the take-over is stopped at once: an ERROR record).
+    Without a known window end, restore_timeout alone."""
+    budget = restore_timeout.total_seconds()
+    if window_end is not None:
+        budget = min(budget, (window_end - VERDICT_MARGIN - now).total_seconds())
+    return max(0.0, budget)
 
 
 def ledger_key(job_id: str) -> str:
@@ -72,9 +85,12 @@ class RestoreTests:
         key = ledger_key(job_id)
         claim = await self.flow.ledger.claim(key, message_id, validation_id(key))
         if claim.held_by_message(message_id):
-            raise LeaseHeld("lease held by a previous worker", delay_seconds=claim.lease_remaining + 1)
+            raise LeaseHeld("lease held by a previous worker", delay_seconds=claim.retry_after)
         if claim.outcome != "claimed":
             return Outcome("ack", "duplicate")
+        if claim.after_crash:  # a fresh copy of the message resumes it, with receives to spare
+            await self.flow.ledger.hand_over(key)
+            return Outcome("hand_over", "crash_hand_over")
         self.flow.holdings.held.add(key)
         try:
             return await self._claimed(job, rp, selection, claim.item)
@@ -117,22 +133,44 @@ class RestoreTests:
         assert job.created_resource_arn is not None and job.restore_testing_plan_arn is not None
         # The name ends an RDS ARN (`...:db:<name>`) and a DynamoDB one (`...:table/<name>`); neither holds `/`.
         identifier = job.created_resource_arn.rsplit(":", 1)[-1].rsplit("/", 1)[-1]
-        deadline = asyncio.get_running_loop().time() + selection.restore_timeout.total_seconds()
+        budget = validation_budget(selection.restore_timeout, await self._window_end(job, rp), datetime.now(UTC))
+        deadline = asyncio.get_running_loop().time() + budget
         target = Target(rp, identifier, selection, deadline, origin=restore_testing(job.restore_testing_plan_arn))
         run = Run(self.flow, rp, selection, item, self.flow.kinds.for_type(rp.resource_type or "RDS"), target)
         validation = run.validation
         validation.origin, validation.restore_testing_plan_arn = "restore_testing", job.restore_testing_plan_arn
         validation.restore_job_id = job.job_id
         validation.restore_start_time, validation.restore_end_time = job.created_at, job.completed_at
+        bound = asyncio.timeout(budget)  # take-over and checks together end before the window does
         try:
-            await run.prepare_and_check(job)
+            async with bound:
+                await run.prepare_and_check(job)
         except Retryable:
             raise
         except Exception as exc:  # noqa: BLE001 - a permanent failure becomes an ERROR record (and FAILED to AWS)
-            validation.fail(ERROR, f"{type(exc).__name__}: {exc}")
-        # Only what we added is ours to delete (nothing, for an RDS instance): the kind knows from the origin.
+            reason = f"{type(exc).__name__}: {exc}"
+            if bound.expired():
+                reason = f"take-over and checks did not end within {budget:.0f} s (restore_timeout or window end)"
+            validation.fail(ERROR, reason)
+        # Only what we added is ours to delete (the Aurora instance): the kind knows from the origin.
         validation.cleanup_status = await asyncio.shield(run.cleanup())
         return build_record(validation, datetime.now(UTC))
+
+    async def _window_end(self, job: RestoreJob, rp: RecoveryPoint) -> datetime | None:
+        """When AWS Backup stops waiting for this job's verdict: its completion plus the plan's
+        ValidationWindowHours (the shortest among the plan's selections of the type: a job names its plan, not
+        its selection). None when that cannot be learnt: restore_timeout alone bounds the validation then."""
+        assert job.restore_testing_plan_arn is not None
+        if job.completed_at is None:
+            return None
+        try:
+            hours = await self.listing.validation_window_hours(job.restore_testing_plan_arn, rp.resource_type or "RDS")
+        except Retryable:
+            raise
+        except Exception as exc:  # noqa: BLE001 - e.g. no permission: bounded by restore_timeout all the same
+            self.flow.log.warning("restore_test.window_unknown", restore_job_id=job.job_id, error=type(exc).__name__)
+            return None
+        return None if hours is None else job.completed_at + timedelta(hours=hours)
 
     async def _post(self, job_id: str, status: str, message: str) -> None:
         try:

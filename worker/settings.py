@@ -86,7 +86,9 @@ class Settings(EvidenceSettings):
     )
     drain_seconds: float = Field(default=25.0, gt=0, le=100)
     lease_seconds: int = Field(default=300, ge=5, description="ledger lease; renewed while a job runs")
-    visibility_seconds: int = Field(default=120, ge=5, le=43200, description="heartbeat visibility window")
+    visibility_seconds: int = Field(
+        default=120, ge=5, le=43200, description="heartbeat visibility window (longer when the lease needs it)"
+    )
     sweep_interval_seconds: float = Field(default=15.0, gt=0, description="ListRestoreJobs status sweep")
     sweeper_interval_seconds: float = Field(default=600.0, gt=0, description="leaked-resource sweeper period")
     resource_ttl_seconds: int = Field(

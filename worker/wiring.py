@@ -68,6 +68,7 @@ class Services:
     store: ResultStore  # the records, read back by `validate --wait`
     fleet_slots: FleetSlots
     runner: Runner
+    log_sink: LogSink | None  # the records' log group: records and the coverage lines (EMF)
 
 
 @contextlib.asynccontextmanager
@@ -117,6 +118,7 @@ async def open_services(
             store=store,
             fleet_slots=await fleet_slots(settings, clients.dynamodb, rds_port, identity, log),
             runner=periodic_runner(settings, clients.dynamodb, identity, log),
+            log_sink=sink,
         )
         try:
             yield services
@@ -164,4 +166,5 @@ def build_flow(services: Services, holdings: Holdings) -> Flow:
         log=services.log,
         results_prefix=settings.results_prefix,
         restore_role_arn=settings.restore_role_arn,
+        region=settings.aws_region,
     )

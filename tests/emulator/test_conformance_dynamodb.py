@@ -9,6 +9,7 @@ in use fails the restore with TableAlreadyExistsException); Backup API reference
 from __future__ import annotations
 
 import contextlib
+import time
 from datetime import timedelta
 
 import boto3
@@ -199,3 +200,36 @@ def test_a_customer_key_is_recorded_and_kept_by_the_restore(backup_client, dynam
     assert wait_restore_job(backup_client, job["RestoreJobId"])["Status"] == "COMPLETED"
     sse = client.describe_table(TableName=target)["Table"]["SSEDescription"]
     assert sse["SSEType"] == "KMS" and sse["KMSMasterKeyArn"] == recorded["RestoreMetadata"]["kmsMasterKeyArn"]
+
+
+def test_the_target_table_is_never_active_before_the_restore_is_done(backup_client, dynamodb, emulator):
+    """AWS: the table is CREATING until its data is in, ACTIVE once the job is COMPLETED. moto creates tables
+    ACTIVE, so the emulator creates the table at the end of the restore: while the job runs, no ACTIVE table
+    with partial data is there to be read."""
+    client, made = dynamodb
+    emulator.configure(restore_seconds=3)
+    source = make_table(dynamodb, 30)
+    arn, _vault = back_up(backup_client, table_arn(dynamodb, source))
+    target = unique("bv-creating")
+    made.append(target)
+    job = backup_client.start_restore_job(
+        RecoveryPointArn=arn, Metadata={"targetTableName": target}, IamRoleArn=ROLE_ARN, ResourceType="DynamoDB"
+    )
+    seen: set[str] = set()
+    while (status := backup_client.describe_restore_job(RestoreJobId=job["RestoreJobId"])["Status"]) in (
+        "PENDING",
+        "RUNNING",
+    ):
+        try:
+            client.describe_table(TableName=target)
+        except client.exceptions.ResourceNotFoundException:
+            seen.add(f"{status}:absent")
+        else:
+            seen.add(f"{status}:present")  # only in the last moments of RUNNING: being filled, then COMPLETED
+        time.sleep(0.05)
+    # Most of the restore time the table is not there: never an ACTIVE table whose data is still to come.
+    assert "RUNNING:absent" in seen, seen
+    assert status == "COMPLETED"
+    restored = client.describe_table(TableName=target)["Table"]
+    assert restored["TableStatus"] == "ACTIVE"
+    assert len(client.scan(TableName=target)["Items"]) == 30

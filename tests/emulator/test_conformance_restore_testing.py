@@ -8,13 +8,26 @@ the developer guide's "Restore testing" (validation window, TIMED_OUT, deletion 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import secrets
 import time
+from datetime import timedelta
 
+import boto3
 import pytest
 from botocore.exceptions import ClientError
 from harness.aws import ROLE_ARN, create_source, describe_instance, wait_backup_job, wait_for, wait_restore_job
+from harness.clusters import (
+    add_instance,
+    delete_cluster_fully,
+    describe_cluster,
+    source_cluster,
+    wait_cluster,
+    wait_instance_available,
+)
+
+from standins.tables import create_orders_table
 
 pytestmark = pytest.mark.usefixtures("cleanup_instances")
 
@@ -188,9 +201,15 @@ def test_a_run_restores_tags_times_out_and_deletes_after_the_verdict_or_window(b
         described = backup_client.describe_restore_job(RestoreJobId=job_id)
         return described if described.get("DeletionStatus") == "SUCCESSFUL" else None
 
-    first = wait_for(lambda: deleted(answered), timeout=40, what="AWS's deletion after the verdict")
-    # A final verdict ends the window early: the unanswered job is still waiting for its own.
+    def deleting(job_id: str) -> dict | None:
+        described = backup_client.describe_restore_job(RestoreJobId=job_id)
+        return described if described.get("DeletionStatus") in ("DELETING", "SUCCESSFUL") else None
+
+    # A final verdict ends the window early: AWS's deletion starts while the unanswered job is still waiting for
+    # its own (looked at as soon as the deletion starts: dropping a database on a loaded machine takes a while).
+    wait_for(lambda: deleting(answered), timeout=40, what="AWS's deletion to start after the verdict")
     assert backup_client.describe_restore_job(RestoreJobId=unanswered).get("ValidationStatus") is None
+    first = wait_for(lambda: deleted(answered), timeout=40, what="AWS's deletion after the verdict")
     second = wait_for(lambda: deleted(unanswered), timeout=40, what="the second job's deletion after the window")
     assert first["ValidationStatus"] == "SUCCESSFUL"
     assert second["ValidationStatus"] == "TIMED_OUT"
@@ -204,3 +223,149 @@ def test_a_run_restores_tags_times_out_and_deletes_after_the_verdict_or_window(b
     assert backup_client.get_restore_testing_plan(RestoreTestingPlanName=name)["RestoreTestingPlan"][
         "LastExecutionTime"
     ]
+
+
+def aurora_backed_up(backup, rds) -> str:
+    cluster = source_cluster(rds, "aurora-postgresql")
+    vault = f"rt-{secrets.token_hex(3)}"
+    backup.create_backup_vault(BackupVaultName=vault)
+    job = backup.start_backup_job(BackupVaultName=vault, ResourceArn=cluster["DBClusterArn"], IamRoleArn=ROLE_ARN)
+    assert wait_backup_job(backup, job["BackupJobId"])["State"] == "COMPLETED"
+    return str(cluster["DBClusterArn"])
+
+
+def test_an_aurora_run_restores_a_bare_tagged_cluster_and_an_instance_left_in_it_blocks_aws_deletion(
+    backup_client, rds_client, emulator
+):
+    """AWS Backup restores the cluster without an instance; after the verdict it deletes the cluster, which RDS
+    refuses while an instance not being deleted is in it: DeletionStatus FAILED, the cluster stays."""
+    emulator.configure(restore_testing_hour_seconds=30)
+    source = aurora_backed_up(backup_client, rds_client)
+    name = plan_name()
+    arn = create_plan(backup_client, name)
+    backup_client.create_restore_testing_selection(
+        RestoreTestingPlanName=name,
+        RestoreTestingSelection={
+            "RestoreTestingSelectionName": "aurora",
+            "IamRoleArn": ROLE_ARN,
+            "ProtectedResourceType": "Aurora",
+            "ProtectedResourceArns": [source],
+        },
+    )
+    (job_id,) = emulator.run_restore_testing_plan(name)
+    job = wait_restore_job(backup_client, job_id)
+    assert job["Status"] == "COMPLETED" and job["CreatedBy"] == {"RestoreTestingPlanArn": arn}
+    identifier = job["CreatedResourceArn"].rsplit(":", 1)[-1]
+    assert identifier.startswith("awsbackup-restore-test-")
+    cluster = wait_cluster(rds_client, identifier)
+    assert cluster["DBClusterMembers"] == []
+    tags = rds_client.list_tags_for_resource(ResourceName=job["CreatedResourceArn"])["TagList"]
+    assert {"Key": "awsbackup-restore-test", "Value": arn} in tags
+
+    left = add_instance(rds_client, identifier, "aurora-postgresql")
+    wait_instance_available(rds_client, left)
+    backup_client.put_restore_validation_result(RestoreJobId=job_id, ValidationStatus="SUCCESSFUL")
+
+    def settled() -> dict | None:
+        described = backup_client.describe_restore_job(RestoreJobId=job_id)
+        return described if described.get("DeletionStatus") in ("SUCCESSFUL", "FAILED") else None
+
+    done = wait_for(settled, timeout=40, what="AWS's deletion after the verdict")
+    assert done["DeletionStatus"] == "FAILED"
+    assert "InvalidDBClusterStateFault" in done["DeletionStatusMessage"]
+    assert describe_cluster(rds_client, identifier)["Status"] == "available"
+    delete_cluster_fully(rds_client, identifier)
+
+
+def test_a_dynamodb_run_restores_a_tagged_table_that_aws_deletes_after_the_verdict(backup_client, emulator):
+    ddb = boto3.client("dynamodb")
+    source = f"rt-orders-{secrets.token_hex(3)}"
+    source_arn = create_orders_table(source, 5, timedelta(minutes=10), ddb)
+    try:
+        vault = f"rt-{secrets.token_hex(3)}"
+        backup_client.create_backup_vault(BackupVaultName=vault)
+        backup = backup_client.start_backup_job(BackupVaultName=vault, ResourceArn=source_arn, IamRoleArn=ROLE_ARN)
+        assert wait_backup_job(backup_client, backup["BackupJobId"])["State"] == "COMPLETED"
+        name = plan_name()
+        arn = create_plan(backup_client, name)
+        backup_client.create_restore_testing_selection(
+            RestoreTestingPlanName=name,
+            RestoreTestingSelection={
+                "RestoreTestingSelectionName": "tables",
+                "IamRoleArn": ROLE_ARN,
+                "ProtectedResourceType": "DynamoDB",
+                "ProtectedResourceArns": [source_arn],
+            },
+        )
+        (job_id,) = emulator.run_restore_testing_plan(name)
+        job = wait_restore_job(backup_client, job_id)
+        assert job["Status"] == "COMPLETED" and job["CreatedBy"] == {"RestoreTestingPlanArn": arn}
+        table = job["CreatedResourceArn"].split(":table/", 1)[1]
+        assert table.startswith("awsbackup-restore-test-")
+        assert ddb.describe_table(TableName=table)["Table"]["ItemCount"] == 5
+        tags = ddb.list_tags_of_resource(ResourceArn=job["CreatedResourceArn"])["Tags"]
+        assert {"Key": "awsbackup-restore-test", "Value": arn} in tags
+        backup_client.put_restore_validation_result(RestoreJobId=job_id, ValidationStatus="FAILED")
+
+        def deleted() -> dict | None:
+            described = backup_client.describe_restore_job(RestoreJobId=job_id)
+            return described if described.get("DeletionStatus") == "SUCCESSFUL" else None
+
+        assert wait_for(deleted, timeout=40, what="AWS's deletion of the table")["ValidationStatus"] == "FAILED"
+        assert table not in ddb.list_tables()["TableNames"]
+    finally:
+        with contextlib.suppress(ddb.exceptions.ResourceNotFoundException):
+            ddb.delete_table(TableName=source)
+
+
+def test_schedules_are_validated_as_aws_does(backup_client):
+    for expression, zone in (
+        ("rate(1 hour)", None),  # restore testing takes cron expressions only
+        ("cron(0 3 * * * *)", None),  # one of the day fields must be `?`
+        ("cron(61 3 ? * * *)", None),
+        ("cron(0 3 ? * * *)", "Mars/Olympus_Mons"),
+    ):
+        plan = {"RestoreTestingPlanName": plan_name(), "ScheduleExpression": expression}
+        plan["RecoveryPointSelection"] = {"Algorithm": "LATEST_WITHIN_WINDOW", "IncludeVaults": ["*"]}
+        if zone:
+            plan["ScheduleExpressionTimezone"] = zone
+        with pytest.raises(ClientError) as refused:
+            backup_client.create_restore_testing_plan(RestoreTestingPlan=plan)
+        assert code_of(refused) == "InvalidParameterValueException", expression
+
+
+def test_a_plan_runs_on_its_own_schedule(backup_client, rds_client, emulator):
+    """Every minute, in a timezone that is not UTC: the plan runs without the control endpoint's run-now."""
+    emulator.configure(restore_testing_schedules=True, restore_testing_hour_seconds=5)
+    source, _point = backed_up(backup_client, rds_client)
+    name = plan_name()
+    plan = {
+        "RestoreTestingPlanName": name,
+        "ScheduleExpression": "cron(* * ? * * *)",
+        "ScheduleExpressionTimezone": "Europe/Paris",
+        "StartWindowHours": 1,
+        "RecoveryPointSelection": {"Algorithm": "LATEST_WITHIN_WINDOW", "IncludeVaults": ["*"]},
+    }
+    arn = backup_client.create_restore_testing_plan(RestoreTestingPlan=plan)["RestoreTestingPlanArn"]
+    backup_client.create_restore_testing_selection(
+        RestoreTestingPlanName=name,
+        RestoreTestingSelection={
+            "RestoreTestingSelectionName": "rds_sel",
+            "IamRoleArn": ROLE_ARN,
+            "ProtectedResourceType": "RDS",
+            "ProtectedResourceArns": [source],
+        },
+    )
+
+    def started() -> list | None:
+        jobs = backup_client.list_restore_jobs(ByRestoreTestingPlanArn=arn)["RestoreJobs"]
+        return jobs or None
+
+    jobs = wait_for(started, timeout=150, interval=1.0, what="the plan's scheduled run")
+    emulator.configure(restore_testing_schedules=False)  # one run is enough
+    assert {job["CreatedBy"]["RestoreTestingPlanArn"] for job in jobs} == {arn}
+    assert backup_client.get_restore_testing_plan(RestoreTestingPlanName=name)["RestoreTestingPlan"][
+        "LastExecutionTime"
+    ]
+    for job in jobs:
+        wait_restore_job(backup_client, job["RestoreJobId"])

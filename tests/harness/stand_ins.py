@@ -18,15 +18,22 @@ TEST_KNOBS: dict[str, Any] = {
     # One emulator serves the whole session and the load tests restore a thousand instances at once; the quota
     # tests set their own (AWS's default, 40, is the emulator's default).
     "max_db_instances": 5000,
+    # Plans run when a test says so; the schedule's own test turns schedules on for itself.
+    "restore_testing_schedules": False,
 }
 
-__all__ = ["TEST_KNOBS", "MotoHandle", "start_emulator", "start_moto"]
+# A second account on the emulators the tests start: requests signed with CENTRAL_KEY act as CENTRAL_ACCOUNT (the
+# central account of the tests that copy from the harness's default account into another one).
+CENTRAL_ACCOUNT = "210987654321"
+CENTRAL_KEY = "AKIACENTRALACCOUNT01"
+
+__all__ = ["CENTRAL_ACCOUNT", "CENTRAL_KEY", "TEST_KNOBS", "MotoHandle", "start_emulator", "start_moto"]
 
 
 def start_emulator(events_url: str | None, *, seed: int | None = None, **overrides: Any) -> EmulatorHandle:
     """An emulator on both real servers. ``overrides`` are knobs or EmulatorConfig fields."""
     config_fields = set(EmulatorConfig.__dataclass_fields__) - {"knobs"}
-    overrides = {"dynamodb_url": events_url, **overrides}
+    overrides = {"dynamodb_url": events_url, "accounts": {CENTRAL_KEY: CENTRAL_ACCOUNT}, **overrides}
     knob_values = {**TEST_KNOBS, **{k: v for k, v in overrides.items() if k not in config_fields}}
     knobs = Knobs()
     knobs.update(knob_values)

@@ -26,7 +26,7 @@ EVENTS_TABLE = {
     "mariadb": "CREATE TABLE events (id int AUTO_INCREMENT PRIMARY KEY, created_at datetime(6) NOT NULL, "
     "amount decimal(10, 2) NOT NULL, note text) ENGINE=InnoDB",
 }
-SLEEP = {"postgres": "SELECT pg_sleep(5)", "mariadb": "SELECT SLEEP(5)"}
+SLEEP = {"postgres": "SELECT pg_sleep(30)", "mariadb": "SELECT SLEEP(30)"}
 
 
 @dataclass(frozen=True)

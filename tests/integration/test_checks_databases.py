@@ -193,9 +193,10 @@ async def test_a_slow_query_is_cut_at_the_statement_timeout_and_the_next_check_r
     started = time.monotonic()
     slow, following = await run(scratch, checks, context(datetime.now(UTC)), statement_timeout=1)
     assert slow.status == "ERROR" and slow.message == "statement timeout after 1s"
-    assert 0.9 <= slow.duration_seconds < 2.5
+    # The query sleeps 30 s: anything well under that was cut by the server, with room for a loaded machine.
+    assert 0.9 <= slow.duration_seconds < 10
     assert following.status == "PASSED"
-    assert time.monotonic() - started < 4
+    assert time.monotonic() - started < 15
 
 
 async def plugin_ratio(db, ctx, params):

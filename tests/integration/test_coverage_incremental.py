@@ -4,14 +4,19 @@ previous one (ByCreatedAfter), through aiobotocore and the real Backup adapter."
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import timedelta
 
 from harness.worker_stack import make_stack
 from prometheus_client import CollectorRegistry
 
+from worker import emf
 from worker.adapters.aws import open_clients
 from worker.adapters.backup import Backup
+from worker.adapters.results import LogSink
+from worker.background import reconcile_incrementally
 from worker.coverage import IncrementalReconciler
+from worker.log import get_logger
 from worker.metrics import Metrics
 from worker.policy import load_policy
 
@@ -54,5 +59,85 @@ async def test_a_later_pass_reads_only_new_recovery_points(emulator):
         assert listing.handed[0] >= 2, "the first pass lists the history"
         assert listing.handed[1] == 0, "nothing new: nothing read"
         assert listing.handed[2] == 1, "one new backup (and its copy) of one source"
+    finally:
+        await stack.close()
+
+
+class PassedHoursAgo:
+    """Every source's last PASSED validation was `hours` ago."""
+
+    def __init__(self, hours: float) -> None:
+        self.at = time.time() - hours * 3600
+
+    async def last_passed_at(self, source_arn):
+        return self.at
+
+
+def _coverage_policy(prefix: str) -> str:
+    """Postgres sources under a 3-hour SLO of their own, MariaDB ones under the deployment's; one selection that
+    selects nothing, and one for restore tests (not the reconciler's)."""
+    return f"""
+[[selection]]
+name = "pg"
+resource_type = "RDS"
+source_arn = "arn:aws:rds:*:*:db:{prefix}-postgres-*"
+coverage_slo = "3h"
+
+[[selection]]
+name = "maria"
+resource_type = "RDS"
+source_arn = "arn:aws:rds:*:*:db:{prefix}-mariadb-*"
+
+[[selection]]
+name = "none-yet"
+resource_type = "RDS"
+source_arn = "arn:aws:rds:*:*:db:{prefix}-nothing-*"
+
+[[selection]]
+name = "tests"
+resource_type = "RDS"
+source_arn = "arn:aws:rds:*:*:db:{prefix}-*"
+restore_testing_plan = "nightly_*"
+"""
+
+
+async def test_a_pass_publishes_coverage_as_emf_per_selection_and_in_total(emulator):
+    stack = await make_stack()
+    try:
+        sources = [await stack.add_source(engine) for engine in ("postgres", "mariadb")]
+        for source in sources:
+            await stack.backup_and_copy(source)
+        policy_file = stack.policy_file.with_name("coverage.toml")
+        policy_file.write_text(_coverage_policy(stack.prefix))
+        metrics = Metrics(CollectorRegistry())
+        async with open_clients(metrics) as clients:
+            # Passed 2 hours ago: inside "pg"'s own 3-hour SLO, outside the deployment's 1 hour ("maria").
+            reconciler = IncrementalReconciler(
+                load_policy(policy_file), Backup(clients.backup), PassedHoursAgo(2), 3600
+            )
+            sink = LogSink(clients.logs, stack.resources.log_group, f"{stack.prefix}-coverage", linger=0.05)
+            await reconcile_incrementally(reconciler, metrics, get_logger("test"), sink)
+            await sink.close()
+        lines = [line for line in stack.log_lines() if line.get("event") == "coverage"]
+        total = next(line for line in lines if "Selection" not in line)
+        per_selection = {line["Selection"]: line for line in lines if "Selection" in line}
+
+        assert (total["UncoveredSources"], total["SelectedSources"], total["BackupsStoppedSources"]) == (1, 2, 0)
+        assert set(per_selection) == {"pg", "maria", "none-yet"}, "restore testing selections are not watched"
+        counts = {name: (line["UncoveredSources"], line["SelectedSources"]) for name, line in per_selection.items()}
+        assert counts == {"pg": (0, 1), "maria": (1, 1), "none-yet": (0, 0)}
+
+        # The Embedded Metric Format directive CloudWatch extracts the metrics with (what the alarm watches).
+        directive = total["_aws"]["CloudWatchMetrics"][0]
+        assert directive["Namespace"] == emf.NAMESPACE
+        assert directive["Dimensions"] == [[]]
+        assert {metric["Name"] for metric in directive["Metrics"]} == set(emf.COVERAGE_METRICS)
+        assert all(metric["Unit"] == "Count" for metric in directive["Metrics"])
+        assert isinstance(total["_aws"]["Timestamp"], int)
+        for line in per_selection.values():
+            assert line["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [["Selection"]]
+            for name in emf.COVERAGE_METRICS:
+                assert isinstance(line[name], int) and not isinstance(line[name], bool)
+        assert not any("validation_id" in line or "status" in line for line in lines), "never read as a record"
     finally:
         await stack.close()

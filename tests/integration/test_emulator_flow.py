@@ -23,8 +23,8 @@ from harness.aws import (
     wait_restore_job,
 )
 from harness.databases import POSTGRES_URL, mysql_args
+from harness.stand_ins import CENTRAL_ACCOUNT
 
-CENTRAL_ACCOUNT = "210987654321"
 ENGINES = ["postgres", "mariadb"]
 
 pytestmark = pytest.mark.usefixtures("cleanup_instances")
@@ -69,7 +69,9 @@ def login_fails(inst: dict, password: str) -> bool:
 
 
 @pytest.mark.parametrize("engine", ENGINES)
-def test_backup_copy_restore_reset_delete(engine, backup_client, rds_client, emulator):
+def test_backup_copy_restore_reset_delete(engine, backup_client, rds_client, central_clients, emulator):
+    # The source account (the harness's default) backs up and copies; the central account restores the copy.
+    central_backup, central_rds = central_clients
     source = create_source(rds_client, engine)
     insert_events(source, PASSWORD, ["before-1", "before-2"])
 
@@ -96,28 +98,28 @@ def test_backup_copy_restore_reset_delete(engine, backup_client, rds_client, emu
     copy_arn = copied["DestinationRecoveryPointArn"]
     assert copy_arn.startswith(f"arn:aws:rds:us-east-1:{CENTRAL_ACCOUNT}:snapshot:awsbackup:copyjob-")
 
-    point = backup_client.describe_recovery_point(BackupVaultName=central_vault, RecoveryPointArn=copy_arn)
+    point = central_backup.describe_recovery_point(BackupVaultName=central_vault, RecoveryPointArn=copy_arn)
     assert point["Status"] == "COMPLETED" and point["ResourceArn"] == source["DBInstanceArn"]
-    metadata = backup_client.get_recovery_point_restore_metadata(
+    metadata = central_backup.get_recovery_point_restore_metadata(
         BackupVaultName=central_vault, RecoveryPointArn=copy_arn
     )["RestoreMetadata"]
     assert metadata["DBInstanceIdentifier"] == source["DBInstanceIdentifier"]
     assert metadata["Engine"] == engine
 
     restored_id = unique("rst")
-    restore = backup_client.start_restore_job(
+    restore = central_backup.start_restore_job(
         RecoveryPointArn=copy_arn,
         Metadata={**metadata, "DBInstanceIdentifier": restored_id, "DBInstanceClass": "db.t4g.micro"},
         IamRoleArn=ROLE_ARN,
         ResourceType="RDS",
     )
-    job = wait_restore_job(backup_client, restore["RestoreJobId"])
+    job = wait_restore_job(central_backup, restore["RestoreJobId"])
     assert job["Status"] == "COMPLETED", job.get("StatusMessage")
     assert job["AccountId"] == CENTRAL_ACCOUNT
     assert job["CreatedResourceArn"] == f"arn:aws:rds:us-east-1:{CENTRAL_ACCOUNT}:db:{restored_id}"
     assert job["RecoveryPointArn"] == copy_arn and job["ResourceType"] == "RDS"
 
-    restored = wait_instance(rds_client, restored_id)
+    restored = wait_instance(central_rds, restored_id)
     assert restored["DBInstanceClass"] == "db.t4g.micro"
     assert restored["MasterUsername"] != source["MasterUsername"]
     # The restore holds exactly what was there at backup time, readable with the source's password (as RDS).
@@ -125,20 +127,20 @@ def test_backup_copy_restore_reset_delete(engine, backup_client, rds_client, emu
     assert event_notes(source, PASSWORD) == ["before-1", "before-2", "after-backup"]
 
     new_password = "Rotated-pass-2"
-    modified = rds_client.modify_db_instance(
+    modified = central_rds.modify_db_instance(
         DBInstanceIdentifier=restored_id, MasterUserPassword=new_password, ApplyImmediately=True
     )["DBInstance"]
     assert modified["PendingModifiedValues"] == {"MasterUserPassword": "****"}
     assert modified["DBInstanceStatus"] == "resetting-master-credentials"
-    restored = wait_instance(rds_client, restored_id)
+    restored = wait_instance(central_rds, restored_id)
     assert login_fails(restored, PASSWORD)
     assert event_notes(restored, new_password) == ["before-1", "before-2"]
 
     login = restored["MasterUsername"]
     assert physical_objects(engine, login) == (True, True)
-    deleted = rds_client.delete_db_instance(DBInstanceIdentifier=restored_id, SkipFinalSnapshot=True)
+    deleted = central_rds.delete_db_instance(DBInstanceIdentifier=restored_id, SkipFinalSnapshot=True)
     assert deleted["DBInstance"]["DBInstanceStatus"] == "deleting"
-    wait_gone(rds_client, restored_id)
+    wait_gone(central_rds, restored_id)
     assert physical_objects(engine, login) == (False, False)
 
     # The source's own password was never touched.

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from typing import Any
 
 import boto3
 import pytest
-from harness.aws import ROLE_ARN
+from harness.restore_tests import create_plan, rds_calls, wait_job
 from harness.worker_stack import make_stack, run_inline
 
 pytestmark = pytest.mark.usefixtures("cleanup_instances")
@@ -45,48 +44,11 @@ min = 1
 """
 
 
-def create_plan(backup: Any, name: str, vault_arn: str, sources: list[str], window_hours: int = 1) -> str:
-    arn = backup.create_restore_testing_plan(
-        RestoreTestingPlan={
-            "RestoreTestingPlanName": name,
-            "ScheduleExpression": "cron(0 3 ? * * *)",
-            "RecoveryPointSelection": {"Algorithm": "LATEST_WITHIN_WINDOW", "IncludeVaults": [vault_arn]},
-        }
-    )["RestoreTestingPlanArn"]
-    backup.create_restore_testing_selection(
-        RestoreTestingPlanName=name,
-        RestoreTestingSelection={
-            "RestoreTestingSelectionName": "rds",
-            "IamRoleArn": ROLE_ARN,
-            "ProtectedResourceType": "RDS",
-            "ProtectedResourceArns": sources,
-            "ValidationWindowHours": window_hours,
-        },
-    )
-    return str(arn)
-
-
-def rds_calls(emulator: Any) -> dict[str, int]:
-    """RDS API calls the emulator has answered so far (AWS Backup's own deletion is not one of them)."""
-    operations = emulator.stats()["operations"]
-    names = ("ModifyDBInstance", "DeleteDBInstance", "AddTagsToResource")
-    return {name: int(operations.get(f"rds:{name}", 0)) for name in names}
-
-
 @pytest.fixture
 async def stack():
     made = await make_stack()
     yield made
     await made.close()
-
-
-async def wait_job(backup: Any, job_id: str, field: str, values: set[str], timeout: float = 90) -> dict[str, Any]:
-    for _ in range(int(timeout / 0.5)):
-        job = await asyncio.to_thread(backup.describe_restore_job, RestoreJobId=job_id)
-        if job.get(field) in values:
-            return dict(job)
-        await asyncio.sleep(0.5)
-    raise AssertionError(f"restore job {job_id}: {field} never in {values}")
 
 
 async def test_plan_run_validated_successful_and_failed_then_aws_deletes(stack, emulator):
@@ -104,7 +66,7 @@ async def test_plan_run_validated_successful_and_failed_then_aws_deletes(stack, 
     async with run_inline(stack):
         job_ids = await asyncio.to_thread(emulator.run_restore_testing_plan, name)
         assert len(job_ids) == 2
-        records = await stack.wait_for_records(2, timeout=90)
+        records = await stack.wait_for_records(2, timeout=180)
         jobs = [await wait_job(backup, j, "ValidationStatus", {"SUCCESSFUL", "FAILED"}) for j in job_ids]
     after = rds_calls(emulator)
 
@@ -165,7 +127,7 @@ async def test_a_verdict_after_the_window_is_recorded_and_nothing_breaks(stack, 
 
     async with run_inline(stack):
         (job_id,) = await asyncio.to_thread(emulator.run_restore_testing_plan, name)
-        records = await stack.wait_for_records(1, timeout=90)
+        records = await stack.wait_for_records(1, timeout=180)
         await stack.wait_until(lambda: stack.queue_depth(stack.resources.events_queue_url) == 0, what="events acked")
 
     job = await asyncio.to_thread(backup.describe_restore_job, RestoreJobId=job_id)

@@ -43,6 +43,14 @@ async def test_a_bad_arn_exits_2_with_a_message_and_sends_nothing(stack, arn):
     assert stack.queue_depth() == 0
 
 
+async def test_a_recovery_point_of_another_region_exits_2_and_sends_nothing(stack):
+    arn = "arn:aws:rds:eu-west-1:123456789012:snapshot:awsbackup:copyjob-0"
+    result = await asyncio.to_thread(run_cli, stack, "validate", arn)
+    assert result.returncode == 2, result
+    assert "is in eu-west-1; this deployment serves us-east-1" in result.stderr
+    assert stack.queue_depth() == 0
+
+
 async def test_a_queue_that_never_answers_is_a_bounded_clear_error(stack):
     with socket.socket() as silent:  # accepts connections (the backlog), never answers
         silent.bind(("127.0.0.1", 0))

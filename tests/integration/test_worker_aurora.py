@@ -5,6 +5,7 @@ machine's real PostgreSQL / MariaDB, and deletes the instance, then the cluster.
 from __future__ import annotations
 
 import signal
+import time
 
 import boto3
 import pytest
@@ -117,9 +118,16 @@ async def test_killed_after_adding_the_instance_then_restarted(stack, emulator, 
     assert_nothing_left(stack)
 
 
+def lease_lapsed(stack: WorkerStack, arn: str) -> bool:
+    item = boto3.client("dynamodb").get_item(TableName=stack.resources.ledger_table, Key={"pk": {"S": f"rp#{arn}"}})
+    return int(item["Item"]["lease_expires_at"]["N"]) < time.time()
+
+
 async def test_the_sweeper_deletes_an_orphaned_cluster_and_spares_a_strangers(stack, emulator, tmp_path):
-    """A worker killed for good after adding its instance leaves a cluster and an instance: `sweep` deletes
-    both (ledger + name + tag agree). A `bv-` cluster that is not ours (no ledger entry, no tag) is spared."""
+    """A worker killed for good after adding its instance leaves a cluster and an instance: once the dead
+    worker's lease has run out, `sweep` deletes both (our restore job created the cluster; the instance is the
+    one we add, a member of it). A `bv-` cluster no restore job of ours created is spared (see also
+    tests/integration/test_trust_aurora_ownership.py)."""
     rds = boto3.client("rds")
     stranger = f"bv-stranger-{stack.prefix}"
     rds.create_db_cluster(
@@ -128,13 +136,14 @@ async def test_the_sweeper_deletes_an_orphaned_cluster_and_spares_a_strangers(st
     source = await stack.add_source("aurora-postgresql")
     process = spawn(stack, tmp_path / "worker.log", lease_seconds=10, visibility_seconds=10)
     try:
-        await stack.backup_and_copy(source)
+        arn = await stack.backup_and_copy(source)
         await stack.wait_until(lambda: any(stack.restored_instances()), timeout=60, what="our instance added")
     finally:
         process.send_signal(signal.SIGKILL)
         process.wait(10)
     ours = [c for c in stack.restored_clusters() if c != stranger]
     assert len(ours) == 1
+    await stack.wait_until(lambda: lease_lapsed(stack, arn), timeout=60, what="the dead worker's lease lapsed")
     swept = run_cli(stack, "sweep", "--ttl-seconds", "0")
     assert swept.returncode == 0, swept.stderr
     await stack.wait_until(lambda: stack.restored_clusters() == [stranger], what="our cluster deleted")

@@ -64,6 +64,28 @@ def test_failures_last_7_days(named_queries, engine, fleet):
     assert stale["failed_checks"] == [f"{freshness['name']}: {freshness['message']}"]
     broken = next(row for row in rows if row["status"] == "RESTORE_FAILED")
     assert broken["reason"] == fleet.records_of("broken")[0]["reason"] and broken["failed_checks"] == []
+    assert {(row["origin"], row["restore_testing_plan_arn"]) for row in rows} == {("event", None)}
+
+
+def test_a_restore_tests_origin_and_plan_reach_the_table_and_the_named_queries(named_queries, fleet):
+    """The record's `origin` and `restore_testing_plan_arn` are columns of the table (as in Glue), so the named
+    queries and the report say who started a failed restore."""
+    plan = "arn:aws:backup:us-east-1:123456789012:restore-testing-plan:nightly-0f1e2d"
+    moved = {fleet.records_of("broken")[0]["validation_id"]}
+    records = [
+        {**r, "origin": "restore_testing", "restore_testing_plan_arn": plan} if r["validation_id"] in moved else r
+        for r in fleet.records
+    ]
+    loaded = RecordEngine()
+    try:
+        assert loaded.load((table_row(r, r["finished_at"][:10]) for r in records), RECORD_COLUMNS) == 5
+        failures = loaded.query(for_duckdb(named_queries["failures_last_7_days"]))
+        latest = loaded.query(for_duckdb(named_queries["latest_result_per_resource"]))
+    finally:
+        loaded.close()
+    origins = {row["source_resource_arn"]: (row["origin"], row["restore_testing_plan_arn"]) for row in failures}
+    assert origins == {fleet.arn("broken"): ("restore_testing", plan), fleet.arn("stale"): ("event", None)}
+    assert {row["source_resource_arn"]: row["origin"] for row in latest}[fleet.arn("broken")] == "restore_testing"
 
 
 def test_rto_rpo_percentiles(named_queries, engine, fleet):

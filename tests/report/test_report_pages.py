@@ -71,6 +71,7 @@ def test_evidence_pack(fleet, tmp_path):
     assert (stale["status"], stale["rpo_target_met"]) == ("FAILED", "false")
     broken = next(v for v in validations if v["source_resource_arn"] == fleet.arn("broken"))
     assert (broken["status"], broken["rto_minutes"], broken["rto_target_met"]) == ("RESTORE_FAILED", "", "false")
+    assert {(v["origin"], v["restore_testing_plan_arn"]) for v in validations} == {("event", "")}
     resources = {r["resource"]: r for r in read_csv(pack / "resources.csv")}
     assert resources[fleet.arn("pg")]["runs"] == "2" and resources[fleet.arn("untested")]["runs"] == "0"
     gaps = read_csv(pack / "coverage_gaps.csv")

@@ -88,6 +88,14 @@ def test_worker_container_environment_satisfies_the_worker_settings(
     assert list(settings.security_groups) == module_outputs["restore_security_group_ids"]
     assert settings.manifest_prefix == "manifests/"
     assert settings.evidence_kms_key_id is None
+    # Fleets (docs/fleet.md): the limits as the worker reads them, and the runner and task protection settings.
+    assert settings.fleet_limits.total == 40
+    assert settings.fleet_limits.per_account == 10
+    assert dict(settings.fleet_limits.per_kind) == {"Aurora": 10, "RDS": 30}
+    assert settings.fleet_quota_headroom == 5
+    assert (settings.runner_lease_seconds, settings.task_protection_minutes) == (90, 240)
+    assert (settings.coverage_slo_hours, settings.reconcile_interval_seconds) == (26, 900)
+    assert settings.restore_testing_sweep_seconds == 300
 
 
 def test_worker_container(containers: dict[str, dict[str, Any]], module_outputs: dict[str, Any]) -> None:
@@ -183,6 +191,118 @@ def test_task_role_policy_is_least_privilege(
     assert _list(protection["Resource"]) == [f"arn:aws:ecs:us-east-1:{account}:task/{NAME}/*"]
 
 
+def test_restore_testing_permissions_follow_the_ownership_rule(full_deployment: Deployment, tf_moto: Moto) -> None:
+    """docs/modes.md: modify what a restore testing job restored, read its tables, add an instance of ours (bv-,
+    our tag) to its Aurora cluster, never delete AWS's database, cluster or table; list the plans and selections."""
+    outputs = full_deployment.outputs["module"]
+    document = tf_moto.client("iam").get_role_policy(
+        RoleName=outputs["task_role_name"], PolicyName="backup-validator-worker"
+    )["PolicyDocument"]
+    document = json.loads(document) if isinstance(document, str) else document
+    account = outputs["task_role_arn"].split(":")[4]
+    db = f"arn:aws:rds:us-east-1:{account}:db:awsbackup-restore-test-*"
+    cluster = f"arn:aws:rds:us-east-1:{account}:cluster:awsbackup-restore-test-*"
+    by_sid = {statement["Sid"]: statement for statement in document["Statement"]}
+    modify = by_sid["ModifyRestoreTestDatabases"]
+    assert sorted(_list(modify["Action"])) == ["rds:ModifyDBCluster", "rds:ModifyDBInstance"]
+    assert sorted(_list(modify["Resource"])) == sorted([db, cluster])
+    create = by_sid["CreateInstanceInRestoreTestCluster"]
+    assert create["Condition"]["StringEquals"] == {"aws:RequestTag/backup-validator:managed": "true"}
+    # The instance it adds is one of ours (bv-, our tag); AWS's cluster is only named by the create.
+    assert f"arn:aws:rds:us-east-1:{account}:db:bv-*" in _list(create["Resource"]) and db not in _list(
+        create["Resource"]
+    )
+    # Nothing may delete there: no DeleteDBCluster, no DeleteDBInstance on AWS's resources.
+    for statement in document["Statement"]:
+        actions = {action.lower() for action in _list(statement["Action"])}
+        on_restore_tests = any("awsbackup-restore-test" in arn for arn in _list(statement["Resource"]))
+        assert not (
+            on_restore_tests and any(action.startswith(("rds:delete", "dynamodb:delete")) for action in actions)
+        )
+        assert not (on_restore_tests and actions & {"dynamodb:putitem", "dynamodb:updateitem", "dynamodb:deleteitem"})
+    tables = by_sid["ReadRestoreTestTables"]
+    assert all(":table/awsbackup-restore-test-*" in arn for arn in _list(tables["Resource"]))
+    assert _list(by_sid["ListRestoreTestingPlans"]["Action"]) == ["backup:ListRestoreTestingPlans"]
+    selections = by_sid["ListRestoreTestingSelections"]
+    assert _list(selections["Action"]) == ["backup:ListRestoreTestingSelections"]
+    assert _list(selections["Resource"]) == [f"arn:aws:backup:us-east-1:{account}:restore-testing-plan:*"]
+    # The role AWS Backup restores the plans' picks with: its own, assumed by AWS Backup only.
+    role = tf_moto.client("iam").get_role(RoleName=outputs["restore_testing_role_arn"].rsplit("/", 1)[1])["Role"]
+    principals = [statement["Principal"] for statement in role["AssumeRolePolicyDocument"]["Statement"]]
+    assert principals == [{"Service": "backup.amazonaws.com"}]
+    assert outputs["restore_testing_role_arn"] != outputs["restore_role_arn"]
+
+
+def test_restore_testing_jobs_completed_events_go_to_the_restore_events_queue(
+    full_deployment: Deployment, tf_moto: Moto
+) -> None:
+    rules = tf_moto.client("events").list_rules(NamePrefix=f"{NAME}-restore-testing")["Rules"]
+    assert [rule["Name"] for rule in rules] == [f"{NAME}-restore-testing-completed"]
+    pattern = json.loads(rules[0]["EventPattern"])
+    assert pattern["detail-type"] == ["Restore Job State Change"]
+    assert pattern["detail"] == {"status": ["COMPLETED"], "restoreTestingPlanArn": [{"exists": True}]}
+    targets = tf_moto.client("events").list_targets_by_rule(Rule=rules[0]["Name"])["Targets"]
+    assert [target["Arn"] for target in targets] == [full_deployment.outputs["module"]["events_queue_arn"]]
+
+
+RESTORE_TESTING_PLANS = {
+    "nightly_orders": {
+        "schedule_expression": "cron(0 5 ? * * *)",
+        "start_window_hours": 2,
+        "recovery_point_selection": {"algorithm": "RANDOM_WITHIN_WINDOW", "selection_window_days": 7},
+        "selections": {
+            "rds": {
+                "protected_resource_type": "RDS",
+                "protected_resource_conditions": {
+                    "string_equals": [{"key": "aws:ResourceTag/backup-validator", "value": "enabled"}]
+                },
+                "restore_metadata_overrides": {"DBInstanceClass": "db.t4g.micro"},
+            },
+            "tables": {
+                "protected_resource_type": "DynamoDB",
+                "protected_resource_arns": ["arn:aws:dynamodb:us-east-1:111111111111:table/orders"],
+                "validation_window_hours": 2,
+            },
+        },
+    }
+}
+
+
+def test_restore_testing_plans_and_selections_plan(full_deployment: Deployment) -> None:
+    """moto has no restore testing API: planned against the applied state."""
+    var_file = full_deployment.workdir / "restore_testing.tfvars.json"
+    var_file.write_text(json.dumps({"restore_testing_plans": RESTORE_TESTING_PLANS}))
+    plan = full_deployment.plan_json(f"-var-file={var_file}", "-refresh=false")
+    resources = {change["address"]: change["change"]["after"] for change in plan["resource_changes"]}
+    intake = "module.validator.module.intake"
+    plan_after = resources[f'{intake}.aws_backup_restore_testing_plan.this["nightly_orders"]']
+    assert plan_after["schedule_expression"] == "cron(0 5 ? * * *)" and plan_after["start_window_hours"] == 2
+    points = plan_after["recovery_point_selection"][0]
+    assert points["algorithm"] == "RANDOM_WITHIN_WINDOW" and points["include_vaults"] == ["*"]
+    assert points["recovery_point_types"] == ["SNAPSHOT"] and points["selection_window_days"] == 7
+    role = full_deployment.outputs["module"]["restore_testing_role_arn"]
+    rds = resources[f'{intake}.aws_backup_restore_testing_selection.this["nightly_orders/rds"]']
+    assert (rds["name"], rds["restore_testing_plan_name"], rds["iam_role_arn"]) == ("rds", "nightly_orders", role)
+    # With conditions the provider takes no ARNs (AWS reads them as ["*"]); the window defaults to one hour.
+    assert rds.get("protected_resource_arns") is None and rds["validation_window_hours"] == 1
+    conditions = rds["protected_resource_conditions"][0]
+    assert conditions["string_equals"] == [{"key": "aws:ResourceTag/backup-validator", "value": "enabled"}]
+    assert rds["restore_metadata_overrides"] == {"DBInstanceClass": "db.t4g.micro"}
+    tables = resources[f'{intake}.aws_backup_restore_testing_selection.this["nightly_orders/tables"]']
+    assert tables["protected_resource_arns"] == ["arn:aws:dynamodb:us-east-1:111111111111:table/orders"]
+    assert tables["protected_resource_conditions"] == [] and tables["validation_window_hours"] == 2
+
+
+def test_restore_testing_plans_are_refused_without_restore_testing(full_deployment: Deployment) -> None:
+    """Plans whose restores nobody validates would end TIMED_OUT: the plan says why and stops."""
+    var_file = full_deployment.workdir / "restore_testing_off.tfvars.json"
+    var_file.write_text(json.dumps({"restore_testing_plans": RESTORE_TESTING_PLANS, "enable_restore_testing": False}))
+    args = ("plan", "-no-color", "-refresh=false", f"-var-file={var_file}")
+    result = full_deployment.terraform.run(full_deployment.workdir, *args, check=False)
+    assert result.returncode != 0
+    assert "restore_testing_plans need enable_restore_testing = true" in " ".join(result.stderr.split())
+
+
 def test_task_and_execution_roles_are_assumed_by_ecs_tasks_only(full_deployment: Deployment, tf_moto: Moto) -> None:
     iam = tf_moto.client("iam")
     outputs = full_deployment.outputs["module"]
@@ -263,13 +383,18 @@ def _worker_environment(task_definition: dict[str, Any]) -> dict[str, str]:
 
 
 def test_without_restore_job_events_the_restore_events_queue_goes_too(full_deployment: Deployment) -> None:
-    """Planned against the applied state: the queue, its rule, target and alarm go, the worker's variable with them."""
-    plan = full_deployment.plan_json("-var", "enable_restore_job_events=false", "-refresh=false")
+    """Planned against the applied state: without either rule that fills it (the worker's restores, restore
+    testing jobs), the queue, its rules, targets and alarm go, the worker's variables and the restore testing
+    role with them."""
+    off = ("-var", "enable_restore_job_events=false", "-var", "enable_restore_testing=false")
+    plan = full_deployment.plan_json(*off, "-refresh=false")
     resources = {change["address"]: change for change in plan["resource_changes"]}
     for address in (
         "module.validator.module.intake.aws_sqs_queue.restore_events[0]",
         'module.validator.module.intake.aws_cloudwatch_event_rule.this["restore_job"]',
         'module.validator.module.intake.aws_cloudwatch_event_target.this["restore_job"]',
+        'module.validator.module.intake.aws_cloudwatch_event_rule.this["restore_testing_job"]',
+        f"{SERVICE}.aws_iam_role.restore_testing[0]",
         'module.validator.module.monitoring.aws_cloudwatch_metric_alarm.queue["restore_events_oldest_message_age"]',
     ):
         assert resources[address]["change"]["actions"] == ["delete"], address
@@ -278,10 +403,13 @@ def test_without_restore_job_events_the_restore_events_queue_goes_too(full_deplo
     assert "BV_EVENTS_QUEUE_URL" in _worker_environment(definition["before"])
     after = _worker_environment(definition["after"])
     assert "BV_EVENTS_QUEUE_URL" not in after and "BV_QUEUE_URL" in after
+    assert "BV_RESTORE_TESTING_SWEEP_SECONDS" in _worker_environment(definition["before"])
+    assert "BV_RESTORE_TESTING_SWEEP_SECONDS" not in after
     # The worker's policy as it will be applied (the submodule gets the queue ARNs as inputs, known at plan time).
     policy = json.loads(resources[f"{SERVICE}.aws_iam_role_policy.task[0]"]["change"]["after"]["policy"])
     module = full_deployment.outputs["module"]
     check_queue_permissions(policy, {module["queue_arn"]}, module["dlq_arn"])
+    assert not [s for s in policy["Statement"] if "RestoreTest" in s.get("Sid", "")], "restore testing grants stay"
     assert plan["output_changes"]["module"]["after"]["events_queue_url"] is None
 
 
@@ -304,6 +432,24 @@ def test_a_ledger_named_like_a_restored_table_is_refused(full_deployment: Deploy
     result = full_deployment.terraform.run(full_deployment.workdir, *args, check=False)
     assert result.returncode != 0
     assert "ledger_table_name must not start with bv-" in " ".join(result.stderr.split()), result.stderr[-2000:]
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        # The alarm treats a period without a reconciler pass as breaching: 900 s is one default period of it.
+        ("coverage_alarm_period_seconds", "900", "coverage_alarm_period_seconds must be at least twice"),
+        # The worker knows the kinds RDS, Aurora and DynamoDB only.
+        ("fleet_max_restores_per_kind", '{"EBS"=3}', "fleet_max_restores_per_kind keys must be RDS, Aurora or"),
+    ],
+)
+def test_settings_the_worker_would_refuse_are_refused_at_plan(
+    full_deployment: Deployment, variable: str, value: str, message: str
+) -> None:
+    args = ("plan", "-no-color", "-refresh=false", "-var", f"{variable}={value}")
+    result = full_deployment.terraform.run(full_deployment.workdir, *args, check=False)
+    assert result.returncode != 0
+    assert message in " ".join(result.stderr.split()), result.stderr[-2000:]
 
 
 def test_full_module_destroys_cleanly(full_deployment: Deployment, tf_moto: Moto) -> None:

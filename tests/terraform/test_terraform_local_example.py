@@ -26,7 +26,8 @@ from tfsupport import (
     grants,
 )
 
-from worker.emf import DIMENSION_SETS, METRICS, NAMESPACE
+from worker.emf import COVERAGE_DIMENSION, COVERAGE_METRICS, DIMENSION_SETS, NAMESPACE
+from worker.emf import METRICS as RECORD_METRICS
 
 # Every test here needs a Terraform apply against moto.
 pytestmark = pytest.mark.slow
@@ -77,11 +78,15 @@ REQUIRED_METRIC_ALARMS = {
     "DataGapMinutes",
     "ValidationPassed",
     "CleanupFailed",
+    "UncoveredSources",
 }
 
 
-# The dimension sets of the worker's EMF records, as sorted name tuples.
-EMITTED_DIMENSION_SETS = {tuple(sorted(dimensions)) for dimensions in DIMENSION_SETS}
+# Every metric the worker emits: the records' and the coverage reconciler's (worker/emf.py).
+METRICS = {**RECORD_METRICS, **COVERAGE_METRICS}
+
+# The dimension sets of the worker's EMF lines, as sorted name tuples: the records' and the coverage lines'.
+EMITTED_DIMENSION_SETS = {tuple(sorted(dimensions)) for dimensions in DIMENSION_SETS} | {(), (COVERAGE_DIMENSION,)}
 
 # The resource type and engine pairs examples/local asks per-type alarms for.
 LOCAL_ALARM_DIMENSIONS = {("RDS", "postgres"), ("RDS", "mariadb")}
@@ -127,7 +132,7 @@ def test_outputs(local_deployment: Deployment) -> None:
     outputs = local_deployment.outputs
     for name in ("queue_url", "events_queue_url", "dlq_url", "results_bucket", "ledger_table", "log_group_name"):
         assert isinstance(outputs[name], str) and outputs[name], name
-    assert set(outputs["rule_names"]) == {"copy_job", "backup_job", "restore_job"}
+    assert set(outputs["rule_names"]) == {"copy_job", "backup_job", "restore_job", "restore_testing_job"}
     # The name docker-compose.yml gives the worker (BV_EVENTS_QUEUE_URL).
     assert outputs["events_queue_url"].endswith("/backup-validator-restore-events")
 
@@ -206,6 +211,32 @@ def test_only_final_states_of_our_restores_reach_the_restore_events_queue(
     assert _drain(tf_moto, queue_url) == [], "a restore job event reached the work queue"
 
 
+def test_completed_restore_testing_jobs_reach_the_restore_events_queue(
+    local_deployment: Deployment, tf_moto: Moto
+) -> None:
+    """AWS's sample restore event, as a restore testing job's (its plan's ARN added): only COMPLETED goes, to the
+    restore events queue, whichever role restored it; a restore without a plan ARN and another role does not."""
+    queue_url = local_deployment.outputs["queue_url"]
+    events_queue_url = local_deployment.outputs["events_queue_url"]
+    _drain(tf_moto, queue_url)
+    _drain(tf_moto, events_queue_url)
+    samples = SAMPLE_EVENTS["Restore Job State Change"]
+    plan_arn = "arn:aws:backup:us-east-1:123456789012:restore-testing-plan:nightly_orders-8d7f"
+    tested = {}
+    for status, sample in samples.items():
+        tested[status] = copy.deepcopy(sample)
+        tested[status]["detail"]["restoreTestingPlanArn"] = plan_arn
+        tested[status]["detail"]["iamRoleArn"] = local_deployment.outputs["restore_testing_role_arn"]
+    _put(tf_moto, tested["RUNNING"])
+    _put(tf_moto, samples["COMPLETED"])  # no plan ARN, another role: neither rule's
+    assert _drain(tf_moto, events_queue_url) == []
+    _put(tf_moto, tested["COMPLETED"])
+    bodies = _drain(tf_moto, events_queue_url)
+    assert [body["detail"]["restoreTestingPlanArn"] for body in bodies] == [plan_arn]
+    assert bodies[0]["detail"]["status"] == "COMPLETED"
+    assert _drain(tf_moto, queue_url) == [], "a restore testing event reached the work queue"
+
+
 def test_rules_target_their_queue_with_retries_and_a_dead_letter_queue(
     local_deployment: Deployment, tf_moto: Moto
 ) -> None:
@@ -213,7 +244,12 @@ def test_rules_target_their_queue_with_retries_and_a_dead_letter_queue(
     queue_arn = _queue_arn(tf_moto, outputs["queue_url"])
     events_queue_arn = _queue_arn(tf_moto, outputs["events_queue_url"])
     dlq_arn = _queue_arn(tf_moto, outputs["dlq_url"])
-    expected = {"copy_job": queue_arn, "backup_job": queue_arn, "restore_job": events_queue_arn}
+    expected = {
+        "copy_job": queue_arn,
+        "backup_job": queue_arn,
+        "restore_job": events_queue_arn,
+        "restore_testing_job": events_queue_arn,
+    }
     events = tf_moto.client("events")
     for kind, rule in outputs["rule_names"].items():
         targets = events.list_targets_by_rule(Rule=rule)["Targets"]
@@ -234,9 +270,9 @@ def test_rules_target_their_queue_with_retries_and_a_dead_letter_queue(
     ("queue", "kinds"),
     [
         ("queue_url", {"copy_job", "backup_job"}),
-        ("events_queue_url", {"restore_job"}),
+        ("events_queue_url", {"restore_job", "restore_testing_job"}),
         # EventBridge dead-letters the events of every rule there.
-        ("dlq_url", {"copy_job", "backup_job", "restore_job"}),
+        ("dlq_url", {"copy_job", "backup_job", "restore_job", "restore_testing_job"}),
     ],
 )
 def test_queue_policy_admits_only_the_rules_that_target_it(
@@ -305,6 +341,16 @@ def test_alarms_watch_the_metrics_the_worker_emits(local_deployment: Deployment,
         assert by_metric[metric]["ComparisonOperator"] == "GreaterThanThreshold"
         assert by_metric[metric]["Threshold"] == 0
 
+    # Coverage (the reconciler's EMF line per pass): any uncovered source alarms, and so does a period without a
+    # pass (missing data breaches: silence must not look like coverage). The example's selection has its own.
+    coverage = by_metric["UncoveredSources"]
+    assert (coverage["ComparisonOperator"], coverage["Threshold"]) == ("GreaterThanThreshold", 0)
+    assert (coverage["Statistic"], coverage["Period"], coverage["TreatMissingData"]) == ("Maximum", 3600, "breaching")
+    per_selection = [alarm for alarm in ours if alarm.get("Dimensions") and alarm["MetricName"] == "UncoveredSources"]
+    assert [alarm["Dimensions"] for alarm in per_selection] == [[{"Name": "Selection", "Value": "orders"}]]
+    assert per_selection[0]["AlarmName"] == "backup-validator-coverage-missing-orders"
+    assert per_selection[0]["TreatMissingData"] == "breaching"
+
     queue_alarms = {
         (alarm["MetricName"], alarm["Dimensions"][0]["Value"])
         for alarm in alarms
@@ -332,14 +378,15 @@ def test_alarms_per_resource_type_and_engine(local_deployment: Deployment, tf_mo
     per_pair: dict[tuple[str, str], set[str]] = {}
     for alarm in alarms:
         dimensions = {dimension["Name"]: dimension["Value"] for dimension in alarm.get("Dimensions", [])}
-        if alarm.get("Namespace") == NAMESPACE and dimensions:
+        if alarm.get("Namespace") == NAMESPACE and dimensions and COVERAGE_DIMENSION not in dimensions:
             pair = (dimensions["ResourceType"], dimensions["Engine"])
             per_pair.setdefault(pair, set()).add(alarm["MetricName"])
             assert alarm["TreatMissingData"] == "notBreaching", alarm["AlarmName"]
     assert set(per_pair) == LOCAL_ALARM_DIMENSIONS
     for pair, metrics in per_pair.items():
-        # Every fleet-wide alarm but the no-PASSED one, which would breach for a kind validated less often.
-        assert metrics == fleet - {"ValidationPassed"}, pair
+        # Every fleet-wide alarm but the two that breach on missing data: no-PASSED would breach for a kind validated
+        # less often, and coverage has no ResourceType series (it is per selection).
+        assert metrics == fleet - {"ValidationPassed", "UncoveredSources"}, pair
 
 
 def _dashboard_series(body: dict[str, Any]) -> list[tuple[str, str, tuple[str, ...]]]:

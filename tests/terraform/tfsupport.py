@@ -32,7 +32,7 @@ REGION = "us-east-1"
 SUBMODULES = ("modules/intake", "modules/results", "modules/monitoring", "modules/service")
 MODULES = ("modules/validator", "modules/source", *SUBMODULES)
 # The Terraform directories that must pass `init -backend=false` + `validate`.
-TERRAFORM_DIRS = (*MODULES, "examples/local", "examples/complete")
+TERRAFORM_DIRS = (*MODULES, "examples/local", "examples/complete", "examples/restore-testing", "examples/multi-region")
 
 # The named queries' SQL, one file per query key; `${name}` placeholders (templatefile() and string.Template alike).
 QUERIES = TF_ROOT / "modules" / "results" / "queries"
@@ -374,16 +374,20 @@ def check_task_policy(document: dict[str, Any], restore_role_arn: str) -> None:
             assert "*" not in resources, f"{changes_rds} on every resource"
             restored = [arn for arn in resources if arn.split(":")[5:6] in (["db"], ["cluster"])]
             assert restored, f"{changes_rds} without a db/cluster resource: {resources}"
+            names = {":".join(arn.split(":")[6:]) for arn in restored}
+            # {bv-*, restore test}: CreateDBInstance of our bv- instance in a restore test's cluster.
+            assert names in ({"bv-*"}, {RESTORE_TEST_NAME}, {"bv-*", RESTORE_TEST_NAME}), (
+                f"{changes_rds} on {restored}: only bv-* databases may change"
+            )
             for arn in resources:
                 parts = arn.split(":")
                 assert arn.startswith("arn:aws:rds:") and len(parts) >= 7, arn
-                kind, name = parts[5], ":".join(parts[6:])
-                if kind in ("db", "cluster"):
-                    assert name == "bv-*", f"{changes_rds} on {arn}: only bv-* databases may change"
-                else:
+                if parts[5] not in ("db", "cluster"):
                     # Sub-resources CreateDBInstance needs in a restored cluster; never a delete/modify target.
-                    assert kind in ("subgrp", "pg", "og"), arn
+                    assert parts[5] in ("subgrp", "pg", "og"), arn
                     assert not any(a.startswith(("rds:delete", "rds:modify")) for a in changes_rds), arn
+            if RESTORE_TEST_NAME in names:
+                _check_restore_test_statement(statement, actions)
         _check_rds_tag_conditions(statement, actions)
         if any(action.startswith("iam:") for action in actions):
             assert actions == ["iam:passrole"], f"IAM beyond PassRole: {actions}"
@@ -423,6 +427,11 @@ def _check_table_statement(actions: list[str], resources: list[str]) -> None:
     if restored:
         assert restored == resources, f"bv- tables mixed with other resources: {resources}"
         assert not table_actions & TABLE_ITEM_WRITES, f"item writes on restored tables: {table_actions}"
+    restore_tests = [arn for arn in resources if ":table/awsbackup-restore-test-" in arn]
+    if restore_tests:
+        # A restore test's table is AWS Backup's: read, never written or deleted.
+        assert restore_tests == resources, f"restore test tables mixed with other resources: {resources}"
+        assert all(action.startswith(READS) for action in table_actions), f"{table_actions} on restore test tables"
     if "dynamodb:deletetable" in table_actions:
         assert table_actions == {"dynamodb:deletetable"}, table_actions
         for arn in resources:
@@ -446,7 +455,9 @@ def check_table_permissions(document: dict[str, Any], ledger_arn: str) -> None:
     assert granted["*"] == {"dynamodb:listtables"}
     assert not ledger_arn.split(":table/")[1].startswith("bv-"), ledger_arn
     assert {"dynamodb:getitem", "dynamodb:updateitem", "dynamodb:conditioncheckitem"} <= granted[ledger_arn]
-    assert set(granted) == {table, table + "/index/*", "*", ledger_arn}, granted
+    restore_tests = {arn for arn in granted if ":table/awsbackup-restore-test-" in arn}
+    assert all(action.startswith(READS) for arn in restore_tests for action in granted[arn]), granted
+    assert set(granted) - restore_tests == {table, table + "/index/*", "*", ledger_arn}, granted
 
 
 def grants(document: dict[str, Any]) -> dict[str, set[str]]:
@@ -480,10 +491,43 @@ def check_evidence_permissions(document: dict[str, Any], key_arn: str | None, bu
 OWNER_TAG = "backup-validator:managed"
 
 
+# What AWS Backup's restore testing jobs restore (docs/modes.md), and the tag AWS Backup puts on it.
+RESTORE_TEST_NAME = "awsbackup-restore-test-*"
+RESTORE_TEST_TAG = "awsbackup-restore-test"
+READS = (
+    "dynamodb:describe",
+    "dynamodb:scan",
+    "dynamodb:query",
+    "dynamodb:get",
+    "dynamodb:batchget",
+    "dynamodb:partiqlselect",
+)
+
+
+def _check_restore_test_statement(statement: dict[str, Any], actions: list[str]) -> None:
+    """The ownership rule for restore tests: modify what AWS Backup restored, add an instance of ours (bv-, our
+    tag) to its Aurora cluster, read its tables; never delete there (what we add is deleted under the bv- grants)."""
+    changes = {
+        a for a in actions if a.startswith(("rds:delete", "rds:modify", "rds:create", "rds:reboot", "rds:restore"))
+    }
+    changes |= {a for a in actions if a.startswith("dynamodb:") and not a.startswith(READS)}
+    assert changes in (
+        {"rds:modifydbinstance", "rds:modifydbcluster"},
+        {"rds:createdbinstance"},
+        set(),
+    ), f"{changes} on restore testing resources"
+    if changes == {"rds:createdbinstance"}:
+        assert not [arn for arn in as_list(statement["Resource"]) if ":db:awsbackup-restore-test" in arn], statement
+
+
 def _check_rds_tag_conditions(statement: dict[str, Any], actions: list[str]) -> None:
-    """RDS changes need our tag: on the resource (modify, delete), on the request (create); tagging only our keys."""
+    """RDS changes need our tag: on the resource (modify, delete), on the request (create); tagging only our keys.
+    The one exception: what a restore testing job restored is modified without our tag (the worker never tags it)."""
     condition = statement.get("Condition", {})
-    if any(action.startswith(("rds:delete", "rds:modify")) for action in actions):
+    restore_test_modify = set(actions) == {"rds:modifydbinstance", "rds:modifydbcluster"} and all(
+        arn.endswith(f":{RESTORE_TEST_NAME}") for arn in as_list(statement["Resource"])
+    )
+    if any(action.startswith(("rds:delete", "rds:modify")) for action in actions) and not restore_test_modify:
         assert as_list(condition["StringEquals"][f"aws:ResourceTag/{OWNER_TAG}"]) == ["true"], statement
     if "rds:createdbinstance" in actions:
         assert as_list(condition["StringEquals"][f"aws:RequestTag/{OWNER_TAG}"]) == ["true"], statement

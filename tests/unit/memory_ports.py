@@ -13,6 +13,7 @@ from prometheus_client import CollectorRegistry
 from worker.checks import CheckResult
 from worker.flow import Flow
 from worker.kinds import Kinds, TakenOver
+from worker.leases import CLOCK_SKEW_SECONDS
 from worker.ledger_item import CHECKED, CLAIMED, DONE, RESTORING, ClaimResult, LedgerItem, ResourceEntry
 from worker.metrics import Metrics
 from worker.model import RecoveryPoint, RestoreJob
@@ -76,9 +77,10 @@ class MemoryLedger:
         if current is not None:
             item = LedgerItem.from_attributes(current)
             mine = item.owner == self.owner and item.message_id == message_id
-            if item.state == DONE or not (item.lease_expires_at < now or mine):
+            if item.state == DONE or not (item.lease_expires_at < now - CLOCK_SKEW_SECONDS or mine):
                 return ClaimResult("done" if item.state == DONE else "held", item)
         attributes = dict(current or {"pk": f"rp#{recovery_point_arn}", "claimed_at": now, "state": CLAIMED})
+        attributes.update(taken_from=attributes.get("owner", ""), taken_lease=attributes.get("lease_expires_at", 0))
         attributes.update(owner=self.owner, message_id=message_id, lease_expires_at=now + self.lease_seconds)
         attributes.setdefault("validation_id", validation_id)
         self.store.items[recovery_point_arn] = attributes
@@ -93,6 +95,10 @@ class MemoryLedger:
 
     async def release(self, recovery_point_arn: str) -> None:
         await self._update(recovery_point_arn, "release", lease_expires_at=0)
+
+    async def hand_over(self, recovery_point_arn: str) -> None:
+        crashes = int(self.store.items[recovery_point_arn].get("crash_hand_overs", 0)) + 1
+        await self._update(recovery_point_arn, "hand_over", lease_expires_at=0, crash_hand_overs=crashes)
 
     async def renew(self, recovery_point_arn: str) -> None:
         await self._update(recovery_point_arn, "renew", lease_expires_at=int(time.time()) + self.lease_seconds)

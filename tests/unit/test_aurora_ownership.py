@@ -1,11 +1,11 @@
-"""Aurora cleanup deletes a cluster only when ledger, name and tag agree, and never a cluster with an
-instance we did not add (pure logic over in-memory ports; the end-to-end cases are in tests/integration)."""
+"""Aurora cleanup, once the cluster is proven ours (its restore job created it): the instance we added goes first,
+then the cluster; never a cluster with an instance we did not add, never an instance outside the cluster (pure
+logic over in-memory ports; the end-to-end cases are in tests/integration/test_worker_aurora.py)."""
 
 import pytest
 
 from worker.errors import NotOurs
 from worker.kinds.aurora_ownership import delete_cluster_and_instance
-from worker.ledger_item import ResourceEntry
 from worker.model import OWNER_TAG
 from worker.ports import DbCluster, DbInstance
 
@@ -23,19 +23,16 @@ def instance(identifier, tags=OURS):
 
 
 class Fakes:
-    def __init__(self, instances=(), ledger=("bv-abc", "bv-abc-1")):
+    def __init__(self, instances=()):
         self.instances = {i.identifier: i for i in instances}
-        self.ledger = set(ledger)
         self.deleted: list[str] = []
-
-    async def resource(self, identifier):
-        return ResourceEntry(identifier, "rp", 0) if identifier in self.ledger else None
-
-    async def item(self, arn):
-        return None
+        self.tagged: list[str] = []
 
     async def describe(self, identifier):
         return self.instances.get(identifier)
+
+    async def tag(self, arn, tags):
+        self.tagged.append(arn)
 
     async def delete(self, identifier):
         self.deleted.append(identifier)
@@ -48,21 +45,33 @@ class Fakes:
 
 async def test_ours_goes_instance_first_then_cluster():
     fakes = Fakes([instance("bv-abc-1")])
-    outcome = await delete_cluster_and_instance(fakes, fakes, fakes, cluster(members=["bv-abc-1"]))
-    assert outcome == "DELETED" and fakes.deleted == ["bv-abc-1", "bv-abc"]
+    outcome = await delete_cluster_and_instance(fakes, fakes, cluster(members=["bv-abc-1"]))
+    assert outcome == "DELETED" and fakes.deleted == ["bv-abc-1", "bv-abc"] and fakes.tagged == []
+
+
+async def test_an_untagged_cluster_and_instance_proven_ours_are_tagged_then_deleted():
+    """A restore that finished after its validation gave up was never tagged; the IAM policy needs the tag."""
+    fakes = Fakes([instance("bv-abc-1", tags={})])
+    outcome = await delete_cluster_and_instance(fakes, fakes, cluster(members=["bv-abc-1"], tags={}))
+    assert outcome == "DELETED" and fakes.tagged == ["arn:cluster:bv-abc", "arn:db:bv-abc-1"]
+    assert fakes.deleted == ["bv-abc-1", "bv-abc"]
+
+
+async def test_an_instance_with_our_name_outside_the_cluster_is_left_alone():
+    fakes = Fakes([instance("bv-abc-1")])
+    outcome = await delete_cluster_and_instance(fakes, fakes, cluster(members=[]))
+    assert outcome == "DELETED" and fakes.deleted == ["bv-abc"]
 
 
 @pytest.mark.parametrize(
-    ("found", "fakes", "why"),
+    ("found", "why"),
     [
-        (cluster(members=["bv-abc-1", "prod-reader"]), Fakes([instance("bv-abc-1")]), "did not add"),
-        (cluster(tags={}), Fakes(), "lacks the"),
-        (cluster(), Fakes(ledger=()), "not in the ledger"),
-        (cluster(identifier="prod"), Fakes(), "prefix"),
-        (cluster(members=["bv-abc-1"]), Fakes([instance("bv-abc-1", tags={})]), "lacks the"),
+        (cluster(members=["bv-abc-1", "prod-reader"]), "did not add"),
+        (cluster(identifier="prod"), "prefix"),
     ],
 )
-async def test_anything_not_provably_ours_is_left_alone(found, fakes, why):
+async def test_anything_not_provably_ours_is_left_alone(found, why):
+    fakes = Fakes([instance("bv-abc-1")])
     with pytest.raises(NotOurs, match=why):
-        await delete_cluster_and_instance(fakes, fakes, fakes, found)
-    assert fakes.deleted == []
+        await delete_cluster_and_instance(fakes, fakes, found)
+    assert fakes.deleted == [] and fakes.tagged == []

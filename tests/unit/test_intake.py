@@ -10,6 +10,7 @@ from prometheus_client import CollectorRegistry
 
 from worker.errors import LeaseHeld, RequestRefused, ServiceUnavailable
 from worker.intake import Consumer, Handler, Timing
+from worker.leases import CLOCK_SKEW_SECONDS
 from worker.metrics import Metrics
 from worker.model import Outcome
 from worker.ports import Message
@@ -23,9 +24,12 @@ class MemoryQueue:
         self.waiting = list(messages)
         self.deleted: list[str] = []
         self.visibility: dict[str, int] = {}
+        self.windows: list[tuple[str, int]] = []  # (receive or extend, the visibility asked for)
 
     async def receive(self, max_messages: int, wait_seconds: int, visibility_seconds: int) -> list[Message]:
         taken, self.waiting = self.waiting[:max_messages], self.waiting[max_messages:]
+        if taken:
+            self.windows.append(("receive", visibility_seconds))
         if not taken:
             await asyncio.sleep(0.01)
         return taken
@@ -40,6 +44,7 @@ class MemoryQueue:
         raise ConnectionError("this queue takes no new messages")
 
     async def extend_many(self, receipt_handles, seconds):
+        self.windows.append(("extend", seconds))
         return []
 
     async def depth(self):
@@ -139,3 +144,67 @@ async def test_a_stopped_consumer_hands_unfinished_messages_back_at_once():
     stop.set()
     await asyncio.wait_for(task, 10)
     assert queue.visibility == {"r-1": 0} and queue.deleted == []
+
+
+def test_a_message_in_hand_stays_invisible_until_its_lease_is_free_to_others():
+    # The lease is renewed at most one heartbeat after the message's last extension, and is free to others only
+    # the skew margin after it ends: a dead worker's message must not come back before, or it spends a receive.
+    timing = Timing(visibility_seconds=30, drain_seconds=5, lease_seconds=300)
+    assert timing.hold_seconds > 300 + CLOCK_SKEW_SECONDS + timing.heartbeat_interval
+    assert Timing(visibility_seconds=600, drain_seconds=5, lease_seconds=60).hold_seconds == 600
+    assert Timing(visibility_seconds=60, drain_seconds=5, lease_seconds=50_000).hold_seconds == 43200, "SQS's most"
+
+
+async def test_the_consumer_receives_and_extends_for_the_hold_window():
+    extended = asyncio.Event()
+
+    async def handle(m: Message) -> Outcome:
+        await asyncio.wait_for(extended.wait(), 5)
+        return Outcome("ack", "validated")
+
+    queue = MemoryQueue([message("held")])
+    timing = Timing(visibility_seconds=15, drain_seconds=1, lease_seconds=20)
+    consumer = Consumer(queue, handle, 4, timing, Metrics(CollectorRegistry()), Log())
+    stop = asyncio.Event()
+    task = asyncio.create_task(consumer.run(stop))
+    for _ in range(500):
+        if consumer.in_flight:
+            break
+        await asyncio.sleep(0.01)
+    await consumer.extend_visibility()
+    extended.set()
+    for _ in range(500):
+        if queue.deleted:
+            break
+        await asyncio.sleep(0.01)
+    stop.set()
+    await asyncio.wait_for(task, 10)
+    hold = 20 + CLOCK_SKEW_SECONDS + 5 + 1
+    assert queue.windows == [("receive", hold), ("extend", hold)] and queue.deleted == ["r-1"]
+
+
+class SendingQueue(MemoryQueue):
+    def __init__(self, messages: list[Message]) -> None:
+        super().__init__(messages)
+        self.sent: list[tuple[str, int]] = []
+
+    async def send(self, body: str, delay_seconds: int = 0) -> str:
+        self.sent.append((body, delay_seconds))
+        return "copy"
+
+
+async def test_a_crash_hand_over_sends_a_fresh_copy_and_deletes_the_spent_message():
+    async def handle(m: Message) -> Outcome:
+        return Outcome("hand_over", "crash_hand_over")
+
+    queue = SendingQueue([message("body", receive_count=4)])
+    consumer = Consumer(queue, handle, 4, Timing(60, 5), Metrics(CollectorRegistry()), Log())
+    stop = asyncio.Event()
+    task = asyncio.create_task(consumer.run(stop))
+    for _ in range(500):
+        if queue.deleted:
+            break
+        await asyncio.sleep(0.01)
+    stop.set()
+    await asyncio.wait_for(task, 10)
+    assert queue.sent == [("body", 0)] and queue.deleted == ["r-1"] and queue.visibility == {}

@@ -3,13 +3,17 @@ the order of what is posted to AWS Backup, the record's origin, once-only valida
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from memory_ports import CREATED, RP_ARN, SOURCE, Log, MemoryBackup, MemoryKind, world
 
+from worker.errors import DeadlineExceeded
 from worker.events import parse_body
 from worker.kinds import OWN_RESTORE, Target, restore_testing
 from worker.kinds.dynamodb import DynamoDbTable
@@ -17,7 +21,8 @@ from worker.kinds.rds_instance import RdsInstance
 from worker.model import RestoreJob
 from worker.policy import parse_policy
 from worker.reporting import validation_message
-from worker.restore_testing import RestoreTests
+from worker.restore_testing import VERDICT_MARGIN, RestoreTests, validation_budget
+from worker.tables import TableInfo
 
 PLAN_ARN = "arn:aws:backup:us-east-1:111111111111:restore-testing-plan:nightly_rds"
 OTHER_PLAN = "arn:aws:backup:us-east-1:111111111111:restore-testing-plan:weekly_s3"
@@ -63,6 +68,11 @@ class PlanBackup(MemoryBackup):
             validation_status=validation_status,
         )
         self.posted: list[str] = []
+        self.window_hours: int | None = None  # the plan's ValidationWindowHours as ListRestoreTestingSelections says
+
+    async def validation_window_hours(self, plan_arn: str, resource_type: str) -> int | None:
+        assert (plan_arn, resource_type) == (self.job.restore_testing_plan_arn, "RDS")
+        return self.window_hours
 
     async def describe_restore_job(self, job_id: str) -> RestoreJob:
         return self.job
@@ -85,9 +95,11 @@ class TargetKeepingKind(MemoryKind):
     def __init__(self) -> None:
         super().__init__()
         self.targets: list[Target] = []
+        self.take_over_seconds = 0.0  # how long the take-over takes (a restore test's window may end first)
 
     async def take_over(self, target: Any, job: RestoreJob) -> Any:
         self.targets.append(target)
+        await asyncio.sleep(self.take_over_seconds)
         return await super().take_over(target, job)
 
 
@@ -218,3 +230,69 @@ def test_the_policy_on_the_modes_page_means_what_it_says():
     nightly = "arn:aws:backup:us-east-1:111111111111:restore-testing-plan:nightly_orders"
     assert policy.match_restore_test(nightly, "RDS", SOURCE).name == "orders-restore-tests"
     assert policy.match("RDS", SOURCE).name == "orders"
+
+
+def test_the_validation_budget_ends_before_the_window_does():
+    now = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
+    timeout = timedelta(minutes=30)
+    assert validation_budget(timeout, None, now) == 1800  # no known window: restore_timeout alone
+    assert validation_budget(timeout, now + timedelta(hours=2), now) == 1800  # the window is far
+    soon = now + timedelta(minutes=20)
+    assert validation_budget(timeout, soon, now) == (timedelta(minutes=20) - VERDICT_MARGIN).total_seconds()
+    assert validation_budget(timeout, now + timedelta(minutes=1), now) == 0  # too late already: nothing to wait for
+
+
+async def test_the_window_end_bounds_the_deadline_handed_to_the_kind():
+    backup = PlanBackup()
+    backup.window_hours = 1
+    # Completed 45 minutes ago with a 1-hour window: 15 minutes left, less the margin, well under restore_timeout.
+    backup.job = dataclasses.replace(backup.job, completed_at=datetime.now(UTC) - timedelta(minutes=45))
+    tests, made = validator(backup)
+    before = asyncio.get_running_loop().time()
+    assert (await tests.validate("rt-1", "m-1")).reason == "validated"
+    (target,) = made.kind.targets
+    left = (timedelta(minutes=15) - VERDICT_MARGIN).total_seconds()
+    assert left - 5 <= target.deadline - before <= left + 1
+
+
+async def test_a_window_that_ends_first_stops_the_take_over_and_the_cleanup_still_runs():
+    backup = PlanBackup()
+    backup.window_hours = 1
+    # 5 minutes and 1 second before the window ends: one second of budget, and a take-over that needs more.
+    left = timedelta(hours=1) - VERDICT_MARGIN - timedelta(seconds=1)
+    backup.job = dataclasses.replace(backup.job, completed_at=datetime.now(UTC) - left)
+    tests, made = validator(backup)
+    made.kind.take_over_seconds = 30.0
+    before = asyncio.get_running_loop().time()
+    assert (await tests.validate("rt-1", "m-1")).reason == "validated"
+    assert asyncio.get_running_loop().time() - before < 20  # stopped by the bound, not by the slow take-over
+    ((_key, record, _),) = made.publisher.published
+    assert record["status"] == "ERROR" and "did not end within" in record["reason"], record["reason"]
+    assert len(made.kind.targets) == 1 and made.kind.calls == ["cleanup"]  # the take-over never finished
+
+
+class CreatingTables:
+    """A table that is CREATING for its first `creating` looks, then ACTIVE: AWS's table under restore."""
+
+    def __init__(self, creating: int) -> None:
+        self.creating, self.looks = creating, 0
+
+    async def describe(self, name: str) -> TableInfo:
+        self.looks += 1
+        status = "CREATING" if self.looks <= self.creating else "ACTIVE"
+        return TableInfo(name, f"arn:aws:dynamodb:us-east-1:111111111111:table/{name}", status, None, "pk", None)
+
+
+async def test_the_dynamodb_kind_reads_a_table_only_once_it_is_active_and_within_its_deadline(monkeypatch):
+    monkeypatch.setattr("worker.kinds.dynamodb._POLL_SECONDS", 0.01)
+    name = "awsbackup-restore-test-abc"
+    job = RestoreJob("rt-1", "COMPLETED", f"arn:aws:dynamodb:us-east-1:111111111111:table/{name}")
+    rp, selection = MemoryBackup().recovery_point, parse_policy(POLICY).selections[0]
+    loop = asyncio.get_running_loop()
+    tables = CreatingTables(3)
+    kind = DynamoDbTable(tables, Untouchable(), Untouchable(), log=Log())  # type: ignore[arg-type]
+    taken = await kind.take_over(Target(rp, name, selection, loop.time() + 60, restore_testing(PLAN_ARN)), job)
+    assert taken.table.status == "ACTIVE" and tables.looks == 4  # type: ignore[attr-defined]
+    stuck = DynamoDbTable(CreatingTables(10**9), Untouchable(), Untouchable(), log=Log())  # type: ignore[arg-type]
+    with pytest.raises(DeadlineExceeded):
+        await stuck.take_over(Target(rp, name, selection, loop.time() + 0.1, restore_testing(PLAN_ARN)), job)

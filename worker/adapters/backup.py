@@ -172,6 +172,18 @@ class Backup:
             for plan in page.get("RestoreTestingPlans", [])
         ]
 
+    async def validation_window_hours(self, plan_arn: str, resource_type: str) -> int | None:
+        """The shortest ValidationWindowHours of the plan's selections of `resource_type`; None if it has none."""
+        paginator = self._client.get_paginator("list_restore_testing_selections")
+        hours = [
+            int(selection["ValidationWindowHours"])
+            async for page in paginator.paginate(RestoreTestingPlanName=plan_arn.rsplit(":", 1)[-1])
+            for selection in page.get("RestoreTestingSelections", [])
+            if selection.get("ProtectedResourceType") == resource_type
+            and selection.get("ValidationWindowHours") is not None
+        ]
+        return min(hours, default=None)
+
     async def put_validation_result(self, job_id: str, status: str, message: str) -> None:
         await self._client.put_restore_validation_result(
             RestoreJobId=job_id, ValidationStatus=status, ValidationStatusMessage=message[:1000]

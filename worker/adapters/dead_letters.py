@@ -16,12 +16,14 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from worker.adapters.aws import error_code
+from worker.adapters.aws import error_code, translate_errors
+from worker.errors import RequestRefused, ServiceUnavailable
 
 NOTE_TTL_SECONDS = 14 * 86400  # SQS's longest message retention
 PEEK_VISIBILITY_SECONDS = 30
 
 
+@translate_errors
 class FailureNotes:
     def __init__(self, dynamodb_client: Any, table: str) -> None:
         self._db = dynamodb_client
@@ -71,6 +73,7 @@ class DeadLetter:
     attributes: dict[str, Any]
 
 
+@translate_errors
 class DeadLetterQueue:
     def __init__(self, sqs_client: Any, url: str) -> None:
         self._sqs = sqs_client
@@ -159,4 +162,10 @@ def _dead_letter(raw: dict[str, Any]) -> DeadLetter:
 
 def unsupported(exc: BaseException) -> bool:
     """StartMessageMoveTask refused or not implemented by this endpoint (moto answers 500)."""
-    return isinstance(exc, ClientError) and error_code(exc) not in {"AccessDenied", "AccessDeniedException"}
+    if isinstance(exc, RequestRefused | ServiceUnavailable):
+        code = exc.code
+    elif isinstance(exc, ClientError):
+        code = error_code(exc)
+    else:
+        return False
+    return code not in {"AccessDenied", "AccessDeniedException"}

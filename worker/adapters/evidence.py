@@ -4,6 +4,9 @@ Ledger items (same table as worker/adapters/ledger.py):
   chain#<source arn>   head_seq, head_digest: the newest linked record of the source's chain. No TTL: a chain
                        that expired would restart at 1 and look like a fork.
   rp#<arn>             + chain_seq, chain_digest once the recovery point's record is linked
+
+Like every adapter, each class raises the worker's error tree (`translate_errors`), not botocore's: a throttled
+or failing call is `ServiceUnavailable`, a refused one (access denied, a disabled key) `RequestRefused`.
 """
 
 from __future__ import annotations
@@ -13,10 +16,11 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from worker.adapters.aws import error_code
+from worker.adapters.aws import error_code, translate_errors
 from worker.evidence.chain import ChainHead
 
 
+@translate_errors
 class S3Evidence:
     """Reads records and manifests, writes manifests. Records themselves are written by ResultStore."""
 
@@ -51,6 +55,7 @@ class S3Evidence:
         await self._s3.put_object(Bucket=self.bucket, Key=key, Body=body, ContentType="application/json")
 
 
+@translate_errors
 class ChainLedger:
     def __init__(self, dynamodb_client: Any, table: str) -> None:
         self._db = dynamodb_client
@@ -120,6 +125,7 @@ class ChainLedger:
         return True
 
 
+@translate_errors
 class KmsSigner:
     """An asymmetric KMS key (key usage SIGN_VERIFY); RAW messages (what is signed is short, see manifest.py)."""
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -15,6 +16,7 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from worker.adapters.aws import error_code, translate_errors
+from worker.leases import CLOCK_SKEW_SECONDS
 from worker.ledger_item import CHECKED, CLAIMED, DONE, RESTORING, ClaimResult, LedgerItem, ResourceEntry
 
 _serialize = TypeSerializer().serialize
@@ -34,8 +36,17 @@ def _from_item(item: dict[str, Any]) -> dict[str, Any]:
 
 @translate_errors
 class Ledger:
-    def __init__(self, client: Any, table: str, owner: str, lease_seconds: int, ttl_days: int) -> None:
+    def __init__(
+        self,
+        client: Any,
+        table: str,
+        owner: str,
+        lease_seconds: int,
+        ttl_days: int,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self._client = client
+        self._clock = clock  # this worker's wall clock: leases are written and judged by it
         self.table = table
         self.owner = owner
         self.lease_seconds = lease_seconds
@@ -44,7 +55,8 @@ class Ledger:
     async def claim(
         self, recovery_point_arn: str, message_id: str, validation_id: str, *, force: bool = False
     ) -> ClaimResult:
-        """Take the recovery point unless it is done or another message's lease is alive.
+        """Take the recovery point unless it is done or another message's lease is alive (by the clock-skew rule
+        of worker/leases.py: an expired lease stays another's until it ended `CLOCK_SKEW_SECONDS` ago).
 
         The lease belongs to a message, not only to a worker: a duplicate of the message delivered to the same
         process must not pass as a retry of the original. With `force` (on-demand `--force`) a DONE item is
@@ -60,56 +72,25 @@ class Ledger:
         token and of the validation id) one up, its evidence-chain link cleared for the new record. Only from
         DONE, and only once per message: a redelivered forcing message resumes its own run through the
         ordinary claim instead of starting a third."""
-        return await self._take(
-            recovery_point_arn,
-            message_id,
-            UpdateExpression=(
-                "SET #owner = :me, message_id = :mid, forced_by = :mid, lease_expires_at = :lease,"
-                " updated_at = :now, claimed_at = :now, #state = :claimed, expires_at = :ttl,"
-                " generation = if_not_exists(generation, :zero) + :one"
-                " REMOVE restore_job_id, restore_started_at, #record, #status, resource_id, engine,"
-                " validation_id, chain_seq, chain_digest"
-            ),
-            ConditionExpression="#state = :done AND (attribute_not_exists(forced_by) OR forced_by <> :mid)",
-            names={"#record": "record", "#status": "status"},
-            values={":zero": {"N": "0"}, ":one": {"N": "1"}},
-        )
-
-    async def _claim(self, recovery_point_arn: str, message_id: str, validation_id: str) -> ClaimResult:
-        return await self._take(
-            recovery_point_arn,
-            message_id,
-            UpdateExpression=(
-                "SET #owner = :me, message_id = :mid, lease_expires_at = :lease, updated_at = :now,"
-                " claimed_at = if_not_exists(claimed_at, :now),"
-                " validation_id = if_not_exists(validation_id, :vid),"
-                " #state = if_not_exists(#state, :claimed), expires_at = :ttl"
-            ),
-            ConditionExpression=(
-                "attribute_not_exists(pk) OR (#state <> :done AND"
-                " (lease_expires_at < :now OR (#owner = :me AND message_id = :mid)))"
-            ),
-            names={},
-            values={":vid": {"S": validation_id}},
-        )
-
-    async def _take(
-        self,
-        recovery_point_arn: str,
-        message_id: str,
-        *,
-        names: dict[str, str],
-        values: dict[str, Any],
-        **expressions: str,
-    ) -> ClaimResult:
-        """One conditional write that takes the item for this worker and message: the item as written, else
-        (the condition failed) the item as it is, done or held by another lease."""
-        now = int(time.time())
+        now = int(self._clock())
         try:
             response = await self._client.update_item(
                 TableName=self.table,
                 Key={"pk": {"S": f"rp#{recovery_point_arn}"}},
-                ExpressionAttributeNames={"#owner": "owner", "#state": "state", **names},
+                UpdateExpression=(
+                    "SET #owner = :me, message_id = :mid, forced_by = :mid, lease_expires_at = :lease,"
+                    " updated_at = :now, claimed_at = :now, #state = :claimed, expires_at = :ttl,"
+                    " generation = if_not_exists(generation, :zero) + :one"
+                    " REMOVE restore_job_id, restore_started_at, #record, #status, resource_id, engine,"
+                    " validation_id, chain_seq, chain_digest, taken_from, taken_lease, crash_hand_overs"
+                ),
+                ConditionExpression="#state = :done AND (attribute_not_exists(forced_by) OR forced_by <> :mid)",
+                ExpressionAttributeNames={
+                    "#owner": "owner",
+                    "#state": "state",
+                    "#record": "record",
+                    "#status": "status",
+                },
                 ExpressionAttributeValues={
                     ":me": {"S": self.owner},
                     ":mid": {"S": message_id},
@@ -118,16 +99,61 @@ class Ledger:
                     ":claimed": {"S": CLAIMED},
                     ":done": {"S": DONE},
                     ":ttl": {"N": str(now + self._ttl_seconds)},
-                    **values,
+                    ":zero": {"N": "0"},
+                    ":one": {"N": "1"},
                 },
                 ReturnValues="ALL_NEW",
-                **expressions,
             )
         except ClientError as exc:
             if error_code(exc) != "ConditionalCheckFailedException":
                 raise
             current = await self.item(recovery_point_arn) or LedgerItem(recovery_point_arn)
-            return ClaimResult("done" if current.state == DONE else "held", current)
+            return ClaimResult("done" if current.state == DONE else "held", current, self._clock())
+        return ClaimResult("claimed", LedgerItem.from_attributes(_from_item(response["Attributes"])))
+
+    async def _claim(self, recovery_point_arn: str, message_id: str, validation_id: str) -> ClaimResult:
+        now = int(self._clock())
+        key = {"pk": {"S": f"rp#{recovery_point_arn}"}}
+        try:
+            response = await self._client.update_item(
+                TableName=self.table,
+                Key=key,
+                UpdateExpression=(
+                    # First, what the claim takes over (read before this update's writes): a crashed holder?
+                    "SET taken_from = if_not_exists(#owner, :nobody),"
+                    " taken_lease = if_not_exists(lease_expires_at, :zero),"
+                    " #owner = :me, message_id = :mid, lease_expires_at = :lease, updated_at = :now,"
+                    " claimed_at = if_not_exists(claimed_at, :now),"
+                    " validation_id = if_not_exists(validation_id, :vid),"
+                    " #state = if_not_exists(#state, :claimed), expires_at = :ttl"
+                ),
+                ConditionExpression=(
+                    "attribute_not_exists(pk) OR (#state <> :done AND"
+                    " (lease_expires_at < :free_before OR (#owner = :me AND message_id = :mid)))"
+                ),
+                ExpressionAttributeNames={"#owner": "owner", "#state": "state"},
+                ExpressionAttributeValues={
+                    ":me": {"S": self.owner},
+                    ":mid": {"S": message_id},
+                    ":lease": {"N": str(now + self.lease_seconds)},
+                    ":now": {"N": str(now)},
+                    # The clock-skew rule (worker/leases.py): another holder's lease is taken over only once it
+                    # ended more than the margin ago by our clock; a release (lease 0) is free at once.
+                    ":free_before": {"N": str(now - CLOCK_SKEW_SECONDS)},
+                    ":nobody": {"S": ""},
+                    ":zero": {"N": "0"},
+                    ":vid": {"S": validation_id},
+                    ":claimed": {"S": CLAIMED},
+                    ":done": {"S": DONE},
+                    ":ttl": {"N": str(now + self._ttl_seconds)},
+                },
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as exc:
+            if error_code(exc) != "ConditionalCheckFailedException":
+                raise
+            current = await self.item(recovery_point_arn) or LedgerItem(recovery_point_arn)
+            return ClaimResult("done" if current.state == DONE else "held", current, self._clock())
         return ClaimResult("claimed", LedgerItem.from_attributes(_from_item(response["Attributes"])))
 
     async def item(self, recovery_point_arn: str) -> LedgerItem | None:
@@ -151,7 +177,7 @@ class Ledger:
             recovery_point_arn,
             state=RESTORING,
             restore_job_id=job_id,
-            restore_started_at=int(time.time()),
+            restore_started_at=int(self._clock()),
             resource_id=resource_id,
             engine=engine,
         )
@@ -170,7 +196,7 @@ class Ledger:
 
     async def _update(self, recovery_point_arn: str, **fields: Any) -> None:
         """Record progress; only the current owner may write (a stale worker gets ConditionalCheckFailed)."""
-        fields["updated_at"] = int(time.time())
+        fields["updated_at"] = int(self._clock())
         names = {f"#f{index}": name for index, name in enumerate(fields)}
         values = {f":v{index}": _to_attr(value) for index, value in enumerate(fields.values())}
         values[":me"] = {"S": self.owner}
@@ -184,14 +210,33 @@ class Ledger:
         )
 
     async def renew(self, recovery_point_arn: str) -> None:
-        await self._update(recovery_point_arn, lease_expires_at=int(time.time()) + self.lease_seconds)
+        await self._update(recovery_point_arn, lease_expires_at=int(self._clock()) + self.lease_seconds)
 
     async def release(self, recovery_point_arn: str) -> None:
         """Let another worker resume at once (shutdown): the lease ends now, progress is kept."""
         await self._update(recovery_point_arn, lease_expires_at=0)
 
+    async def hand_over(self, recovery_point_arn: str) -> None:
+        """Release after taking over from a crashed holder, counting it (`ClaimResult.after_crash`)."""
+        await self._client.update_item(
+            TableName=self.table,
+            Key={"pk": {"S": f"rp#{recovery_point_arn}"}},
+            UpdateExpression=(
+                "SET lease_expires_at = :zero, updated_at = :now,"
+                " crash_hand_overs = if_not_exists(crash_hand_overs, :zero) + :one"
+            ),
+            ConditionExpression="#owner = :me",
+            ExpressionAttributeNames={"#owner": "owner"},
+            ExpressionAttributeValues={
+                ":me": {"S": self.owner},
+                ":zero": {"N": "0"},
+                ":one": {"N": "1"},
+                ":now": {"N": str(int(self._clock()))},
+            },
+        )
+
     async def record_resource(self, identifier: str, recovery_point_arn: str) -> None:
-        now = int(time.time())
+        now = int(self._clock())
         await self._client.put_item(
             TableName=self.table,
             Item={
@@ -204,7 +249,7 @@ class Ledger:
 
     async def admit_sample(self, source_arn: str, recovery_point_arn: str, min_interval_seconds: int) -> bool:
         """At most one validation per source per interval; the same recovery point is always re-admitted."""
-        now = int(time.time())
+        now = int(self._clock())
         try:
             await self._client.update_item(
                 TableName=self.table,
@@ -234,7 +279,7 @@ class Ledger:
         values: dict[str, Any] = {":counts": {"S": json.dumps(row_counts, sort_keys=True)}}
         if passed:
             expression += ", last_passed_at = :now"
-            values[":now"] = {"N": str(int(time.time()))}
+            values[":now"] = {"N": str(int(self._clock()))}
         await self._client.update_item(
             TableName=self.table,
             Key={"pk": {"S": f"src#{source_arn}"}},

@@ -1,23 +1,27 @@
 """The DynamoDB table kind: restore into `bv-<hash>`, wait until ACTIVE, check the items, delete the table.
 
 No credentials to reset: the worker reads the table with its own IAM role, which may read and delete `bv-`
-tables and never write items. Ownership is AWS's word: a table is ours when its name has our prefix, the
-ledger holds it, and the restore job the ledger recorded for it reports it as the resource it created.
+tables and never write items. Ownership is AWS's word (worker/kinds/ownership.py): a table is ours when the
+restore job our `StartRestoreJob` returned (as the ledger recorded it) reports it as the resource it created;
+the shared sweeper (worker/kinds/sweep.py) also spares a table whose recovery point's lease is live.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from worker.checks import CheckContext, CheckResult
 from worker.checks.dynamodb import run_table_checks
 from worker.errors import DeadlineExceeded, RestoreFailed
 from worker.kinds import TakenOver, Target
-from worker.model import CLEANUP_LEFT_TO_AWS_BACKUP, NAME_PREFIX, RestoreJob, as_utc
+from worker.kinds.ownership import created_problem, created_resource, ledger_problem
+from worker.kinds.sweep import Leftover, Sweeper
+from worker.model import CLEANUP_LEFT_TO_AWS_BACKUP, NAME_PREFIX, RestoreJob
 from worker.ports import OwnershipLedger, Restores
 from worker.tables import TableInfo, TablePort
 
@@ -47,6 +51,7 @@ class DynamoDbTable:
         self._ledger = ledger
         self._restores = restores
         self._log = log
+        self._sweeper = Sweeper(RestoredTables(tables), ledger, restores, log)
 
     def handles(self, resource_type: str) -> bool:
         return resource_type.lower() == "dynamodb"
@@ -59,12 +64,14 @@ class DynamoDbTable:
 
     async def take_over(self, target: Target, job: RestoreJob) -> TakenOver:
         loop = asyncio.get_running_loop()
+        created = await created_resource(self._restores, job)
         while True:
             table = await self._tables.describe(target.identifier)
             if table is None:
                 raise RestoreFailed(f"the restore job reported table {target.identifier}, which does not exist")
-            if job.created_resource_arn and job.created_resource_arn != table.arn:
-                raise RestoreFailed(f"table {target.identifier} is not the one the restore job created")
+            problem = created_problem(dataclasses.replace(job, created_resource_arn=created), table.arn)
+            if problem is not None:
+                raise RestoreFailed(f"table {target.identifier} is not ours ({problem}); left untouched")
             if table.status == "ACTIVE":
                 return TakenTable(ENGINE, table)
             if loop.time() + _POLL_SECONDS > target.deadline:
@@ -91,40 +98,36 @@ class DynamoDbTable:
             table = await self._tables.describe(identifier)
             if table is None:
                 return "NOT_FOUND"
-            proven = isinstance(taken, TakenTable) and taken.table.arn == table.arn
-            if not proven and not await self._created_by_our_job(target.recovery_point.arn, table):
+            if isinstance(taken, TakenTable) and taken.table.arn == table.arn:
+                problem = None  # proved ours by its restore job before the take-over
+            else:
+                problem = await ledger_problem(self._ledger, self._restores, target.recovery_point.arn, table.arn)
+            if problem is not None:
                 # A name clash, or a restore still running: never deleted here (the sweeper retries later).
-                self._log.warning("cleanup.not_proven_ours", identifier=identifier)
-                return "FAILED"
+                self._log.warning("cleanup.not_ours", identifier=identifier, why=problem)
+                return "NOT_OURS"
             return "DELETED" if await self._tables.delete(identifier) else "NOT_FOUND"
         except Exception as exc:  # noqa: BLE001 - recorded as FAILED; the sweeper retries later
             self._log.error("cleanup.failed", identifier=identifier, error=type(exc).__name__)
             return "FAILED"
 
     async def sweep(self, ttl: timedelta) -> list[str]:
-        deleted = []
-        now = datetime.now(UTC)
+        return await self._sweeper.sweep(ttl)
+
+
+class RestoredTables:
+    """The DynamoDB kind's leftovers, for the shared sweeper."""
+
+    def __init__(self, tables: TablePort) -> None:
+        self._tables = tables
+
+    async def leftovers(self) -> list[Leftover[TableInfo]]:
+        found = []
         for name in await self._tables.list_names(NAME_PREFIX):
             table = await self._tables.describe(name)
-            if table is None or table.status == "DELETING":
-                continue
-            if table.created_at is not None and now - as_utc(table.created_at) < ttl:
-                continue
-            resource = await self._ledger.resource(name)
-            if resource is None or not await self._created_by_our_job(resource.recovery_point_arn, table):
-                self._log.info("sweeper.spared", identifier=name, why="not proven ours")
-                continue
-            if await self._tables.delete(name):
-                self._log.warning("sweeper.deleted", identifier=name)
-                deleted.append(name)
-        return deleted
+            if table is not None and table.status != "DELETING":
+                found.append(Leftover(table.name, table.arn, table.created_at, table))
+        return found
 
-    async def _created_by_our_job(self, recovery_point_arn: str, table: TableInfo) -> bool:
-        """The ledger's restore job for this recovery point reports this very table as what it created."""
-        if await self._ledger.resource(table.name) is None:
-            return False
-        item = await self._ledger.item(recovery_point_arn)
-        if item is None or not item.restore_job_id:
-            return False
-        job = await self._restores.describe_restore_job(item.restore_job_id)
-        return job.created_resource_arn == table.arn
+    async def delete_proven(self, leftover: Leftover[TableInfo]) -> str:
+        return "DELETED" if await self._tables.delete(leftover.identifier) else "NOT_FOUND"

@@ -13,9 +13,10 @@ from worker.errors import PreflightFailed, RestoreFailed
 from worker.kinds import TakenOver, Target
 from worker.kinds.ownership import created_resource, ledger_problem, names_problem
 from worker.kinds.rds_metadata import Network, build_metadata, network_for
-from worker.kinds.rds_ownership import InstanceSweeper, delete_proven
+from worker.kinds.rds_ownership import RestoredInstances, delete_proven
 from worker.kinds.rds_prepare import take_over
 from worker.kinds.sql_checks import run_sql_checks
+from worker.kinds.sweep import Sweeper
 from worker.model import CLEANUP_LEFT_TO_AWS_BACKUP, RestoreJob, owner_tags
 from worker.ports import Connection, DbInstance, OpenDatabase, OwnershipLedger, RdsPort, Restores
 
@@ -56,7 +57,7 @@ class RdsInstance:
         self._connect_attempts = connect_attempts
         self._log = log
         self._restores = restores
-        self._sweeper = InstanceSweeper(rds, ledger, restores, log)
+        self._sweeper = Sweeper(RestoredInstances(rds), ledger, restores, log)
 
     def handles(self, resource_type: str) -> bool:
         return resource_type.upper() == "RDS"

@@ -24,7 +24,7 @@ BROKEN = "BROKEN"
 VALIDATION_COLUMNS = (
     "finished", "source_resource_arn", "selection", "engine", "account_id", "status", "why", "rto_minutes",
     "rto_target_minutes", "rto_target_met", "data_gap_minutes", "rpo_target_minutes", "rpo_target_met",
-    "cleanup_status", "validation_id", "recovery_point_arn", "restore_job_id",
+    "cleanup_status", "validation_id", "recovery_point_arn", "restore_job_id", "origin", "restore_testing_plan_arn",
 )  # fmt: skip
 GAP_COLUMNS = ("resource", "uncovered_from", "uncovered_until", "hours", "why")
 

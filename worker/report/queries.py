@@ -70,7 +70,7 @@ ORDER BY dimension, value
 FAILURES = f"""
 WITH {VERDICTS}
 SELECT finished, source_resource_arn, selection, status, {WHY} AS why, validation_id, recovery_point_arn,
-       restore_job_id
+       restore_job_id, origin, restore_testing_plan_arn
 FROM windowed WHERE status IN ('FAILED', 'RESTORE_FAILED', 'ERROR')
 ORDER BY finished DESC, source_resource_arn
 """
@@ -81,7 +81,7 @@ SELECT finished, source_resource_arn, selection, engine, account_id, status,
        CASE WHEN status <> 'PASSED' THEN {WHY} END AS why,
        rto AS rto_minutes, rto_target_minutes, rto_met AS rto_target_met,
        data_gap_minutes, rpo_target_minutes, rpo_target_met,
-       cleanup_status, validation_id, recovery_point_arn, restore_job_id
+       cleanup_status, validation_id, recovery_point_arn, restore_job_id, origin, restore_testing_plan_arn
 FROM windowed ORDER BY finished, source_resource_arn
 """
 

@@ -11,7 +11,8 @@ CHECK_STRUCT = (
     "message VARCHAR, duration_seconds DOUBLE)[]"
 )
 
-# Same names and order as the Glue table; Glue `string` -> VARCHAR, `double` -> DOUBLE, `boolean` -> BOOLEAN.
+# Same names and order as the Glue table, less the chain fields (chain_seq, previous_digest, record_digest: the
+# evidence pack verifies them from the S3 records); Glue `string` -> VARCHAR, `double` -> DOUBLE, `boolean` -> BOOLEAN.
 RECORD_COLUMNS: dict[str, str] = {
     "validation_id": "VARCHAR",
     "status": "VARCHAR",
@@ -41,6 +42,8 @@ RECORD_COLUMNS: dict[str, str] = {
     "worker_version": "VARCHAR",
     "selection": "VARCHAR",
     "finished_at": "VARCHAR",
+    "origin": "VARCHAR",
+    "restore_testing_plan_arn": "VARCHAR",
     "dt": "VARCHAR",
 }
 

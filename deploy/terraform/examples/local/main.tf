@@ -87,6 +87,14 @@ module "validator" {
   # The worker's permissions are still created, so that they can be inspected.
   create_task_role = true
 
+  # Restore testing (the emulator runs restore testing plans): the rule routing their jobs' COMPLETED events to
+  # the restore events queue, the role AWS Backup restores with and the worker's permissions. No plan: moto has
+  # no restore testing API (plans are made on the emulator).
+  enable_restore_testing = true
+
+  # A coverage alarm of its own for the local policy's selection (standins/policies.py).
+  coverage_alarm_selections = ["orders"]
+
   # moto signs and verifies with asymmetric KMS keys: the manifests are signed here too.
   create_evidence_signing_key = true
 

@@ -43,6 +43,11 @@ output "restore_role_arn" {
   value       = module.validator.restore_role_arn
 }
 
+output "restore_testing_role_arn" {
+  description = "Role AWS Backup restores with for restore testing selections."
+  value       = module.validator.restore_testing_role_arn
+}
+
 output "task_role_name" {
   description = "The worker's task role (its inline policy is the worker's permissions)."
   value       = module.validator.task_role_name

@@ -1,5 +1,6 @@
 ################################################################################
-# EventBridge rules: AWS Backup events -> work queue, the worker's restore events -> restore events queue
+# EventBridge rules: AWS Backup events -> work queue, the worker's restore events and restore testing jobs'
+# COMPLETED events -> restore events queue
 ################################################################################
 
 locals {
@@ -7,6 +8,14 @@ locals {
     var.create_backup_vault ? [aws_backup_vault.this[0].arn] : [],
     var.copy_destination_vault_arns,
   )
+
+  # The fixed part of each rule's pattern (source, detail-type, final states) is a JSON file of event_patterns/,
+  # which the tests, the demo and the benchmark load too: one source of truth. The deployment's own values (the
+  # central vaults, this account, the restore role) are merged in here.
+  event_patterns = {
+    for key in ["copy_job", "backup_job", "restore_job", "restore_testing_job"] :
+    key => jsondecode(file("${path.module}/event_patterns/${key}.json"))
+  }
 
   # Each pattern is JSON-encoded here so that the rules can live in one map despite their different shapes.
   # `queue` is the queue a rule's target delivers to (a key of local.event_queue_arns).
@@ -16,28 +25,18 @@ locals {
       queue       = "work"
       name        = "${var.name}-copy-job-completed"
       description = "Copies COMPLETED into the central vault(s): validate the copied recovery point."
-      pattern = jsonencode({
-        source        = ["aws.backup"]
-        "detail-type" = ["Copy Job State Change"]
-        detail = {
-          for key, values in { state = ["COMPLETED"], destinationBackupVaultArn = local.central_vault_arns } :
-          key => values if length(values) > 0
-        }
-      })
+      pattern = jsonencode(merge(local.event_patterns.copy_job, {
+        detail = merge(local.event_patterns.copy_job.detail, {
+          for key, values in { destinationBackupVaultArn = local.central_vault_arns } : key => values if length(values) > 0
+        })
+      }))
     }
     backup_job = {
       enabled     = var.enable_backup_job_events
       queue       = "work"
       name        = "${var.name}-backup-job-completed"
       description = "Backups COMPLETED in the central account itself: validate the new recovery point."
-      pattern = jsonencode({
-        source        = ["aws.backup"]
-        "detail-type" = ["Backup Job State Change"]
-        account       = [local.account_id]
-        detail = {
-          state = ["COMPLETED"]
-        }
-      })
+      pattern     = jsonencode(merge(local.event_patterns.backup_job, { account = [local.account_id] }))
     }
     # Their own queue: the worker always receives from it, while it stops receiving from the work queue when it is
     # at capacity, so the end of a restore it waits for never queues behind a backlog of validation requests.
@@ -46,14 +45,19 @@ locals {
       queue       = "restore_events"
       name        = "${var.name}-restore-job-finished"
       description = "Restore jobs started by the worker (its restore role) that reached a final status."
-      pattern = jsonencode({
-        source        = ["aws.backup"]
-        "detail-type" = ["Restore Job State Change"]
-        detail = {
-          status     = ["COMPLETED", "FAILED", "ABORTED"]
-          iamRoleArn = [var.restore_role_arn]
-        }
-      })
+      pattern = jsonencode(merge(local.event_patterns.restore_job, {
+        detail = merge(local.event_patterns.restore_job.detail, { iamRoleArn = [var.restore_role_arn] })
+      }))
+    }
+    # Restore testing jobs' restores, started by AWS Backup with a selection's role (so never matched above):
+    # COMPLETED is when the worker takes over, checks and posts the verdict (docs/modes.md). Any plan of this
+    # account: the worker acknowledges the jobs of plans no policy selection names.
+    restore_testing_job = {
+      enabled     = var.enable_restore_testing
+      queue       = "restore_events"
+      name        = "${var.name}-restore-testing-completed"
+      description = "Restore testing jobs COMPLETED: the worker validates the restored resource and posts the verdict."
+      pattern     = jsonencode(merge(local.event_patterns.restore_testing_job, { account = [local.account_id] }))
     }
   }
 

@@ -17,8 +17,8 @@ locals {
   queue_arn                = "arn:${local.partition}:sqs:${local.region}:${local.account_id}:${local.queue_name}"
   restore_events_queue_arn = "arn:${local.partition}:sqs:${local.region}:${local.account_id}:${local.restore_events_queue_name}"
   dlq_arn                  = "arn:${local.partition}:sqs:${local.region}:${local.account_id}:${local.dlq_name}"
-  # Only the restore job rule fills the restore events queue: without it, there is nothing to put there.
-  create_restore_events_queue = var.enable_restore_job_events
+  # Only the restore job and restore testing rules fill the restore events queue: without them, nothing would.
+  create_restore_events_queue = var.enable_restore_job_events || var.enable_restore_testing
   # The queues that may dead-letter into the DLQ (its redrive allow policy): built ARNs, as both queues refer to it.
   dlq_source_queue_arns = concat([local.queue_arn], local.create_restore_events_queue ? [local.restore_events_queue_arn] : [])
 }
@@ -40,7 +40,7 @@ locals {
     local.create_restore_events_queue ? {
       restore_events = {
         arn   = local.restore_events_queue_arn
-        sid   = "OnlyOurRestoreJobRule"
+        sid   = "OnlyOurRestoreRules"
         rules = local.queue_event_rule_arns["restore_events"]
       }
     } : {},

@@ -18,17 +18,17 @@ output "queue_name" {
 }
 
 output "events_queue_url" {
-  description = "URL of the restore events queue (BV_EVENTS_QUEUE_URL); null without the restore job rule (`enable_restore_job_events`)."
+  description = "URL of the restore events queue (BV_EVENTS_QUEUE_URL); null without the restore job rule (`enable_restore_job_events`) and the restore testing rule (`enable_restore_testing`)."
   value       = one(aws_sqs_queue.restore_events[*].url)
 }
 
 output "events_queue_arn" {
-  description = "ARN of the restore events queue; null without the restore job rule."
+  description = "ARN of the restore events queue; null without either restore rule."
   value       = one(aws_sqs_queue.restore_events[*].arn)
 }
 
 output "events_queue_name" {
-  description = "Name of the restore events queue; null without the restore job rule."
+  description = "Name of the restore events queue; null without either restore rule."
   value       = one(aws_sqs_queue.restore_events[*].name)
 }
 
@@ -74,4 +74,13 @@ output "backup_vault_name" {
 output "central_vault_arns" {
   description = "Every vault whose incoming copies are validated."
   value       = local.central_vault_arns
+}
+
+################################################################################
+# Restore testing
+################################################################################
+
+output "restore_testing_plan_arns" {
+  description = "ARNs of the restore testing plans by name (what a policy selection's `restore_testing_plan` glob matches)."
+  value       = { for name, plan in aws_backup_restore_testing_plan.this : name => plan.arn }
 }

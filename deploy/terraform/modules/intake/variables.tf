@@ -32,7 +32,7 @@ variable "queue_kms_encryption" {
 }
 
 variable "visibility_timeout_seconds" {
-  description = "Visibility timeout of the work queue, and the window by which the worker's heartbeat (ChangeMessageVisibility) keeps a message it works on invisible (BV_VISIBILITY_SECONDS): one knob, so the two always agree. It is also how long a crashed worker's message waits before another worker resumes it."
+  description = "Visibility timeout of the work queue, and the window by which the worker's heartbeat (ChangeMessageVisibility) keeps a message it works on invisible (BV_VISIBILITY_SECONDS): one knob, so the two always agree. A message the worker holds stays invisible longer when its ledger lease needs it (BV_LEASE_SECONDS + 10 s + one heartbeat), so a crashed worker's message comes back once another worker may resume it."
   type        = number
   default     = 120
 
@@ -221,5 +221,97 @@ variable "restore_role_arn" {
   validation {
     condition     = can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:role/.+$", var.restore_role_arn))
     error_message = "restore_role_arn must be an IAM role ARN."
+  }
+}
+
+################################################################################
+# AWS Backup restore testing (docs/modes.md)
+################################################################################
+
+variable "enable_restore_testing" {
+  description = "Route the `Restore Job State Change` COMPLETED events of restore testing jobs (`detail.restoreTestingPlanArn` present, any plan of this account: the worker validates those a policy selection names) to the restore events queue, which is then created even without `enable_restore_job_events`. Needed by `restore_testing_plans`."
+  type        = bool
+  default     = false
+}
+
+variable "restore_testing_role_arn" {
+  description = "Role AWS Backup restores with for the restore testing selections that name none of their own (the service module's `restore_testing_role_arn`)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.restore_testing_role_arn == null || can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:role/.+$", coalesce(var.restore_testing_role_arn, "-")))
+    error_message = "restore_testing_role_arn must be an IAM role ARN."
+  }
+}
+
+variable "restore_testing_plans" {
+  description = "AWS Backup restore testing plans to create, by plan name (letters, digits, underscores; the name a policy's `restore_testing_plan` glob matches). Each: `schedule_expression` (cron()/rate()), optional `schedule_expression_timezone` and `start_window_hours` (1-168), `recovery_point_selection` (`algorithm` LATEST_WITHIN_WINDOW or RANDOM_WITHIN_WINDOW, `include_vaults` ARN globs (default all), `exclude_vaults`, `recovery_point_types` SNAPSHOT/CONTINUOUS, `selection_window_days` 1-365), and `selections` by name: `protected_resource_type` (RDS, Aurora or DynamoDB: the kinds the worker validates), `protected_resource_arns` (up to 30 ARNs, or `[\"*\"]`, the default, with `protected_resource_conditions` `string_equals` / `string_not_equals` on `aws:ResourceTag/<key>`), `restore_metadata_overrides` (restore metadata, e.g. DBInstanceClass, DBSubnetGroupName, VpcSecurityGroupIds), `validation_window_hours` (1-168, default 1: also what a lost verdict costs), optional `iam_role_arn`."
+  type = map(object({
+    schedule_expression          = string
+    schedule_expression_timezone = optional(string)
+    start_window_hours           = optional(number)
+    recovery_point_selection = optional(object({
+      algorithm             = optional(string, "LATEST_WITHIN_WINDOW")
+      include_vaults        = optional(list(string), ["*"])
+      exclude_vaults        = optional(list(string), [])
+      recovery_point_types  = optional(list(string), ["SNAPSHOT"])
+      selection_window_days = optional(number)
+    }), {})
+    selections = map(object({
+      protected_resource_type = string
+      protected_resource_arns = optional(list(string), ["*"])
+      protected_resource_conditions = optional(object({
+        string_equals     = optional(list(object({ key = string, value = string })), [])
+        string_not_equals = optional(list(object({ key = string, value = string })), [])
+      }), {})
+      restore_metadata_overrides = optional(map(string), {})
+      validation_window_hours    = optional(number, 1)
+      iam_role_arn               = optional(string)
+    }))
+  }))
+  default = {}
+
+  validation {
+    condition     = alltrue([for name, plan in var.restore_testing_plans : can(regex("^[A-Za-z][A-Za-z0-9_]{0,49}$", name)) && alltrue([for selection in keys(plan.selections) : can(regex("^[A-Za-z][A-Za-z0-9_]{0,49}$", selection))])])
+    error_message = "Restore testing plan and selection names must be 1-50 letters, digits and underscores, starting with a letter (AWS Backup's rule)."
+  }
+
+  validation {
+    condition = alltrue([for plan in values(var.restore_testing_plans) : (
+      can(regex("^(cron|rate)\\(.+\\)$", plan.schedule_expression))
+      && (plan.start_window_hours == null || try(plan.start_window_hours >= 1 && plan.start_window_hours <= 168, false))
+      && length(plan.selections) > 0
+    )])
+    error_message = "Each restore testing plan needs a cron(...) or rate(...) schedule_expression, start_window_hours between 1 and 168 when given, and at least one selection."
+  }
+
+  validation {
+    condition = alltrue([for plan in values(var.restore_testing_plans) : (
+      contains(["LATEST_WITHIN_WINDOW", "RANDOM_WITHIN_WINDOW"], plan.recovery_point_selection.algorithm)
+      && length(plan.recovery_point_selection.include_vaults) > 0
+      && length(plan.recovery_point_selection.recovery_point_types) > 0
+      && alltrue([for kind in plan.recovery_point_selection.recovery_point_types : contains(["SNAPSHOT", "CONTINUOUS"], kind)])
+      && (plan.recovery_point_selection.selection_window_days == null || try(plan.recovery_point_selection.selection_window_days >= 1 && plan.recovery_point_selection.selection_window_days <= 365, false))
+    )])
+    error_message = "recovery_point_selection: algorithm LATEST_WITHIN_WINDOW or RANDOM_WITHIN_WINDOW, at least one include_vaults glob, recovery_point_types of SNAPSHOT and CONTINUOUS, selection_window_days between 1 and 365."
+  }
+
+  validation {
+    condition = alltrue(flatten([for plan in values(var.restore_testing_plans) : [for selection in values(plan.selections) : (
+      contains(["RDS", "Aurora", "DynamoDB"], selection.protected_resource_type)
+      && selection.validation_window_hours >= 1 && selection.validation_window_hours <= 168
+    )]]))
+    error_message = "Each restore testing selection needs protected_resource_type RDS, Aurora or DynamoDB (the kinds the worker validates) and validation_window_hours between 1 and 168."
+  }
+
+  validation {
+    condition = alltrue(flatten([for plan in values(var.restore_testing_plans) : [for selection in values(plan.selections) : (
+      length(selection.protected_resource_arns) > 0
+      && (join(",", selection.protected_resource_arns) == "*" || (length(selection.protected_resource_arns) <= 30 && alltrue([for arn in selection.protected_resource_arns : startswith(arn, "arn:") && !strcontains(arn, "*")])))
+      && (join(",", selection.protected_resource_arns) == "*" || length(selection.protected_resource_conditions.string_equals) + length(selection.protected_resource_conditions.string_not_equals) == 0)
+      && alltrue([for condition in concat(selection.protected_resource_conditions.string_equals, selection.protected_resource_conditions.string_not_equals) : startswith(condition.key, "aws:ResourceTag/")])
+    )]]))
+    error_message = "protected_resource_arns must be [\"*\"] or up to 30 resource ARNs without wildcards; protected_resource_conditions (keys aws:ResourceTag/<key>) go with [\"*\"] only (AWS Backup's rule)."
   }
 }

@@ -97,6 +97,27 @@ locals {
       evaluation_periods = var.no_passed_validation_hours
       treat_missing_data = "breaching"
     }
+    # The reconciler's pass (worker/coverage.py): selected sources without a PASSED validation within their SLO.
+    # Missing data breaches: no line for a whole period means no reconciler ran (no task, no runner, a failing
+    # pass), and silence must not look like coverage.
+    coverage_missing = {
+      description        = "Selected sources have no PASSED validation within their coverage SLO, or the coverage reconciler reported nothing for ${var.coverage_alarm_period_seconds / 60} minutes. Logs: coverage.missing names the sources."
+      metric_name        = "UncoveredSources"
+      statistic          = "Maximum"
+      comparison         = "GreaterThanThreshold"
+      threshold          = 0
+      period             = var.coverage_alarm_period_seconds
+      evaluation_periods = 1
+      treat_missing_data = "breaching"
+    }
+  }
+
+  # The coverage alarm once more per listed selection, on its Selection series.
+  selection_alarms = {
+    for name in var.coverage_alarm_selections : "coverage_missing_${name}" => merge(local.metric_alarms.coverage_missing, {
+      description = "Sources of selection ${name} have no PASSED validation within their coverage SLO, or the reconciler reported nothing for ${var.coverage_alarm_period_seconds / 60} minutes."
+      dimensions  = { Selection = name }
+    })
   }
 
   queue_alarms = merge(
@@ -142,6 +163,7 @@ locals {
   worker_metric_alarms = merge(
     { for key, alarm in local.metric_alarms : key => merge(alarm, { dimensions = null }) },
     local.dimension_alarms,
+    local.selection_alarms,
   )
 
   alarm_arns = concat(
@@ -171,6 +193,13 @@ resource "aws_cloudwatch_metric_alarm" "validator" {
   ok_actions    = [local.alarm_topic_arn]
 
   tags = var.tags
+
+  lifecycle {
+    precondition {
+      condition     = each.value.metric_name != "UncoveredSources" || each.value.period >= 2 * var.reconcile_interval_seconds
+      error_message = "coverage_alarm_period_seconds must be at least twice reconcile_interval_seconds: the alarm treats a period without a reconciler pass as breaching."
+    }
+  }
 }
 
 resource "aws_cloudwatch_metric_alarm" "queue" {

@@ -152,9 +152,38 @@ locals {
         }
       },
     ],
+    [
+      {
+        type = "metric", x = 0, y = 34, width = 12, height = 6
+        properties = {
+          title  = "Coverage (the reconciler's last pass)"
+          region = local.region
+          view   = "timeSeries"
+          period = 3600
+          stat   = "Maximum"
+          metrics = [
+            [var.metric_namespace, "UncoveredSources", { label = "uncovered", color = "#d62728" }],
+            [var.metric_namespace, "SelectedSources", { label = "selected" }],
+            [var.metric_namespace, "BackupsStoppedSources", { label = "backups stopped", color = "#ff7f0e" }],
+          ]
+        }
+      },
+      {
+        type = "metric", x = 12, y = 34, width = 12, height = 6
+        properties = {
+          title  = "Uncovered sources by selection"
+          region = local.region
+          view   = "timeSeries"
+          period = 3600
+          metrics = [
+            [{ expression = "SEARCH('{${var.metric_namespace},Selection} MetricName=\"UncoveredSources\"', 'Maximum', 3600)", id = "uncovered", label = "" }],
+          ]
+        }
+      },
+    ],
     var.ecs_service != null ? [
       {
-        type = "metric", x = 0, y = 34, width = 24, height = 6
+        type = "metric", x = 0, y = 40, width = 24, height = 6
         properties = {
           title  = "Worker tasks"
           region = local.region

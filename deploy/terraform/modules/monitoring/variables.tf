@@ -113,6 +113,34 @@ variable "no_passed_validation_hours" {
   }
 }
 
+variable "coverage_alarm_period_seconds" {
+  description = "Period of the coverage alarm on the reconciler's UncoveredSources metric. Missing data is breaching (a reconciler that stopped reporting must not look like full coverage), so keep it at least twice `reconcile_interval_seconds`."
+  type        = number
+  default     = 3600
+
+  validation {
+    condition     = var.coverage_alarm_period_seconds >= 300 && var.coverage_alarm_period_seconds <= 86400 && var.coverage_alarm_period_seconds % 60 == 0
+    error_message = "coverage_alarm_period_seconds must be a multiple of 60 between 300 and 86400."
+  }
+}
+
+variable "reconcile_interval_seconds" {
+  description = "Period of the worker's coverage reconciler (BV_RECONCILE_INTERVAL_SECONDS): the coverage alarms' period must be at least twice it."
+  type        = number
+  default     = 900
+}
+
+variable "coverage_alarm_selections" {
+  description = "Policy selections (by `name`) that get a coverage alarm of their own, on their `Selection` series of UncoveredSources (for selections with their own `coverage_slo`, or their own owners)."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for name in var.coverage_alarm_selections : can(regex("^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$", name))])
+    error_message = "coverage_alarm_selections: selection names of 1-64 letters, digits, '_', '.' and '-' (they are part of the alarm names)."
+  }
+}
+
 variable "oldest_message_age_threshold_seconds" {
   description = "Alarm when the oldest message of the work queue is older than this. Messages being worked on count too, so keep it above the longest restore plus checks."
   type        = number

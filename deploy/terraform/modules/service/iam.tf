@@ -186,6 +186,9 @@ resource "aws_iam_role" "task" {
 }
 
 data "aws_iam_policy_document" "task" {
+  # Restore testing's grants (restore_testing.tf), when it is on.
+  source_policy_documents = data.aws_iam_policy_document.restore_testing_task[*].json
+
   statement {
     # Both queues the worker receives from: the work queue and, with the restore job rule, the restore events queue.
     sid = "ConsumeQueues"

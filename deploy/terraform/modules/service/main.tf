@@ -46,23 +46,33 @@ locals {
 
   # BV_EVENTS_QUEUE_URL is left out without the restore events queue: the worker has no restore events to receive then.
   base_worker_environment = {
-    BV_QUEUE_URL               = var.queue_url
-    BV_EVENTS_QUEUE_URL        = var.events_queue_url == null ? "" : var.events_queue_url
-    BV_DLQ_URL                 = var.dlq_url
-    BV_RESULTS_BUCKET          = var.results_bucket
-    BV_RESULTS_PREFIX          = var.results_prefix
-    BV_LEDGER_TABLE            = var.ledger_table_name
-    BV_LOG_GROUP               = var.records_log_group_name
-    BV_RESTORE_ROLE_ARN        = aws_iam_role.restore.arn
-    BV_POLICY_FILE             = var.policy_file
-    BV_METRICS_PORT            = tostring(var.metrics_port)
-    BV_MAX_CONCURRENT_RESTORES = tostring(var.max_concurrent_restores)
-    BV_DB_TLS                  = var.db_tls
-    BV_VISIBILITY_SECONDS      = tostring(var.visibility_timeout_seconds)
-    BV_DRAIN_SECONDS           = tostring(var.drain_seconds)
-    BV_SUBNET_GROUP            = local.restore_subnet_group_name == null ? "" : local.restore_subnet_group_name
-    BV_SECURITY_GROUP_IDS      = join(",", local.restore_security_group_ids)
-    BV_MANIFEST_PREFIX         = var.manifest_prefix
+    BV_QUEUE_URL                  = var.queue_url
+    BV_EVENTS_QUEUE_URL           = var.events_queue_url == null ? "" : var.events_queue_url
+    BV_DLQ_URL                    = var.dlq_url
+    BV_RESULTS_BUCKET             = var.results_bucket
+    BV_RESULTS_PREFIX             = var.results_prefix
+    BV_LEDGER_TABLE               = var.ledger_table_name
+    BV_LOG_GROUP                  = var.records_log_group_name
+    BV_RESTORE_ROLE_ARN           = aws_iam_role.restore.arn
+    BV_POLICY_FILE                = var.policy_file
+    BV_METRICS_PORT               = tostring(var.metrics_port)
+    BV_MAX_CONCURRENT_RESTORES    = tostring(var.max_concurrent_restores)
+    BV_DB_TLS                     = var.db_tls
+    BV_VISIBILITY_SECONDS         = tostring(var.visibility_timeout_seconds)
+    BV_DRAIN_SECONDS              = tostring(var.drain_seconds)
+    BV_SUBNET_GROUP               = local.restore_subnet_group_name == null ? "" : local.restore_subnet_group_name
+    BV_SECURITY_GROUP_IDS         = join(",", local.restore_security_group_ids)
+    BV_MANIFEST_PREFIX            = var.manifest_prefix
+    BV_RUNNER_LEASE_SECONDS       = tostring(var.runner_lease_seconds)
+    BV_TASK_PROTECTION_MINUTES    = tostring(var.task_protection_minutes)
+    BV_COVERAGE_SLO_HOURS         = tostring(var.coverage_slo_hours)
+    BV_RECONCILE_INTERVAL_SECONDS = tostring(var.reconcile_interval_seconds)
+    # Fleet limits left unset are no limits (no counter, no DynamoDB call).
+    BV_FLEET_MAX_RESTORES             = var.fleet_max_restores == null ? "" : tostring(var.fleet_max_restores)
+    BV_FLEET_MAX_RESTORES_PER_ACCOUNT = var.fleet_max_restores_per_account == null ? "" : tostring(var.fleet_max_restores_per_account)
+    BV_FLEET_MAX_RESTORES_PER_KIND    = join(",", [for kind in sort(keys(var.fleet_max_restores_per_kind)) : "${kind}=${var.fleet_max_restores_per_kind[kind]}"])
+    BV_FLEET_QUOTA_HEADROOM           = var.fleet_quota_headroom == null ? "" : tostring(var.fleet_quota_headroom)
+    BV_RESTORE_TESTING_SWEEP_SECONDS  = var.enable_restore_testing ? tostring(var.restore_testing_sweep_seconds) : ""
     # Without a key the worker signs nothing: neither the key nor its algorithm is set.
     BV_EVIDENCE_KMS_KEY_ID        = var.evidence_kms_key_arn == null ? "" : var.evidence_kms_key_arn
     BV_EVIDENCE_SIGNING_ALGORITHM = var.evidence_kms_key_arn == null ? "" : var.evidence_signing_algorithm

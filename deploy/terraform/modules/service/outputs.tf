@@ -7,6 +7,11 @@ output "restore_role_arn" {
   value       = aws_iam_role.restore.arn
 }
 
+output "restore_testing_role_arn" {
+  description = "Role AWS Backup restores with for restore testing selections (with `enable_restore_testing`; else null)."
+  value       = one(aws_iam_role.restore_testing[*].arn)
+}
+
 output "task_role_arn" {
   description = "Role of the worker tasks."
   value       = try(aws_iam_role.task[0].arn, null)

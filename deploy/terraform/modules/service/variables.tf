@@ -211,6 +211,119 @@ variable "drain_seconds" {
   }
 }
 
+################################################################################
+# Fleets (docs/fleet.md): limits shared by every task through the ledger, the runner lease, scale-in protection
+################################################################################
+
+variable "fleet_max_restores" {
+  description = "Restores in flight across every worker task sharing the ledger (BV_FLEET_MAX_RESTORES); null: no fleet-wide total."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.fleet_max_restores == null || try(var.fleet_max_restores >= 1 && floor(var.fleet_max_restores) == var.fleet_max_restores, false)
+    error_message = "fleet_max_restores must be a whole number of at least 1 (or null)."
+  }
+}
+
+variable "fleet_max_restores_per_account" {
+  description = "Fleet-wide restores in flight per source account and region (BV_FLEET_MAX_RESTORES_PER_ACCOUNT); null: no such limit."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.fleet_max_restores_per_account == null || try(var.fleet_max_restores_per_account >= 1 && floor(var.fleet_max_restores_per_account) == var.fleet_max_restores_per_account, false)
+    error_message = "fleet_max_restores_per_account must be a whole number of at least 1 (or null)."
+  }
+}
+
+variable "fleet_max_restores_per_kind" {
+  description = "Fleet-wide restores in flight per resource kind, e.g. `{ RDS = 30, Aurora = 10, DynamoDB = 20 }` (BV_FLEET_MAX_RESTORES_PER_KIND); a kind left out has no such limit."
+  type        = map(number)
+  default     = {}
+
+  validation {
+    condition     = alltrue([for kind, limit in var.fleet_max_restores_per_kind : contains(["RDS", "Aurora", "DynamoDB"], kind) && limit >= 1 && floor(limit) == limit])
+    error_message = "fleet_max_restores_per_kind keys must be RDS, Aurora or DynamoDB, and each limit a whole number of at least 1."
+  }
+}
+
+variable "fleet_quota_headroom" {
+  description = "Derive the RDS and Aurora fleet limits from the account's DBInstances / DBClusters quotas minus this many (BV_FLEET_QUOTA_HEADROOM); null: only the limits set by hand."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.fleet_quota_headroom == null || try(var.fleet_quota_headroom >= 0 && floor(var.fleet_quota_headroom) == var.fleet_quota_headroom, false)
+    error_message = "fleet_quota_headroom must be a whole number of at least 0 (or null)."
+  }
+}
+
+variable "runner_lease_seconds" {
+  description = "Lease of the one task that runs the sweeper and the coverage reconciler (BV_RUNNER_LEASE_SECONDS); after a crash another task takes over within about lease + 10 s + a third of the lease."
+  type        = number
+  default     = 120
+
+  validation {
+    condition     = var.runner_lease_seconds >= 30 && floor(var.runner_lease_seconds) == var.runner_lease_seconds
+    error_message = "runner_lease_seconds must be a whole number of at least 30."
+  }
+}
+
+variable "task_protection_minutes" {
+  description = "ECS scale-in protection expiry while a task holds validations, renewed at half of it (BV_TASK_PROTECTION_MINUTES; the ECS maximum is 2880)."
+  type        = number
+  default     = 120
+
+  validation {
+    condition     = var.task_protection_minutes >= 1 && var.task_protection_minutes <= 2880 && floor(var.task_protection_minutes) == var.task_protection_minutes
+    error_message = "task_protection_minutes must be a whole number between 1 and 2880."
+  }
+}
+
+################################################################################
+# Coverage (docs/fleet.md "Coverage, incrementally") and restore testing (docs/modes.md)
+################################################################################
+
+variable "coverage_slo_hours" {
+  description = "A selected source without a PASSED validation for this long is uncovered (BV_COVERAGE_SLO_HOURS); a policy selection's `coverage_slo` overrides it for its sources."
+  type        = number
+  default     = 26
+
+  validation {
+    condition     = var.coverage_slo_hours > 0
+    error_message = "coverage_slo_hours must be positive."
+  }
+}
+
+variable "reconcile_interval_seconds" {
+  description = "Period of the coverage reconciler, which writes the coverage metrics (BV_RECONCILE_INTERVAL_SECONDS); keep it well below the monitoring module's `coverage_alarm_period_seconds`."
+  type        = number
+  default     = 900
+
+  validation {
+    condition     = var.reconcile_interval_seconds >= 60
+    error_message = "reconcile_interval_seconds must be at least 60."
+  }
+}
+
+variable "enable_restore_testing" {
+  description = "Validate AWS Backup restore testing jobs: create the role restore testing selections restore with (`restore_testing_role_arn`) and grant the worker what docs/modes.md lists (modify the restored `awsbackup-restore-test-*` databases, never delete them; ListRestoreTestingPlans)."
+  type        = bool
+  default     = false
+}
+
+variable "restore_testing_sweep_seconds" {
+  description = "Period of the worker's sweep for restore testing jobs whose events were lost (BV_RESTORE_TESTING_SWEEP_SECONDS); set only with `enable_restore_testing`."
+  type        = number
+  default     = 300
+
+  validation {
+    condition     = var.restore_testing_sweep_seconds >= 30
+    error_message = "restore_testing_sweep_seconds must be at least 30."
+  }
+}
+
 variable "worker_environment" {
   description = "Extra environment variables of the worker container (they override the module's BV_* values)."
   type        = map(string)

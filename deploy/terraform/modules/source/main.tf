@@ -11,6 +11,9 @@ locals {
 
   vault_name = coalesce(var.vault_name, var.name)
 
+  # The copy pattern of the central account's rule (modules/intake/event_patterns: one file for both).
+  copy_job_pattern = jsondecode(file("${path.module}/../intake/event_patterns/copy_job.json"))
+
   # arn:aws:backup:<region>:<account>:backup-vault:<name>
   central_account_id = split(":", var.destination_vault_arn)[4]
   central_region     = split(":", var.destination_vault_arn)[3]
@@ -127,6 +130,8 @@ resource "aws_backup_plan" "this" {
 }
 
 resource "aws_backup_selection" "this" {
+  count = length(var.selection_tags) > 0 ? 1 : 0
+
   name         = var.name
   plan_id      = aws_backup_plan.this.id
   iam_role_arn = local.backup_role_arn
@@ -192,14 +197,10 @@ resource "aws_cloudwatch_event_rule" "forward_copy_events" {
 
   name        = "${var.name}-forward-copy-events"
   description = "Copies into the central vault: forward to the central account, where the validator picks them up"
-  event_pattern = jsonencode({
-    source        = ["aws.backup"]
-    "detail-type" = ["Copy Job State Change"]
-    detail = {
-      state                     = ["COMPLETED"]
-      destinationBackupVaultArn = [var.destination_vault_arn]
-    }
-  })
+  # The central account's copy pattern, narrowed to the central vault.
+  event_pattern = jsonencode(merge(local.copy_job_pattern, {
+    detail = merge(local.copy_job_pattern.detail, { destinationBackupVaultArn = [var.destination_vault_arn] })
+  }))
 
   tags = var.tags
 }

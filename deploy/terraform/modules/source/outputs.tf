@@ -24,8 +24,8 @@ output "backup_plan_arn" {
 }
 
 output "backup_selection_id" {
-  description = "ID of the tag-based backup selection."
-  value       = aws_backup_selection.this.id
+  description = "ID of the tag-based backup selection (null when `selection_tags` is empty)."
+  value       = try(aws_backup_selection.this[0].id, null)
 }
 
 output "backup_role_arn" {

@@ -132,17 +132,12 @@ variable "copy_delete_after_days" {
 }
 
 variable "selection_tags" {
-  description = "Resources carrying any of these tags (key = value) are backed up and copied to the central vault."
+  description = "Resources carrying any of these tags (key = value) are backed up and copied to the central vault. Empty: no selection is created (assign resources to the plan, output `backup_plan_id`, with a selection of your own)."
   type = list(object({
     key   = string
     value = string
   }))
   default = [{ key = "backup-validator", value = "enabled" }]
-
-  validation {
-    condition     = length(var.selection_tags) > 0
-    error_message = "selection_tags needs at least one tag."
-  }
 }
 
 variable "backup_role_arn" {

@@ -55,6 +55,10 @@ module "intake" {
   backup_vault_kms_key_arn   = var.backup_vault_kms_key_arn
   backup_vault_force_destroy = var.backup_vault_force_destroy
   backup_vault_lock          = var.backup_vault_lock
+
+  enable_restore_testing   = var.enable_restore_testing
+  restore_testing_plans    = var.restore_testing_plans
+  restore_testing_role_arn = module.service.restore_testing_role_arn
 }
 
 module "results" {
@@ -109,6 +113,9 @@ module "monitoring" {
   restore_events_oldest_message_age_threshold_seconds = var.restore_events_oldest_message_age_threshold_seconds
   create_dashboard                                    = var.create_dashboard
   create_query_definitions                            = var.create_query_definitions
+  coverage_alarm_period_seconds                       = var.coverage_alarm_period_seconds
+  coverage_alarm_selections                           = var.coverage_alarm_selections
+  reconcile_interval_seconds                          = var.reconcile_interval_seconds
 
   queue_name        = module.intake.queue_name
   events_queue_name = module.intake.events_queue_name
@@ -174,6 +181,17 @@ module "service" {
   drain_seconds           = var.drain_seconds
   worker_environment      = var.worker_environment
   enable_execute_command  = var.enable_execute_command
+
+  fleet_max_restores             = var.fleet_max_restores
+  fleet_max_restores_per_account = var.fleet_max_restores_per_account
+  fleet_max_restores_per_kind    = var.fleet_max_restores_per_kind
+  fleet_quota_headroom           = var.fleet_quota_headroom
+  runner_lease_seconds           = var.runner_lease_seconds
+  task_protection_minutes        = var.task_protection_minutes
+  coverage_slo_hours             = var.coverage_slo_hours
+  reconcile_interval_seconds     = var.reconcile_interval_seconds
+  enable_restore_testing         = var.enable_restore_testing
+  restore_testing_sweep_seconds  = var.restore_testing_sweep_seconds
 
   metrics_ingress_cidr_blocks        = var.metrics_ingress_cidr_blocks
   metrics_ingress_security_group_ids = var.metrics_ingress_security_group_ids

@@ -13,12 +13,12 @@ output "queue_arn" {
 }
 
 output "events_queue_url" {
-  description = "URL of the restore events queue (BV_EVENTS_QUEUE_URL); null without the restore job rule (`enable_restore_job_events`)."
+  description = "URL of the restore events queue (BV_EVENTS_QUEUE_URL); null without the restore job rule (`enable_restore_job_events`) and the restore testing rule (`enable_restore_testing`)."
   value       = module.intake.events_queue_url
 }
 
 output "events_queue_arn" {
-  description = "ARN of the restore events queue; null without the restore job rule."
+  description = "ARN of the restore events queue; null without either restore rule."
   value       = module.intake.events_queue_arn
 }
 
@@ -172,6 +172,16 @@ output "worker_environment" {
 output "restore_role_arn" {
   description = "Role AWS Backup restores with (BV_RESTORE_ROLE_ARN)."
   value       = module.service.restore_role_arn
+}
+
+output "restore_testing_role_arn" {
+  description = "Role AWS Backup restores with for restore testing selections (with `enable_restore_testing`; else null)."
+  value       = module.service.restore_testing_role_arn
+}
+
+output "restore_testing_plan_arns" {
+  description = "ARNs of the restore testing plans by name (what a policy selection's `restore_testing_plan` glob matches)."
+  value       = module.intake.restore_testing_plan_arns
 }
 
 output "task_role_arn" {

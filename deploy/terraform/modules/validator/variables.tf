@@ -62,7 +62,7 @@ variable "queue_kms_encryption" {
 }
 
 variable "visibility_timeout_seconds" {
-  description = "Visibility timeout of the work queue, and the window by which the worker's heartbeat (ChangeMessageVisibility) keeps a message it works on invisible (BV_VISIBILITY_SECONDS): one knob, so the two always agree. It is also how long a crashed worker's message waits before another worker resumes it."
+  description = "Visibility timeout of the work queue, and the window by which the worker's heartbeat (ChangeMessageVisibility) keeps a message it works on invisible (BV_VISIBILITY_SECONDS): one knob, so the two always agree. A message the worker holds stays invisible longer when its ledger lease needs it (BV_LEASE_SECONDS + 10 s + one heartbeat), so a crashed worker's message comes back once another worker may resume it."
   type        = number
   default     = 120
 }
@@ -682,4 +682,112 @@ variable "manifest_prefix" {
   description = "Key prefix of the daily evidence manifests in the results bucket (BV_MANIFEST_PREFIX); outside `results_prefix`, so that Athena and the report never read a manifest as a record."
   type        = string
   default     = "manifests/"
+}
+
+################################################################################
+# Restore testing (docs/modes.md)
+################################################################################
+
+variable "enable_restore_testing" {
+  description = "Route the `Restore Job State Change` COMPLETED events of restore testing jobs (`detail.restoreTestingPlanArn` present, any plan of this account: the worker validates those a policy selection names) to the restore events queue, which is then created even without `enable_restore_job_events`. Needed by `restore_testing_plans`."
+  type        = bool
+  default     = false
+}
+
+variable "restore_testing_plans" {
+  description = "AWS Backup restore testing plans to create, by plan name (letters, digits, underscores; the name a policy's `restore_testing_plan` glob matches). Each: `schedule_expression` (cron()/rate()), optional `schedule_expression_timezone` and `start_window_hours` (1-168), `recovery_point_selection` (`algorithm` LATEST_WITHIN_WINDOW or RANDOM_WITHIN_WINDOW, `include_vaults` ARN globs (default all), `exclude_vaults`, `recovery_point_types` SNAPSHOT/CONTINUOUS, `selection_window_days` 1-365), and `selections` by name: `protected_resource_type` (RDS, Aurora or DynamoDB: the kinds the worker validates), `protected_resource_arns` (up to 30 ARNs, or `[\"*\"]`, the default, with `protected_resource_conditions` `string_equals` / `string_not_equals` on `aws:ResourceTag/<key>`), `restore_metadata_overrides` (restore metadata, e.g. DBInstanceClass, DBSubnetGroupName, VpcSecurityGroupIds), `validation_window_hours` (1-168, default 1: also what a lost verdict costs), optional `iam_role_arn`."
+  type = map(object({
+    schedule_expression          = string
+    schedule_expression_timezone = optional(string)
+    start_window_hours           = optional(number)
+    recovery_point_selection = optional(object({
+      algorithm             = optional(string, "LATEST_WITHIN_WINDOW")
+      include_vaults        = optional(list(string), ["*"])
+      exclude_vaults        = optional(list(string), [])
+      recovery_point_types  = optional(list(string), ["SNAPSHOT"])
+      selection_window_days = optional(number)
+    }), {})
+    selections = map(object({
+      protected_resource_type = string
+      protected_resource_arns = optional(list(string), ["*"])
+      protected_resource_conditions = optional(object({
+        string_equals     = optional(list(object({ key = string, value = string })), [])
+        string_not_equals = optional(list(object({ key = string, value = string })), [])
+      }), {})
+      restore_metadata_overrides = optional(map(string), {})
+      validation_window_hours    = optional(number, 1)
+      iam_role_arn               = optional(string)
+    }))
+  }))
+  default = {}
+}
+
+variable "restore_testing_sweep_seconds" {
+  description = "Period of the worker's sweep for restore testing jobs whose events were lost (BV_RESTORE_TESTING_SWEEP_SECONDS); set only with `enable_restore_testing`."
+  type        = number
+  default     = 300
+}
+
+################################################################################
+# Fleets (docs/fleet.md) and coverage
+################################################################################
+
+variable "fleet_max_restores" {
+  description = "Restores in flight across every worker task sharing the ledger (BV_FLEET_MAX_RESTORES); null: no fleet-wide total."
+  type        = number
+  default     = null
+}
+
+variable "fleet_max_restores_per_account" {
+  description = "Fleet-wide restores in flight per source account and region (BV_FLEET_MAX_RESTORES_PER_ACCOUNT); null: no such limit."
+  type        = number
+  default     = null
+}
+
+variable "fleet_max_restores_per_kind" {
+  description = "Fleet-wide restores in flight per resource kind, e.g. `{ RDS = 30, Aurora = 10, DynamoDB = 20 }` (BV_FLEET_MAX_RESTORES_PER_KIND); a kind left out has no such limit."
+  type        = map(number)
+  default     = {}
+}
+
+variable "fleet_quota_headroom" {
+  description = "Derive the RDS and Aurora fleet limits from the account's DBInstances / DBClusters quotas minus this many (BV_FLEET_QUOTA_HEADROOM); null: only the limits set by hand."
+  type        = number
+  default     = null
+}
+
+variable "runner_lease_seconds" {
+  description = "Lease of the one task that runs the sweeper and the coverage reconciler (BV_RUNNER_LEASE_SECONDS); after a crash another task takes over within about lease + 10 s + a third of the lease."
+  type        = number
+  default     = 120
+}
+
+variable "task_protection_minutes" {
+  description = "ECS scale-in protection expiry while a task holds validations, renewed at half of it (BV_TASK_PROTECTION_MINUTES; the ECS maximum is 2880)."
+  type        = number
+  default     = 120
+}
+
+variable "coverage_slo_hours" {
+  description = "A selected source without a PASSED validation for this long is uncovered (BV_COVERAGE_SLO_HOURS); a policy selection's `coverage_slo` overrides it for its sources."
+  type        = number
+  default     = 26
+}
+
+variable "reconcile_interval_seconds" {
+  description = "Period of the coverage reconciler, which writes the coverage metrics (BV_RECONCILE_INTERVAL_SECONDS); keep it well below the monitoring module's `coverage_alarm_period_seconds`."
+  type        = number
+  default     = 900
+}
+
+variable "coverage_alarm_period_seconds" {
+  description = "Period of the coverage alarm on the reconciler's UncoveredSources metric. Missing data is breaching (a reconciler that stopped reporting must not look like full coverage), so keep it at least twice `reconcile_interval_seconds`."
+  type        = number
+  default     = 3600
+}
+
+variable "coverage_alarm_selections" {
+  description = "Policy selections (by `name`) that get a coverage alarm of their own, on their `Selection` series of UncoveredSources (for selections with their own `coverage_slo`, or their own owners)."
+  type        = list(string)
+  default     = []
 }
