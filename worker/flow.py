@@ -181,7 +181,7 @@ class Run:
         self.flow, self.rp, self.plan, self.item, self.kind = flow, rp, plan, item, kind
         loop = asyncio.get_running_loop()
         self.claimed = loop.time()  # this worker's claim (monotonic: a skewed wall clock cannot shorten it)
-        identifier = restored_identifier(rp.arn)
+        identifier = restored_identifier(rp.arn, item.generation)
         self.target = target or Target(rp, identifier, plan, loop.time() + restore_time_left(plan, item))
         self.validation = new_validation(rp, plan, self.target.identifier, item.generation)
         self.taken: TakenOver | None = None

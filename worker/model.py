@@ -43,9 +43,10 @@ def ledger_key(recovery_point_arn: str) -> str:
     return hashlib.sha256(recovery_point_arn.encode()).hexdigest()
 
 
-def restored_identifier(recovery_point_arn: str) -> str:
-    """`bv-<hash>`: a valid RDS identifier, stable across retries, unique per recovery point."""
-    return NAME_PREFIX + ledger_key(recovery_point_arn)[:20]
+def restored_identifier(recovery_point_arn: str, generation: int = 0) -> str:
+    """`bv-<hash>`: a valid RDS identifier, stable across retries, unique per recovery point and per `--force`
+    generation (a forced run right after a validation must not meet the previous copy, still being deleted)."""
+    return NAME_PREFIX + ledger_key(f"{recovery_point_arn}#{generation}" if generation else recovery_point_arn)[:20]
 
 
 def idempotency_token(recovery_point_arn: str, generation: int = 0) -> str:

@@ -100,6 +100,9 @@ async def test_wait_prints_the_record_then_says_a_done_point_is_not_validated_ag
         record = json.loads(forced.stdout[forced.stdout.index("{") :])
         assert record["status"] == "PASSED" and record["finished_at"] > first["finished_at"]
         assert record["cleanup_status"] == "DELETED"
+        # A name of its own: the previous copy may still be deleting (RDS keeps it for minutes), and a restore
+        # into its name would fail with DBInstanceAlreadyExists.
+        assert record["restored_instance_id"] != first["restored_instance_id"]
     assert int(emulator.stats()["restore_jobs_per_recovery_point"][arn]) == 2
     assert stack.restored_instances() == []
 

@@ -28,6 +28,9 @@ def test_identifier_is_a_valid_stable_rds_name():
     assert identifier == restored_identifier(ARN)
     assert identifier.startswith("bv-") and len(identifier) <= 63
     assert identifier != restored_identifier(ARN + "2")
+    # A forced run (a new generation) restores under a name of its own; generation 0 keeps the original name.
+    assert restored_identifier(ARN, 0) == identifier
+    assert len({identifier, restored_identifier(ARN, 1), restored_identifier(ARN, 2)}) == 3
     assert identifier.replace("-", "").isalnum()
 
 
