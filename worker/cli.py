@@ -168,8 +168,8 @@ def _operate(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _sweep_once(settings: Settings, policy: Policy, ttl: timedelta) -> int:
-    from worker.app import open_services
     from worker.background import sweep_leftovers
+    from worker.wiring import open_services
 
     async with open_services(settings, policy) as services:
         deleted = await sweep_leftovers(services.kinds, ttl, services.metrics)

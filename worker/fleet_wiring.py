@@ -1,5 +1,5 @@
 """Building the fleet parts of a worker from settings: shared restore slots, the periodic-work runner and the
-ECS task protection keeper (app.py calls these; kept apart so the wiring module stays small)."""
+ECS task protection keeper (`wiring` and `app` call these; kept apart so the wiring module stays small)."""
 
 from __future__ import annotations
 

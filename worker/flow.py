@@ -13,14 +13,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import structlog
 
-from worker.checks import CheckContext, compares_with_previous, freshness_figures, row_counts
+from worker.checks import CheckContext, compares_with_previous, row_counts
 from worker.errors import (
     DeadlineExceeded,
     LeaseHeld,
@@ -31,6 +30,7 @@ from worker.errors import (
     Retryable,
 )
 from worker.events import RecoveryPointReady
+from worker.flow_support import in_flight, log_finished, new_validation, note_results, restore_time_left
 from worker.kinds import Kinds, ResourceKind, TakenOver, Target
 from worker.ledger_item import LedgerItem
 from worker.metrics import Metrics
@@ -42,9 +42,7 @@ from worker.model import (
     Outcome,
     RecoveryPoint,
     RestoreJob,
-    Validation,
     idempotency_token,
-    overall_status,
     region_of,
     restored_identifier,
     validation_id,
@@ -147,7 +145,7 @@ class Flow:
             record["cleanup_status"] = await run.cleanup()
         else:
             async with self.slots.hold(f"{rp.account}/{region_of(rp.arn)}", run.kind.name, rp.arn):
-                with _in_flight(self.metrics, rp.account):
+                with in_flight(self.metrics, rp.account):
                     await run.execute()
             record, from_testing = build_record(run.validation, datetime.now(UTC)), bool(run.from_restore_testing)
         # report: S3 first (the durable copy the ack waits for), then the ledger says DONE
@@ -155,7 +153,7 @@ class Flow:
         claimed_at = datetime.fromtimestamp(item.claimed_at, UTC)
         await self.publisher.publish(record_key(self.results_prefix, record, claimed_at), record, from_testing)
         await self.ledger.finish(rp.arn, record["status"])
-        self._log_finished(record)
+        log_finished(self.log, record)
         return Outcome("ack", "validated")
 
     async def _sampled_in(self, rp: RecoveryPoint, plan: Selection) -> bool:
@@ -165,29 +163,6 @@ class Flow:
         return plan.min_interval.total_seconds() <= 0 or await self.ledger.admit_sample(
             rp.source_resource_arn, rp.arn, interval
         )
-
-    def _log_finished(self, record: dict[str, Any]) -> None:
-        self.log.info(
-            "validation.finished",
-            status=record["status"],
-            validation_id=record["validation_id"],
-            restore_duration=record["restore_duration"],
-            age_latest_db_tx=record["age_latest_db_tx"],
-            data_gap_minutes=record["data_gap_minutes"],
-            cleanup_status=record["cleanup_status"],
-            checks_failed=[c["name"] for c in record["checks"] if c["status"] != "PASSED"],
-            reason=record.get("reason"),
-        )
-
-
-@contextlib.contextmanager
-def _in_flight(metrics: Metrics, account: str | None) -> Any:
-    gauge = metrics.restores_in_flight.labels(account or "unknown")
-    gauge.inc()
-    try:
-        yield
-    finally:
-        gauge.dec()
 
 
 class Run:
@@ -206,14 +181,9 @@ class Run:
         self.flow, self.rp, self.plan, self.item, self.kind = flow, rp, plan, item, kind
         loop = asyncio.get_running_loop()
         self.claimed = loop.time()  # this worker's claim (monotonic: a skewed wall clock cannot shorten it)
-        # The restore deadline runs from StartRestoreJob: a resumed restore's recorded start, else set when we
-        # start it (the wait for a restore slot does not count).
-        remaining = plan.restore_timeout.total_seconds()
-        if item.restore_job_id and item.restore_started_at:
-            remaining -= max(0, time.time() - item.restore_started_at)
         identifier = restored_identifier(rp.arn, item.generation)
-        self.target = target or Target(rp, identifier, plan, loop.time() + remaining)
-        self.validation = _new_validation(rp, plan, self.target.identifier, item.generation)
+        self.target = target or Target(rp, identifier, plan, loop.time() + restore_time_left(plan, item))
+        self.validation = new_validation(rp, plan, self.target.identifier, item.generation)
         self.taken: TakenOver | None = None
         self.from_restore_testing: bool | None = False
 
@@ -265,10 +235,8 @@ class Run:
         self.flow.log.info("restore.finished", restore_job_id=job_id, status=status.status)
         if status.status == "COMPLETED" and status.timed:
             # The event or the sweep that told us already says when it ran: no DescribeRestoreJob.
-            self.validation.restore_start_time, self.validation.restore_end_time = (
-                status.created_at,
-                status.completed_at,
-            )
+            validation = self.validation
+            validation.restore_start_time, validation.restore_end_time = status.created_at, status.completed_at
             return status
         job = await self.flow.restores.describe_restore_job(job_id)
         self.validation.restore_start_time, self.validation.restore_end_time = job.created_at, job.completed_at
@@ -322,30 +290,10 @@ class Run:
         now = datetime.now(UTC)
         ctx = CheckContext(recovery_point_created_at=self.rp.created_at, now=now, previous_row_counts=history)
         results = await self.kind.run_checks(self.taken, self.target, ctx)
-        validation = self.validation
-        validation.checks = [result.to_record() for result in results]
-        validation.status = overall_status([result.status for result in results])
-        validation.age_latest_db_tx, validation.data_gap_minutes = freshness_figures(results, self.rp.created_at, now)
-        if validation.status == PASSED:
+        note_results(self.validation, results, self.rp.created_at, now)
+        if self.validation.status == PASSED:
             # Only a PASSED run moves the baseline: a failed one must not let the same drop pass next time.
             await self.flow.ledger.save_source_history(source, {**history, **row_counts(results)}, True)
 
     async def cleanup(self) -> str:
         return await self.kind.cleanup(self.target, self.taken)
-
-
-def _new_validation(rp: RecoveryPoint, plan: Selection, identifier: str, generation: int) -> Validation:
-    return Validation(
-        validation_id=validation_id(rp.arn, generation),
-        recovery_point_arn=rp.arn,
-        selection=plan.name,
-        source_resource_arn=rp.source_resource_arn,
-        resource_type=rp.resource_type,
-        account_id=rp.account,
-        region=region_of(rp.arn),
-        backup_vault_name=rp.vault_name,
-        recovery_point_created_at=rp.created_at,
-        restored_instance_id=identifier,
-        rpo_target=plan.rpo_target,
-        rto_target=plan.rto_target,
-    )

@@ -21,7 +21,7 @@ from worker.record import record_key
 from worker.settings import Settings
 
 if TYPE_CHECKING:
-    from worker.app import Services
+    from worker.wiring import Services
 
 EXIT_PASSED = 0
 EXIT_NOT_PASSED = 1  # FAILED, RESTORE_FAILED, ERROR, or sampled out (no record)
@@ -60,7 +60,7 @@ async def validate(settings: Settings, request: Request, out: TextIO = sys.stdou
         print(f"backup-validator: {request.arn} is in {elsewhere}; this deployment serves {settings.aws_region}: "
               f"send it to the {elsewhere} deployment (its AWS_REGION and BV_QUEUE_URL)", file=sys.stderr)  # fmt: skip
         return EXIT_USAGE
-    from worker.app import open_services
+    from worker.wiring import open_services
 
     async with open_services(settings, Policy(source="<none>", selections=())) as services:
         try:

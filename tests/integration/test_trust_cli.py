@@ -133,8 +133,8 @@ async def test_check_config_refuses_bounds_that_contradict_with_the_line(stack, 
 
 
 async def test_a_forcing_message_reopens_a_done_point_once_and_its_redelivery_does_not(stack):
-    from worker.app import open_services
     from worker.policy import Policy
+    from worker.wiring import open_services
 
     arn = "arn:aws:backup:us-east-1:123456789012:recovery-point:force-once"
     async with open_services(stack.settings(), Policy("<none>", ())) as services:

@@ -17,7 +17,7 @@ from conftest_checks import ENGINES, SERVERS, scratch_database
 
 from worker.adapters.database import open_database
 from worker.checks import CheckContext, CheckOutcome, run_checks
-from worker.checks.sql import CANCEL_GRACE_SECONDS
+from worker.checks.budget import CANCEL_GRACE_SECONDS
 from worker.policy import PluginCheck, RowCountCheck, SchemaCheck, SqlCheck
 
 STATEMENT_TIMEOUT = 1.0

@@ -45,10 +45,11 @@ async def open_database(
     Without it the connection is encrypted but the certificate is not verified: RDS certificates are issued
     by Amazon RDS CAs, which are not in the default trust store, so verifying against it would always fail.
     """
+    where = Connection(engine, host, port, user, database, password)
     connect = _driver_connect(engine)
     db = await connect(
-        host, port, user, password, database, tls=tls_context(tls_ca_file) if tls else None,
-        statement_timeout=statement_timeout, connect_timeout=connect_timeout,
+        where, tls=tls_context(tls_ca_file) if tls else None, statement_timeout=statement_timeout,
+        connect_timeout=connect_timeout,
     )  # fmt: skip
     try:
         yield db

@@ -4,21 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import aiomysql
 import pymysql
 from pymysql.constants import CLIENT
 
-from worker.adapters.sql_common import (
-    CLIENT_GRACE_SECONDS,
-    connection_failure,
-    count_query,
-    hide,
-    quote_table,
-)
-from worker.errors import QueryError, QueryTimeout
+from worker.adapters.sql_common import CLIENT_GRACE_SECONDS, ReadOnlyDatabase, connect_within
+from worker.errors import QueryError
+from worker.ports import Connection
 
 _T = TypeVar("_T")
 
@@ -36,33 +31,24 @@ Connector = Callable[[], Awaitable[Session]]
 
 
 async def connect(
-    host: str,
-    port: int,
-    user: str,
-    password: str,
-    database: str,
-    *,
-    tls: ssl.SSLContext | None,
-    statement_timeout: float,
-    connect_timeout: float,
+    where: Connection, *, tls: ssl.SSLContext | None, statement_timeout: float, connect_timeout: float
 ) -> MySqlDatabase:
     async def connector() -> Session:
         connection = aiomysql.Connection(
-            host=host, port=port, user=user, password=password, db=database, ssl=tls, charset="utf8mb4",
-            connect_timeout=connect_timeout, autocommit=False,
+            host=where.host, port=where.port, user=where.user, password=where.password, db=where.database, ssl=tls,
+            charset="utf8mb4", connect_timeout=connect_timeout, autocommit=False,
         )  # fmt: skip
         # aiomysql always asks for multi-statement support; without it "SELECT 1; COMMIT; DROP ..." cannot
         # step out of the read-only transaction. (aiomysql.connect() is this, minus the flag.)
         connection.client_flag &= ~CLIENT.MULTI_STATEMENTS
-        try:
-            async with asyncio.timeout(connect_timeout):
-                await connection._connect()
-                return connection, await _prepare_session(connection, statement_timeout, tls is not None)
-        except Exception as exc:  # noqa: BLE001 - whatever the cause, the database is unavailable
-            connection.close()
-            raise connection_failure("mysql", host, port, exc, [password]) from None
 
-    return MySqlDatabase(await connector(), connector, statement_timeout, password)
+        async def opening() -> Session:
+            await connection._connect()
+            return connection, await _prepare_session(connection, statement_timeout, tls is not None)
+
+        return await connect_within("mysql", where, opening(), connect_timeout, connection.close)
+
+    return MySqlDatabase(await connector(), connector, statement_timeout, where.password)
 
 
 async def _prepare_session(connection: Any, statement_timeout: float, require_tls: bool) -> str:
@@ -83,15 +69,17 @@ async def _prepare_session(connection: Any, statement_timeout: float, require_tl
     return f"SET SESSION max_execution_time = {int(statement_timeout * 1000)}"
 
 
-class MySqlDatabase:
-    """`worker.ports.Database` for MySQL/MariaDB: each call is one read-only transaction."""
+class MySqlDatabase(ReadOnlyDatabase[Any]):
+    """`worker.ports.Database` for MySQL/MariaDB: each call is one read-only transaction (over an aiomysql
+    cursor)."""
+
+    engine = "mysql"
+    quote = "`"
 
     def __init__(self, session: Session, connector: Connector, statement_timeout: float, password: str) -> None:
-        self.engine = "mysql"
+        super().__init__(statement_timeout, password)
         self._session: Session | None = session
         self._connector = connector  # reconnects after the connection was lost or abandoned
-        self._timeout = statement_timeout
-        self._secrets = (password,)
 
     async def scalar(self, sql: str) -> Any:
         async def read(cursor: Any) -> Any:
@@ -101,21 +89,11 @@ class MySqlDatabase:
 
         return await self._read_only(read)
 
-    async def row_count(self, table: str, where: str | None = None) -> int:
-        return int(await self.scalar(count_query(quote_table(table, "`"), where)))
-
-    async def columns(self, tables: Sequence[str]) -> dict[str, set[str]]:
-        async def read(cursor: Any) -> dict[str, set[str]]:
-            found = {}
-            for table in tables:
-                schema, _, name = table.rpartition(".")
-                await cursor.execute(_COLUMNS, (schema or None, name))
-                names = {row[0] for row in await cursor.fetchall()}
-                if names:  # every table has a column, so none means no such table
-                    found[table] = names
-            return found
-
-        return await self._read_only(read)
+    async def _table_columns(self, handle: Any, table: str) -> set[str] | None:
+        schema, _, name = table.rpartition(".")
+        await handle.execute(_COLUMNS, (schema or None, name))
+        names = {row[0] for row in await handle.fetchall()}
+        return names or None  # every table has a column, so none means no such table
 
     async def close(self) -> None:
         if self._session is not None:
@@ -144,7 +122,7 @@ class MySqlDatabase:
             raise await self._query_error(exc) from None
         except TimeoutError:
             await self.close()  # the query may still run on the server; this connection is given up
-            raise QueryTimeout(f"statement timeout after {self._timeout:g}s") from None
+            raise self._timed_out() from None
         except asyncio.CancelledError:
             await self.close()  # a reply may be half read; the next check starts on a new connection
             raise
@@ -155,9 +133,9 @@ class MySqlDatabase:
     async def _query_error(self, exc: pymysql.err.MySQLError) -> QueryError:
         code = exc.args[0] if exc.args and isinstance(exc.args[0], int) else None
         if code in _TIMEOUT_CODES:
-            return QueryTimeout(f"statement timeout after {self._timeout:g}s")
+            return self._timed_out()
         if code in _LOST_CONNECTION_CODES or isinstance(exc, pymysql.err.InterfaceError):
             await self.close()
             return QueryError(f"connection lost: {type(exc).__name__} ({code})")
         text = exc.args[1] if len(exc.args) > 1 else str(exc)
-        return QueryError(hide(f"{type(exc).__name__} ({code}): {text}", self._secrets))
+        return self._refused(type(exc).__name__, code, text)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import asyncpg
 
-from worker.adapters.sql_common import CLIENT_GRACE_SECONDS, connection_failure, count_query, hide, quote_table
-from worker.errors import QueryError, QueryTimeout
+from worker.adapters.sql_common import CLIENT_GRACE_SECONDS, ReadOnlyDatabase, connect_within, quote_table
+from worker.errors import QueryError
+from worker.ports import Connection
 
 _T = TypeVar("_T")
 Connector = Callable[[], Awaitable[asyncpg.Connection]]
@@ -23,15 +24,7 @@ SELECT to_regclass($1) IS NOT NULL,
 
 
 async def connect(
-    host: str,
-    port: int,
-    user: str,
-    password: str,
-    database: str,
-    *,
-    tls: ssl.SSLContext | None,
-    statement_timeout: float,
-    connect_timeout: float,
+    where: Connection, *, tls: ssl.SSLContext | None, statement_timeout: float, connect_timeout: float
 ) -> PostgresDatabase:
     settings = {
         "application_name": "backup-validator",
@@ -41,49 +34,36 @@ async def connect(
     }
 
     async def connector() -> asyncpg.Connection:
-        try:
-            async with asyncio.timeout(connect_timeout):
-                return await asyncpg.connect(
-                    host=host, port=port, user=user, password=password, database=database,
-                    ssl=tls or False, timeout=connect_timeout, server_settings=settings,
-                    # every call without its own timeout (transaction control, rollback) gets this one
-                    command_timeout=statement_timeout + CLIENT_GRACE_SECONDS,
-                )  # fmt: skip
-        except Exception as exc:  # noqa: BLE001 - whatever the cause, the database is unavailable
-            raise connection_failure("postgres", host, port, exc, [password]) from None
+        opening = asyncpg.connect(
+            host=where.host, port=where.port, user=where.user, password=where.password, database=where.database,
+            ssl=tls or False, timeout=connect_timeout, server_settings=settings,
+            # every call without its own timeout (transaction control, rollback) gets this one
+            command_timeout=statement_timeout + CLIENT_GRACE_SECONDS,
+        )  # fmt: skip
+        return await connect_within("postgres", where, opening, connect_timeout)
 
-    return PostgresDatabase(await connector(), connector, statement_timeout, password)
+    return PostgresDatabase(await connector(), connector, statement_timeout, where.password)
 
 
-class PostgresDatabase:
+class PostgresDatabase(ReadOnlyDatabase[asyncpg.Connection]):
     """`worker.ports.Database` for PostgreSQL: each call is one read-only transaction."""
+
+    engine = "postgres"
+    quote = '"'
 
     def __init__(
         self, connection: asyncpg.Connection, connector: Connector, statement_timeout: float, password: str
     ) -> None:
-        self.engine = "postgres"
+        super().__init__(statement_timeout, password)
         self._connection = connection
         self._connector = connector  # reconnects after the connection was lost
-        self._timeout = statement_timeout
-        self._secrets = (password,)
 
     async def scalar(self, sql: str) -> Any:
         return await self._read_only(lambda c: c.fetchval(sql, timeout=self._timeout + CLIENT_GRACE_SECONDS))
 
-    async def row_count(self, table: str, where: str | None = None) -> int:
-        sql = count_query(quote_table(table, '"'), where)
-        return int(await self.scalar(sql))
-
-    async def columns(self, tables: Sequence[str]) -> dict[str, set[str]]:
-        async def read(connection: asyncpg.Connection) -> dict[str, set[str]]:
-            found = {}
-            for table in tables:
-                exists, names = await connection.fetchrow(_COLUMNS, quote_table(table, '"'))
-                if exists:
-                    found[table] = set(names)
-            return found
-
-        return await self._read_only(read)
+    async def _table_columns(self, handle: asyncpg.Connection, table: str) -> set[str] | None:
+        exists, names = await handle.fetchrow(_COLUMNS, quote_table(table, self.quote))
+        return set(names) if exists else None
 
     async def close(self) -> None:
         if not self._connection.is_closed():
@@ -105,13 +85,12 @@ class PostgresDatabase:
                 finally:
                     await self._roll_back(transaction)
         except asyncpg.QueryCanceledError:
-            raise QueryTimeout(f"statement timeout after {self._timeout:g}s") from None
+            raise self._timed_out() from None
         except TimeoutError:
             connection.terminate()  # the server did not answer in time: this connection is given up
-            raise QueryTimeout(f"statement timeout after {self._timeout:g}s (the server stopped answering)") from None
+            raise self._timed_out(" (the server stopped answering)") from None
         except asyncpg.PostgresError as exc:
-            message = hide(f"{type(exc).__name__} ({exc.sqlstate}): {exc.args[0]}", self._secrets)
-            raise QueryError(message) from None
+            raise self._refused(type(exc).__name__, exc.sqlstate, exc.args[0]) from None
         except (asyncpg.InterfaceError, asyncpg.InternalClientError, OSError) as exc:
             connection.terminate()  # in an unknown state: the next check starts on a new connection
             raise QueryError(f"connection lost: {type(exc).__name__}") from None

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from worker.checks.budget import bounded, run_in_budget
 from worker.checks.results import CheckContext, CheckResult, Status
-from worker.checks.sql import Verdict, bounded, call_plugin, equal, judge_count, judge_newest, run_in_budget
 from worker.checks.values import CheckError, as_utc_timestamp
-from worker.durations import format_duration
+from worker.checks.verdict import Verdict, call_plugin, equal, freshness_expectation, judge_count, judge_newest
 from worker.policy import CheckSpec, FreshnessCheck, PluginCheck
 from worker.policy_table_checks import ItemCountCheck, ItemsCheck, PartiqlCheck, TableSettingsCheck
 from worker.tables import Page, TableInfo, TablePort, from_wire, to_wire
@@ -238,10 +238,7 @@ def expectation(check: CheckSpec) -> str:
                 parts.append(f"at most {check.max_drop:.0%} fewer items than the previous run")
             return " and ".join(parts) or "item count recorded"
         case FreshnessCheck():
-            text = f"newest {check.attribute} within {format_duration(check.max_age)} of now"
-            if check.max_gap is not None:
-                text += f" and within {format_duration(check.max_gap)} before the recovery point"
-            return text
+            return freshness_expectation(check, str(check.attribute))
         case PartiqlCheck():
             if check.expect_rows is not None:
                 return f"{check.expect_rows} items"
