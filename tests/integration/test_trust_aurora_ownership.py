@@ -15,6 +15,7 @@ import pytest
 from harness.aws import wait_for, wait_restore_job
 from harness.worker_stack import WorkerStack, make_stack, run_cli, run_inline
 
+from worker.leases import CLOCK_SKEW_SECONDS
 from worker.model import restored_identifier
 
 ENGINE = "aurora-postgresql"
@@ -111,6 +112,10 @@ def put_ledger(stack: WorkerStack, item: dict[str, Any]) -> None:
     boto3.client("dynamodb").put_item(TableName=stack.resources.ledger_table, Item=item)
 
 
+# A lease ended this long ago is free by the clock rule (worker/leases.py), whatever the margin.
+LAPSED = CLOCK_SKEW_SECONDS + 5
+
+
 def hold(stack: WorkerStack, arn: str, job_id: str, lease_expires_at: int) -> None:
     """The recovery point's ledger item: our restore job, a lease until `lease_expires_at`."""
     put_ledger(
@@ -183,7 +188,7 @@ async def test_the_sweeper_spares_a_bv_cluster_a_foreign_restore_created_even_wi
     add_member(rds, foreign)
     for recorded in (ours, foreign, f"{foreign}-1"):  # ours as the worker records it; the others forged
         put_ledger(stack, {"pk": {"S": f"res#{recorded}"}, "recovery_point_arn": {"S": arn}, "created_at": {"N": "0"}})
-    hold(stack, arn, ours_job, int(time.time()) - 1)
+    hold(stack, arn, ours_job, int(time.time()) - LAPSED)
     try:
         before = state(rds, foreign)
         swept = run_cli(stack, "sweep", "--ttl-seconds", "0")
@@ -211,7 +216,7 @@ async def test_the_sweeper_spares_an_aurora_cluster_under_a_live_lease_then_dele
     assert spared.returncode == 0, spared.stderr
     assert identifier not in spared.stdout, "a cluster under a live lease was swept"
     assert identifier in stack.restored_clusters() and f"{identifier}-1" in stack.restored_instances()
-    hold(stack, arn, job_id, int(time.time()) - 1)
+    hold(stack, arn, job_id, int(time.time()) - LAPSED)
     swept = run_cli(stack, "sweep", "--ttl-seconds", "0")
     assert swept.returncode == 0, swept.stderr
     assert identifier in swept.stdout
