@@ -30,7 +30,7 @@ from worker.errors import (
     Retryable,
 )
 from worker.events import RecoveryPointReady
-from worker.flow_support import in_flight, log_finished, new_validation, note_results, restore_time_left
+from worker.flow_support import cleanup_within, in_flight, log_finished, new_validation, note_results, restore_time_left
 from worker.kinds import Kinds, ResourceKind, TakenOver, Target
 from worker.ledger_item import LedgerItem
 from worker.metrics import Metrics
@@ -296,4 +296,4 @@ class Run:
             await self.flow.ledger.save_source_history(source, {**history, **row_counts(results)}, True)
 
     async def cleanup(self) -> str:
-        return await self.kind.cleanup(self.target, self.taken)
+        return await cleanup_within(self.kind.cleanup(self.target, self.taken), self.flow.log)

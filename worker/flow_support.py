@@ -1,12 +1,13 @@
 """Pure helpers of `worker.flow`: the new validation, the time left for its restore, what its checks' results
-make of it, the one log line a finished one writes, the in-flight gauge. They sit here so that `flow.py` stays
-the validation's steps, read top to bottom."""
+make of it, the one log line a finished one writes, the in-flight gauge, the cleanup's bound. They sit here so
+that `flow.py` stays the validation's steps, read top to bottom."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Awaitable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -15,6 +16,20 @@ from worker.ledger_item import LedgerItem
 from worker.metrics import Metrics
 from worker.model import RecoveryPoint, Validation, overall_status, region_of, validation_id
 from worker.policy import Selection
+
+# The cleanup stage as a whole (each AWS call in it is bounded on its own; an Aurora cluster's deletion waits up to
+# 120 s for RDS to accept it). Past it the copy is the sweeper's: recorded FAILED, never waited on for ever.
+CLEANUP_SECONDS = 600.0
+
+
+async def cleanup_within(cleanup: Awaitable[str], log: Any, seconds: float = CLEANUP_SECONDS) -> str:
+    """The kind's cleanup status, or FAILED (the sweeper retries) when it does not end within `seconds`."""
+    try:
+        async with asyncio.timeout(seconds):
+            return await cleanup
+    except TimeoutError:
+        log.error("cleanup.timed_out", seconds=seconds)
+        return "FAILED"
 
 
 def new_validation(rp: RecoveryPoint, plan: Selection, identifier: str, generation: int) -> Validation:
