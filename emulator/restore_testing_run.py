@@ -15,6 +15,7 @@ import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from emulator import clusters, dynamodb_restores, instances, restores
 from emulator.core import Emulator
@@ -42,11 +43,18 @@ async def _delete_rds_instance(emu: Emulator, job: RestoreJob) -> str | None:
     inst = emu.store.instance_by_arn.get(job.created_resource_arn or "")
     if inst is None:
         return f"Resource {job.created_resource_arn} was not found for deletion."
+    return await _delete_until_gone(
+        lambda: instances.delete(emu, inst, {"SkipFinalSnapshot": True}), lambda: inst.identifier in emu.store.instances
+    )
+
+
+async def _delete_until_gone(delete: Callable[[], Any], present: Callable[[], bool]) -> str | None:
+    """None once the resource is gone (RDS's drop task removes it), else RDS's refusal as AWS Backup reports it."""
     try:
-        instances.delete(emu, inst, {"SkipFinalSnapshot": True})
+        delete()
     except ApiError as err:
         return f"{err.code}: {err.message}"
-    while inst.identifier in emu.store.instances:  # noqa: ASYNC110 - the drop task removes it when done
+    while present():  # noqa: ASYNC110 - the drop task removes it when done
         await asyncio.sleep(0.1)
     return None
 
@@ -62,13 +70,10 @@ async def _delete_aurora_cluster(emu: Emulator, job: RestoreJob) -> str | None:
     cluster = emu.store.cluster_by_arn.get(job.created_resource_arn or "")
     if cluster is None:
         return f"Resource {job.created_resource_arn} was not found for deletion."
-    try:
-        clusters.delete(emu, cluster, {"SkipFinalSnapshot": True})
-    except ApiError as err:
-        return f"{err.code}: {err.message}"
-    while cluster.identifier in emu.store.clusters:  # noqa: ASYNC110 - the drop task removes it when done
-        await asyncio.sleep(0.1)
-    return None
+    return await _delete_until_gone(
+        lambda: clusters.delete(emu, cluster, {"SkipFinalSnapshot": True}),
+        lambda: cluster.identifier in emu.store.clusters,
+    )
 
 
 def _dynamodb_metadata(emu: Emulator) -> dict[str, str]:

@@ -16,7 +16,7 @@ from worker.kinds import TakenOver, Target
 from worker.kinds.aurora_metadata import build_cluster_metadata, instance_identifier
 from worker.kinds.aurora_ownership import RestoredClusters, delete_cluster_and_instance
 from worker.kinds.aurora_restore_test import add_our_instance, delete_our_instance, prove_created
-from worker.kinds.ownership import created_resource, ledger_problem, names_problem
+from worker.kinds.ownership import cleanup_problem, created_resource, names_problem
 from worker.kinds.rds_instance import check_network
 from worker.kinds.rds_metadata import Network, network_for
 from worker.kinds.rds_prepare import FIRST_LOOK_AFTER_RESET, new_password, poll_until_available, wait_until_usable
@@ -170,10 +170,10 @@ class AuroraCluster:
             if cluster is None:
                 # Nothing there (yet): a restore that finishes after its deadline is the sweeper's to delete.
                 return "NOT_FOUND"
-            if isinstance(taken, TakenCluster) and taken.cluster.arn == cluster.arn:
-                problem = None  # proved ours by its restore job before the take-over
-            else:
-                problem = await ledger_problem(self._ledger, self._restores, target.recovery_point.arn, cluster.arn)
+            proven = taken.cluster.arn if isinstance(taken, TakenCluster) else None
+            problem = await cleanup_problem(
+                self._ledger, self._restores, target.recovery_point.arn, cluster.arn, proven
+            )
             if problem is not None:
                 self._log.warning("cleanup.not_ours", identifier=identifier, why=problem)
                 return "NOT_OURS"

@@ -19,7 +19,7 @@ from worker.checks import CheckContext, CheckResult
 from worker.checks.dynamodb import run_table_checks
 from worker.errors import DeadlineExceeded, RestoreFailed
 from worker.kinds import TakenOver, Target
-from worker.kinds.ownership import created_problem, created_resource, ledger_problem
+from worker.kinds.ownership import cleanup_problem, created_problem, created_resource
 from worker.kinds.sweep import Leftover, Sweeper
 from worker.model import CLEANUP_LEFT_TO_AWS_BACKUP, NAME_PREFIX, RestoreJob
 from worker.ports import OwnershipLedger, Restores
@@ -98,10 +98,8 @@ class DynamoDbTable:
             table = await self._tables.describe(identifier)
             if table is None:
                 return "NOT_FOUND"
-            if isinstance(taken, TakenTable) and taken.table.arn == table.arn:
-                problem = None  # proved ours by its restore job before the take-over
-            else:
-                problem = await ledger_problem(self._ledger, self._restores, target.recovery_point.arn, table.arn)
+            proven = taken.table.arn if isinstance(taken, TakenTable) else None
+            problem = await cleanup_problem(self._ledger, self._restores, target.recovery_point.arn, table.arn, proven)
             if problem is not None:
                 # A name clash, or a restore still running: never deleted here (the sweeper retries later).
                 self._log.warning("cleanup.not_ours", identifier=identifier, why=problem)

@@ -49,6 +49,16 @@ def names_problem(job_id: str, created_arn: str | None, resource: str) -> str | 
     return None
 
 
+async def cleanup_problem(
+    ledger: OwnershipLedger, restores: Restores, recovery_point_arn: str, resource_arn: str, taken_arn: str | None
+) -> str | None:
+    """The proof at cleanup: none needed again for the resource the take-over proved ours (`taken_arn`, the same
+    ARN), else the ledger's restore job must have created `resource_arn`."""
+    if taken_arn == resource_arn:
+        return None
+    return await ledger_problem(ledger, restores, recovery_point_arn, resource_arn)
+
+
 async def ledger_problem(
     ledger: OwnershipLedger, restores: Restores, recovery_point_arn: str, resource_arn: str
 ) -> str | None:
