@@ -11,8 +11,8 @@ from typing import Any
 from aiohttp import web
 
 from emulator import backup_api, control, rds_api
-from emulator.dynamodb_proxy import DynamoDbProxy, is_dynamodb
 from emulator.core import CALLER_ACCOUNT, Emulator
+from emulator.dynamodb_proxy import DynamoDbProxy, is_dynamodb
 from emulator.rest import Router, decode_request
 from emulator.validate import BACKUP_CODES, RDS_CODES, validate
 from emulator.wire import (

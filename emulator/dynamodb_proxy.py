@@ -173,7 +173,7 @@ class DynamoDbProxy:
             summary["RestoreInProgress"] = True
         for index in table.get("GlobalSecondaryIndexes") or []:
             index["IndexStatus"] = "CREATING"
-        self.emu.store.calls["dynamodb:DescribeTable:CREATING"] += 1
+        self.emu.store.creating_answers[table["TableName"]] += 1
         return json.dumps(described).encode()
 
     async def _forward(self, request: web.Request, body: bytes) -> tuple[int, dict[str, str], bytes]:

@@ -26,7 +26,6 @@ log = logging.getLogger("emulator.dynamodb")
 RESOURCE_TYPE = "DynamoDB"
 _BATCH = 25  # BatchWriteItem's maximum
 _ACTIVE_WAIT_SECONDS = 3600.0
-_DESCRIPTION_KEYS = ("KeySchema", "AttributeDefinitions", "TableSizeBytes", "ItemCount")
 
 
 def is_table_arn(arn: str) -> bool:
@@ -124,28 +123,29 @@ async def run_restore(emu: Emulator, job: RestoreJob, duration: float) -> None:
         restores.finish(emu, job, "FAILED", str(failure))
         return
     except BaseException:
-        emu.creating_tables.discard(name)
+        if arn is not None:  # never another restore's table of the same name
+            _active(emu, name)
         raise
     job.created_resource_arn = arn
     rp.last_restore = now()
     lag = emu.knobs.table_active_lag_seconds
     if lag <= 0:
-        emu.creating_tables.discard(name)  # ACTIVE first: whoever sees the job COMPLETED sees the table ACTIVE
+        _active(emu, name)  # ACTIVE first: whoever sees the job COMPLETED sees the table ACTIVE
     restores.finish(emu, job, "COMPLETED", None)
     if lag > 0:
         try:
             await asyncio.sleep(lag)
         finally:
-            emu.creating_tables.discard(name)
+            _active(emu, name)
 
 
 async def delete_table(emu: Emulator, table_arn: str) -> str | None:
     """AWS Backup's deletion of a table a restore test created: None when deleted, else why not. A table still
     CREATING cannot be deleted (ResourceInUseException): the deletion waits for it to turn ACTIVE."""
     name = table_arn.split(":table/", 1)[-1]
-    async with asyncio.timeout(_ACTIVE_WAIT_SECONDS):
-        while name in emu.creating_tables:
-            await asyncio.sleep(0.2)
+    creating = emu.creating_tables.get(name)
+    if creating is not None:
+        await asyncio.wait_for(creating.wait(), _ACTIVE_WAIT_SECONDS)
     async with _dynamodb(emu) as ddb:
         try:
             await ddb.delete_table(TableName=name)
@@ -162,7 +162,7 @@ async def _create(emu: Emulator, job: RestoreJob, rp: RecoveryPoint, name: str) 
             created = await ddb.create_table(**_create_request(rp.snapshot.table["description"], name, job))
         except ddb.exceptions.ResourceInUseException as exc:
             raise restores.RestoreFailure(f"TableAlreadyExistsException: Table already exists: {name}") from exc
-    emu.creating_tables.add(name)
+    emu.creating_tables[name] = asyncio.Event()
     return str(created["TableDescription"]["TableArn"])
 
 
@@ -183,8 +183,9 @@ async def _fill(emu: Emulator, rp: RecoveryPoint, name: str) -> None:
 
 
 async def _drop(emu: Emulator, name: str) -> None:
-    """A failed restore's table goes away with it (AWS leaves no CREATING table behind a failed job)."""
-    emu.creating_tables.discard(name)
+    """A failed restore's table goes away with it (the emulator's choice: AWS does not document what a failed
+    restore of a table leaves behind)."""
+    _active(emu, name)
     async with _dynamodb(emu) as ddb:
         with contextlib.suppress(ddb.exceptions.ResourceNotFoundException):
             await ddb.delete_table(TableName=name)
@@ -253,6 +254,13 @@ def _epoch(value: dict[str, Any] | None) -> float | None:
         with contextlib.suppress(ValueError):
             return datetime.fromisoformat(value["S"]).timestamp()
     return None
+
+
+def _active(emu: Emulator, name: str) -> None:
+    """The table is no longer being created (ACTIVE, or gone with its failed restore)."""
+    creating = emu.creating_tables.pop(name, None)
+    if creating is not None:
+        creating.set()
 
 
 async def _sleep_until(deadline: float) -> None:
