@@ -74,6 +74,10 @@ class Knobs:
     # Restore testing plans run on their cron schedules, as in AWS (the test suite turns this off so that a
     # test's plan cannot fire in another test; run-now through the control endpoint works either way).
     restore_testing_schedules: bool = True
+    # Seconds a restored DynamoDB table stays CREATING after its restore job says COMPLETED. AWS documents no
+    # order between the two; 0 (the default) turns the table ACTIVE just before the job completes, and a lag
+    # lets the tests show a worker that waits for ACTIVE rather than trusting the job's status.
+    table_active_lag_seconds: float = 0.0
 
     def update(self, changes: dict[str, Any]) -> None:
         """Validate every change first, then apply them all (no half-applied update)."""
@@ -96,6 +100,7 @@ def _parse_knob(name: str, value: Any) -> Any:
         "password_apply_seconds",
         "instance_available_seconds",
         "restore_testing_hour_seconds",
+        "table_active_lag_seconds",
     ):
         return parse_range(value, name)
     if name.endswith("_rate"):

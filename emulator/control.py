@@ -40,6 +40,7 @@ def stats(emu: Emulator) -> dict[str, Any]:
         "instances_by_status": dict(Counter(i.status for i in store.instances.values())),
         "live_clusters": len(store.clusters),
         "instances_added_per_cluster": dict(store.instances_added),
+        "dynamodb_creating_answers": dict(store.creating_answers),
         "run_id": emu.databases.naming.run_id,
     }
 

@@ -39,6 +39,9 @@ class Emulator:
         self._tasks: set[asyncio.Task[Any]] = set()
         # Instances whose databases are still being built; deleting one waits for its build.
         self.building: dict[str, asyncio.Task[Any]] = {}
+        # DynamoDB tables a restore job is still creating (moto holds them, the DynamoDB proxy says CREATING),
+        # each with the event set when it turns ACTIVE.
+        self.creating_tables: dict[str, asyncio.Event] = {}
 
     @property
     def account(self) -> str:

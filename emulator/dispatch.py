@@ -1,4 +1,5 @@
-"""HTTP entry point: routes a request to Backup (REST-JSON), RDS (Query/XML) or the control endpoints."""
+"""HTTP entry point: routes a request to Backup (REST-JSON), RDS (Query/XML), DynamoDB (JSON, passed through to
+moto: emulator/dynamodb_proxy.py) or the control endpoints."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from aiohttp import web
 
 from emulator import backup_api, control, rds_api
 from emulator.core import CALLER_ACCOUNT, Emulator
+from emulator.dynamodb_proxy import DynamoDbProxy, is_dynamodb
 from emulator.rest import Router, decode_request
 from emulator.validate import BACKUP_CODES, RDS_CODES, validate
 from emulator.wire import (
@@ -42,11 +44,14 @@ class Dispatcher:
         self.rds_model = service_model("rds")
         self.rds_namespace = self.rds_model.metadata["xmlNamespace"]
         self.router = Router(self.backup_model)
+        self.dynamodb = DynamoDbProxy(emu)
 
     async def __call__(self, request: web.Request) -> web.StreamResponse:
         if request.path.startswith("/_emulator/"):
             CALLER_ACCOUNT.set(None)  # unsigned: the emulator's own account (see _signed_by)
             return await control.dispatch(self.emu, request)
+        if is_dynamodb(request):
+            return await self.dynamodb(request)
         if request.method == "POST" and request.rel_url.raw_path == "/":
             return await self.rds(request)
         return await self.backup(request)

@@ -1,5 +1,6 @@
 """DynamoDB tables, which live in moto: a backup copies a table's settings and items into the recovery point; a
-restore creates a new table in moto and writes them back.
+restore creates a new table in moto at its start (CREATING, as the emulator's DynamoDB endpoint shows it) and
+writes them back.
 
 AWS sources: AWS Backup's "Restore a DynamoDB table" (restore metadata `targetTableName`, `encryptionType`
 Default|KMS, `kmsMasterKeyArn`), DynamoDB's RestoreTableFromBackup (a restore into an existing name fails with
@@ -24,7 +25,7 @@ log = logging.getLogger("emulator.dynamodb")
 
 RESOURCE_TYPE = "DynamoDB"
 _BATCH = 25  # BatchWriteItem's maximum
-_DESCRIPTION_KEYS = ("KeySchema", "AttributeDefinitions", "TableSizeBytes", "ItemCount")
+_ACTIVE_WAIT_SECONDS = 3600.0
 
 
 def is_table_arn(arn: str) -> bool:
@@ -96,10 +97,10 @@ def check_metadata(metadata: dict[str, str]) -> None:
 
 
 async def run_restore(emu: Emulator, job: RestoreJob, duration: float) -> None:
-    """PENDING -> RUNNING -> COMPLETED | FAILED. In AWS the target table is CREATING while the job runs and
-    ACTIVE once it is done; moto creates tables ACTIVE at once, so the table is created and filled only at the
-    end of the restore time, while the job still says RUNNING: nobody sees an ACTIVE table still being
-    written (docs/emulator.md: the name is not taken during the restore, where AWS's CREATING table holds it)."""
+    """PENDING -> RUNNING -> COMPLETED | FAILED. As in AWS, the target table exists from the start of the job,
+    CREATING (moto holds it; the emulator's DynamoDB endpoint, emulator/dynamodb_proxy.py, says CREATING and
+    refuses its items), is filled while the job runs, and turns ACTIVE at the end: just before the job says
+    COMPLETED, or `table_active_lag_seconds` after it."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + duration
     await asyncio.sleep(min(duration * 0.1, 1.0))
@@ -108,23 +109,43 @@ async def run_restore(emu: Emulator, job: RestoreJob, duration: float) -> None:
     rp = job.recovery_point
     assert rp is not None and rp.snapshot is not None and rp.snapshot.table is not None
     name = restores.meta(job, "targetTableName") or ""
+    arn = None
     try:
         if emu.faults.chance(emu.knobs.restore_fail_rate):
             raise restores.RestoreFailure("An internal error occurred while restoring the table (emulated failure).")
+        arn = await _create(emu, job, rp, name)
+        await _fill(emu, rp, name)
         await _sleep_until(deadline)
-        arn = await _create_and_fill(emu, job, rp, name)
     except restores.RestoreFailure as failure:
+        if arn is not None:
+            await _drop(emu, name)
         await _sleep_until(deadline)
         restores.finish(emu, job, "FAILED", str(failure))
         return
+    except BaseException:
+        if arn is not None:  # never another restore's table of the same name
+            _active(emu, name)
+        raise
     job.created_resource_arn = arn
     rp.last_restore = now()
+    lag = emu.knobs.table_active_lag_seconds
+    if lag <= 0:
+        _active(emu, name)  # ACTIVE first: whoever sees the job COMPLETED sees the table ACTIVE
     restores.finish(emu, job, "COMPLETED", None)
+    if lag > 0:
+        try:
+            await asyncio.sleep(lag)
+        finally:
+            _active(emu, name)
 
 
 async def delete_table(emu: Emulator, table_arn: str) -> str | None:
-    """AWS Backup's deletion of a table a restore test created: None when deleted, else why not."""
+    """AWS Backup's deletion of a table a restore test created: None when deleted, else why not. A table still
+    CREATING cannot be deleted (ResourceInUseException): the deletion waits for it to turn ACTIVE."""
     name = table_arn.split(":table/", 1)[-1]
+    creating = emu.creating_tables.get(name)
+    if creating is not None:
+        await asyncio.wait_for(creating.wait(), _ACTIVE_WAIT_SECONDS)
     async with _dynamodb(emu) as ddb:
         try:
             await ddb.delete_table(TableName=name)
@@ -133,15 +154,23 @@ async def delete_table(emu: Emulator, table_arn: str) -> str | None:
     return None
 
 
-async def _create_and_fill(emu: Emulator, job: RestoreJob, rp: RecoveryPoint, name: str) -> str:
+async def _create(emu: Emulator, job: RestoreJob, rp: RecoveryPoint, name: str) -> str:
+    """The target table, CREATING from now on; a name in use fails the restore (no table of ours)."""
     assert rp.snapshot is not None and rp.snapshot.table is not None
-    described = rp.snapshot.table["description"]
-    items = _trimmed(rp.snapshot.table["items"], emu.store.stale.get(rp.resource_arn))
     async with _dynamodb(emu) as ddb:
         try:
-            created = await ddb.create_table(**_create_request(described, name, job))
+            created = await ddb.create_table(**_create_request(rp.snapshot.table["description"], name, job))
         except ddb.exceptions.ResourceInUseException as exc:
             raise restores.RestoreFailure(f"TableAlreadyExistsException: Table already exists: {name}") from exc
+    emu.creating_tables[name] = asyncio.Event()
+    return str(created["TableDescription"]["TableArn"])
+
+
+async def _fill(emu: Emulator, rp: RecoveryPoint, name: str) -> None:
+    """The snapshot's items (a stale copy's without its newest ones), written straight to moto."""
+    assert rp.snapshot is not None and rp.snapshot.table is not None
+    items = _trimmed(rp.snapshot.table["items"], emu.store.stale.get(rp.resource_arn))
+    async with _dynamodb(emu) as ddb:
         for start in range(0, len(items), _BATCH):
             requests = [{"PutRequest": {"Item": item}} for item in items[start : start + _BATCH]]
             pending: dict[str, Any] = {name: requests}
@@ -151,7 +180,15 @@ async def _create_and_fill(emu: Emulator, job: RestoreJob, rp: RecoveryPoint, na
                 except ddb.exceptions.ResourceNotFoundException as exc:
                     raise restores.RestoreFailure(f"Table {name} was deleted during the restore.") from exc
                 pending = answer.get("UnprocessedItems") or {}
-    return str(created["TableDescription"]["TableArn"])
+
+
+async def _drop(emu: Emulator, name: str) -> None:
+    """A failed restore's table goes away with it (the emulator's choice: AWS does not document what a failed
+    restore of a table leaves behind)."""
+    _active(emu, name)
+    async with _dynamodb(emu) as ddb:
+        with contextlib.suppress(ddb.exceptions.ResourceNotFoundException):
+            await ddb.delete_table(TableName=name)
 
 
 def _create_request(described: dict[str, Any], name: str, job: RestoreJob) -> dict[str, Any]:
@@ -217,6 +254,13 @@ def _epoch(value: dict[str, Any] | None) -> float | None:
         with contextlib.suppress(ValueError):
             return datetime.fromisoformat(value["S"]).timestamp()
     return None
+
+
+def _active(emu: Emulator, name: str) -> None:
+    """The table is no longer being created (ACTIVE, or gone with its failed restore)."""
+    creating = emu.creating_tables.pop(name, None)
+    if creating is not None:
+        creating.set()
 
 
 async def _sleep_until(deadline: float) -> None:

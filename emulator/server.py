@@ -61,8 +61,14 @@ async def start(config: EmulatorConfig) -> EmulatorServer:
         emu = Emulator(config, faults, databases, events, proxy)
         emu.spawn(run_schedules(emu))
         app = web.Application()
+        dispatcher = Dispatcher(emu)
+
+        async def close_proxy(_: web.Application) -> None:
+            await dispatcher.dynamodb.close()
+
+        app.on_cleanup.append(close_proxy)
         # [\s\S], not ".": a percent-encoded newline in a path must reach the dispatcher (and its 404 JSON), too.
-        app.router.add_route("*", r"/{tail:[\s\S]*}", Dispatcher(emu).__call__)
+        app.router.add_route("*", r"/{tail:[\s\S]*}", dispatcher.__call__)
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
     except BaseException:

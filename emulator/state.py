@@ -219,6 +219,7 @@ class Store:
         self.errors: Counter[str] = Counter()
         self.restores_per_point: Counter[str] = Counter()
         self.instances_added: Counter[str] = Counter()  # per cluster: CreateDBInstance calls that succeeded
+        self.creating_answers: Counter[str] = Counter()  # per DynamoDB table: DescribeTable answers saying CREATING
         # The most restore jobs PENDING or RUNNING at once since start (or the last reset): a cap's exact check.
         self.in_flight_peak = 0
         self._per_account: Counter[str] = Counter()  # live instances per account

@@ -1,9 +1,12 @@
 """DynamoDB tables: a backup copies a moto table's items into a recovery point; a restore creates a new table in
-moto holding them, with the source's key schema, indexes and billing mode.
+moto holding them, with the source's key schema, indexes and billing mode; the emulator's DynamoDB endpoint
+shows that table CREATING until the restore is done.
 
 Sources: AWS Backup developer guide, "Restore a DynamoDB table" (restore metadata `targetTableName`,
 `encryptionType` Default|KMS, `kmsMasterKeyArn`); DynamoDB API reference, RestoreTableFromBackup (a target name
-in use fails the restore with TableAlreadyExistsException); Backup API reference (resource type `DynamoDB`).
+in use fails the restore with TableAlreadyExistsException), DescribeTable (TableStatus), GetItem/Scan/...
+(ResourceNotFoundException when the table's "status might not be ACTIVE"), DeleteTable (ResourceInUseException
+for a table being created); Backup API reference (resource type `DynamoDB`).
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ from datetime import timedelta
 
 import boto3
 import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError
 from harness.aws import ROLE_ARN, unique, wait_backup_job, wait_copy_job, wait_restore_job
 
 from standins.tables import create_orders_table
@@ -202,34 +207,120 @@ def test_a_customer_key_is_recorded_and_kept_by_the_restore(backup_client, dynam
     assert sse["SSEType"] == "KMS" and sse["KMSMasterKeyArn"] == recorded["RestoreMetadata"]["kmsMasterKeyArn"]
 
 
-def test_the_target_table_is_never_active_before_the_restore_is_done(backup_client, dynamodb, emulator):
-    """AWS: the table is CREATING until its data is in, ACTIVE once the job is COMPLETED. moto creates tables
-    ACTIVE, so the emulator creates the table at the end of the restore: while the job runs, no ACTIVE table
-    with partial data is there to be read."""
-    client, made = dynamodb
-    emulator.configure(restore_seconds=3)
-    source = make_table(dynamodb, 30)
-    arn, _vault = back_up(backup_client, table_arn(dynamodb, source))
-    target = unique("bv-creating")
-    made.append(target)
+def through_emulator(emulator):
+    """A DynamoDB client of the emulator's DynamoDB endpoint (the JSON protocol, passed through to moto)."""
+    return boto3.client("dynamodb", endpoint_url=emulator.url, config=Config(retries={"max_attempts": 1}))
+
+
+def start_restore(backup_client, dynamodb, items: int, prefix: str) -> tuple[str, str]:
+    """(restore job id, target table name) of a restore of a new `items`-item table."""
+    arn, _vault = back_up(backup_client, table_arn(dynamodb, make_table(dynamodb, items)))
+    target = unique(prefix)
+    dynamodb[1].append(target)
     job = backup_client.start_restore_job(
         RecoveryPointArn=arn, Metadata={"targetTableName": target}, IamRoleArn=ROLE_ARN, ResourceType="DynamoDB"
     )
+    return job["RestoreJobId"], target
+
+
+def refused_code(call, **params) -> str:
+    with pytest.raises(ClientError) as refused:
+        call(**params)
+    return str(refused.value.response["Error"]["Code"])
+
+
+def test_the_target_table_is_creating_until_the_restore_is_done(backup_client, dynamodb, emulator):
+    """DynamoDB API reference: a table being created is described with TableStatus CREATING and listed; reads and
+    writes of its items fail with ResourceNotFoundException ("its status might not be ACTIVE"); DeleteTable and
+    UpdateTable fail with ResourceInUseException. Once the restore job is COMPLETED the table is ACTIVE, with
+    every item."""
+    emulator.configure(restore_seconds=4)
+    ddb = through_emulator(emulator)
+    job_id, target = start_restore(backup_client, dynamodb, 30, "bv-creating")
     seen: set[str] = set()
-    while (status := backup_client.describe_restore_job(RestoreJobId=job["RestoreJobId"])["Status"]) in (
-        "PENDING",
-        "RUNNING",
-    ):
+    refusals: dict[str, str] = {}
+    status = "PENDING"
+    while status in ("PENDING", "RUNNING"):
         try:
-            client.describe_table(TableName=target)
-        except client.exceptions.ResourceNotFoundException:
-            seen.add(f"{status}:absent")
-        else:
-            seen.add(f"{status}:present")  # only in the last moments of RUNNING: being filled, then COMPLETED
+            table_status = ddb.describe_table(TableName=target)["Table"]["TableStatus"]
+        except ddb.exceptions.ResourceNotFoundException:
+            table_status = "absent"
+        # The job's status after the table's: a table seen ACTIVE must belong to a job already COMPLETED.
+        status = backup_client.describe_restore_job(RestoreJobId=job_id)["Status"]
+        seen.add(f"{status}:{table_status}")
+        if table_status == "CREATING" and not refusals:
+            assert target in ddb.list_tables()["TableNames"]
+            key = {"pk": {"S": "order-0"}}
+            statement = f'SELECT * FROM "{target}"'
+            refusals = {
+                "GetItem": refused_code(ddb.get_item, TableName=target, Key=key),
+                "BatchGetItem": refused_code(ddb.batch_get_item, RequestItems={target: {"Keys": [key]}}),
+                "Scan": refused_code(ddb.scan, TableName=target, Select="COUNT"),
+                "Query": refused_code(
+                    ddb.query,
+                    TableName=target,
+                    KeyConditionExpression="pk = :pk",
+                    ExpressionAttributeValues={":pk": {"S": "order-0"}},
+                ),
+                "ExecuteStatement": refused_code(ddb.execute_statement, Statement=statement),
+                "PutItem": refused_code(ddb.put_item, TableName=target, Item={**key, "day": {"S": "x"}}),
+                "TransactGetItems": refused_code(
+                    ddb.transact_get_items, TransactItems=[{"Get": {"TableName": target, "Key": key}}]
+                ),
+                "DeleteTable": refused_code(ddb.delete_table, TableName=target),
+                "UpdateTable": refused_code(ddb.update_table, TableName=target, BillingMode="PAY_PER_REQUEST"),
+            }
         time.sleep(0.05)
-    # Most of the restore time the table is not there: never an ACTIVE table whose data is still to come.
-    assert "RUNNING:absent" in seen, seen
     assert status == "COMPLETED"
-    restored = client.describe_table(TableName=target)["Table"]
+    # Never ACTIVE while the job runs: no ACTIVE table whose data is still to come.
+    assert "RUNNING:CREATING" in seen, seen
+    assert not {"PENDING:ACTIVE", "RUNNING:ACTIVE"} & seen, seen
+    not_active = {op: "ResourceNotFoundException" for op in ("GetItem", "BatchGetItem", "Scan", "Query")}
+    not_active |= {op: "ResourceNotFoundException" for op in ("ExecuteStatement", "PutItem", "TransactGetItems")}
+    assert refusals == {**not_active, "DeleteTable": "ResourceInUseException", "UpdateTable": "ResourceInUseException"}
+    restored = ddb.describe_table(TableName=target)["Table"]
     assert restored["TableStatus"] == "ACTIVE"
-    assert len(client.scan(TableName=target)["Items"]) == 30
+    assert len(ddb.scan(TableName=target)["Items"]) == 30
+    # The job's COMPLETED event follows the table's ACTIVE: whoever reacts to it finds the table usable.
+    completed = [e for e in emulator.events() if e["detail"].get("restoreJobId") == job_id]
+    assert completed and completed[-1]["detail"].get("status") == "COMPLETED"
+
+
+def test_a_table_can_turn_active_after_its_job_completes(backup_client, dynamodb, emulator):
+    """AWS documents no order between the job's COMPLETED and the table's ACTIVE; with the emulator's lag knob
+    a client sees a COMPLETED job whose table is still CREATING, and must wait for ACTIVE."""
+    emulator.configure(restore_seconds=0.5, table_active_lag_seconds=2)
+    ddb = through_emulator(emulator)
+    job_id, target = start_restore(backup_client, dynamodb, 5, "bv-lag")
+    assert wait_restore_job(backup_client, job_id)["Status"] == "COMPLETED"
+    assert ddb.describe_table(TableName=target)["Table"]["TableStatus"] == "CREATING"
+    assert refused_code(ddb.scan, TableName=target) == "ResourceNotFoundException"
+    deadline = time.monotonic() + 30
+    while ddb.describe_table(TableName=target)["Table"]["TableStatus"] != "ACTIVE":
+        assert time.monotonic() < deadline, "the table never turned ACTIVE"
+        time.sleep(0.1)
+    assert len(ddb.scan(TableName=target)["Items"]) == 5
+    ddb.delete_table(TableName=target)
+
+
+def test_every_other_call_passes_through_unchanged(dynamodb, emulator):
+    """Tables no restore is creating (a ledger, a source) work through the emulator's endpoint as in moto,
+    refusals included."""
+    ddb = through_emulator(emulator)
+    name = unique("ledger")
+    dynamodb[1].append(name)
+    ddb.create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    assert ddb.describe_table(TableName=name)["Table"]["TableStatus"] == "ACTIVE"
+    ddb.put_item(TableName=name, Item={"pk": {"S": "a"}, "n": {"N": "1"}})
+    condition = {"ConditionExpression": "attribute_not_exists(pk)"}
+    code = refused_code(ddb.put_item, TableName=name, Item={"pk": {"S": "a"}}, **condition)
+    assert code == "ConditionalCheckFailedException"
+    assert ddb.get_item(TableName=name, Key={"pk": {"S": "a"}})["Item"]["n"] == {"N": "1"}
+    assert refused_code(ddb.describe_table, TableName=unique("missing")) == "ResourceNotFoundException"
+    assert name in ddb.list_tables()["TableNames"]
+    ddb.delete_table(TableName=name)

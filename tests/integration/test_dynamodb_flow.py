@@ -53,8 +53,11 @@ def restores_started(emulator, arn: str) -> int:
 
 
 @pytest.fixture
-async def table_stack(emulator):
-    """A worker stack whose policy selects this test's DynamoDB tables; the tables are deleted afterwards."""
+async def table_stack(emulator, monkeypatch):
+    """A worker stack whose policy selects this test's DynamoDB tables; the tables are deleted afterwards. Its
+    DynamoDB calls (the ledger's too) go through the emulator's DynamoDB endpoint, which shows a table under
+    restore CREATING as AWS does (botocore's per-service endpoint variable)."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", emulator.url)
     # As in the reliability suite: a message retried behind a killed worker's lease must not reach the DLQ.
     stack = await make_stack(max_receive_count=1000)
     made: list[str] = []
@@ -117,6 +120,42 @@ async def test_a_stale_copy_fails_its_freshness_check(table_stack, emulator):
     assert freshness["status"] == "FAILED" and "old, more than 1h20m" in freshness["message"], freshness
     assert record["age_latest_db_tx"] > 115
     assert checks_by_name(record)["item_count"]["observed"] < 40
+    assert record["cleanup_status"] == "DELETED"
+    assert bv_tables() == table_stack.before
+
+
+def refused_dynamodb_calls(emulator) -> int:
+    """Calls the emulator's DynamoDB endpoint refused (a table under restore read or deleted)."""
+    return sum(n for key, n in emulator.stats()["errors"].items() if key.startswith("dynamodb:"))
+
+
+async def test_the_worker_waits_for_a_creating_table_and_checks_it_once_active(table_stack, emulator):
+    """The job says COMPLETED while the table is still CREATING (AWS documents no order): the worker describes
+    it CREATING, waits, and reads it only once ACTIVE."""
+    table_arn = await table_stack.source("slow", timedelta(minutes=30))
+    emulator.configure(restore_seconds=[3.0, 3.0], table_active_lag_seconds=4)
+    refused = refused_dynamodb_calls(emulator)
+    arn, record = await validate(table_stack.stack, table_arn)
+    assert record["status"] == "PASSED", record
+    assert emulator.stats()["dynamodb_creating_answers"].get(record["restored_instance_id"], 0) > 0  # saw CREATING
+    assert refused_dynamodb_calls(emulator) == refused  # and never read the table before ACTIVE
+    # Usable only after ACTIVE: the restore's 3 s, then the table's 4 s more.
+    assert record["rto_minutes"] * 60 >= 6.5, record
+    assert checks_by_name(record)["item_count"]["observed"] == 40
+    assert record["cleanup_status"] == "DELETED"
+    assert restores_started(emulator, arn) == 1
+    assert bv_tables() == table_stack.before
+
+
+async def test_a_table_not_active_within_the_restore_timeout_is_an_error_and_is_deleted(table_stack, emulator):
+    table_arn = await table_stack.source("never", timedelta(minutes=30))
+    table_stack.policy(defaults='restore_timeout = "4s"')
+    emulator.configure(restore_seconds=[1.0, 1.0], table_active_lag_seconds=8)
+    _, record = await validate(table_stack.stack, table_arn)
+    assert record["status"] == "ERROR", record
+    assert "not ACTIVE within the restore timeout" in record["reason"]
+    assert record["checks"] == []
+    # Ours (the COMPLETED job created it): the cleanup waits for ACTIVE, as DeleteTable requires, and deletes it.
     assert record["cleanup_status"] == "DELETED"
     assert bv_tables() == table_stack.before
 

@@ -124,8 +124,13 @@ async def test_aurora_plan_run_validated_through_our_instance_then_aws_deletes_t
     assert not remaining & {job["CreatedResourceArn"] for job in jobs}
 
 
-async def test_dynamodb_plan_run_is_read_only_and_aws_deletes_the_tables(stack, emulator):
-    emulator.configure(restore_testing_hour_seconds=120)
+async def test_dynamodb_plan_run_is_read_only_and_aws_deletes_the_tables(stack, emulator, monkeypatch):
+    # Through the emulator's DynamoDB endpoint, each table still CREATING for 2 s after its job is COMPLETED: the
+    # worker waits for ACTIVE before reading, and AWS Backup's deletion waits for it too.
+    monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", emulator.url)
+    emulator.configure(restore_testing_hour_seconds=120, table_active_lag_seconds=2)
+    before = emulator.stats()
+    refused_before = sum(n for key, n in before["errors"].items() if key.startswith("dynamodb:"))
     fresh = f"{stack.prefix}-fresh"
     stale = f"{stack.prefix}-stale"
     try:
@@ -155,6 +160,10 @@ async def test_dynamodb_plan_run_is_read_only_and_aws_deletes_the_tables(stack, 
         fresh_arn: "SUCCESSFUL",
         stale_arn: "FAILED",
     }
+    stats = emulator.stats()
+    restored = {job["CreatedResourceArn"].split(":table/", 1)[1] for job in jobs}
+    assert all(stats["dynamodb_creating_answers"].get(name, 0) > 0 for name in restored), stats
+    assert sum(n for key, n in stats["errors"].items() if key.startswith("dynamodb:")) == refused_before
     # Had the worker deleted a table, AWS Backup's deletion would have failed on a missing resource.
     await aws_deleted_everything(jobs)
     names = boto3.client("dynamodb").list_tables()["TableNames"]

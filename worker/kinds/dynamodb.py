@@ -104,6 +104,13 @@ class DynamoDbTable:
                 # A name clash, or a restore still running: never deleted here (the sweeper retries later).
                 self._log.warning("cleanup.not_ours", identifier=identifier, why=problem)
                 return "NOT_OURS"
+            while table is not None and table.status == "CREATING":
+                # Ours, but DeleteTable refuses a table still being created (ResourceInUseException): wait for
+                # ACTIVE within the cleanup stage's bound (flow_support.cleanup_within), polling as take_over does.
+                await asyncio.sleep(_POLL_SECONDS)
+                table = await self._tables.describe(identifier)
+            if table is None:
+                return "NOT_FOUND"
             return "DELETED" if await self._tables.delete(identifier) else "NOT_FOUND"
         except Exception as exc:  # noqa: BLE001 - recorded as FAILED; the sweeper retries later
             self._log.error("cleanup.failed", identifier=identifier, error=type(exc).__name__)
@@ -123,7 +130,8 @@ class RestoredTables:
         found = []
         for name in await self._tables.list_names(NAME_PREFIX):
             table = await self._tables.describe(name)
-            if table is not None and table.status != "DELETING":
+            # A table still CREATING cannot be deleted yet (ResourceInUseException): a later pass takes it.
+            if table is not None and table.status not in ("DELETING", "CREATING"):
                 found.append(Leftover(table.name, table.arn, table.created_at, table))
         return found
 
