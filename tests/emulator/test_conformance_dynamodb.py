@@ -11,6 +11,7 @@ for a table being created); Backup API reference (resource type `DynamoDB`).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import time
 from datetime import timedelta
@@ -324,3 +325,29 @@ def test_every_other_call_passes_through_unchanged(dynamodb, emulator):
     assert refused_code(ddb.describe_table, TableName=unique("missing")) == "ResourceNotFoundException"
     assert name in ddb.list_tables()["TableNames"]
     ddb.delete_table(TableName=name)
+
+
+async def test_the_worker_adapter_never_calls_a_table_in_use_gone(backup_client, dynamodb, emulator):
+    """The worker's DynamoDbTables.delete over the refusals above: DeleteTable on a table being created raises
+    (the cleanup records FAILED and the sweeper retries), never "not found", which a record would then claim;
+    once ACTIVE it deletes, and a table already DELETING counts as deleted."""
+    from aiobotocore.session import get_session
+
+    from worker.adapters.dynamodb_tables import DynamoDbTables
+    from worker.errors import RequestRefused
+
+    emulator.configure(restore_seconds=0.2, table_active_lag_seconds=3)
+    job_id, target = start_restore(backup_client, dynamodb, 3, "bv-adapter")
+    assert wait_restore_job(backup_client, job_id)["Status"] == "COMPLETED"
+    async with get_session().create_client("dynamodb", endpoint_url=emulator.url) as client:
+        tables = DynamoDbTables(client)
+        with pytest.raises(RequestRefused) as refused:
+            await tables.delete(target)
+        assert refused.value.code == "ResourceInUseException"
+        deadline = time.monotonic() + 30
+        while (await tables.describe(target)).status != "ACTIVE":
+            assert time.monotonic() < deadline, "the table never turned ACTIVE"
+            await asyncio.sleep(0.1)
+        assert await tables.delete(target) is True
+        assert await tables.delete(target) in (True, False)  # DELETING (True) or already gone (False)
+        assert await tables.describe(target) is None or (await tables.describe(target)).status == "DELETING"

@@ -28,7 +28,7 @@ class Log:
     def info(self, event: str, identifier: str, why: str) -> None:
         self.spared[identifier] = why
 
-    def warning(self, event: str, identifier: str) -> None:
+    def warning(self, event: str, identifier: str, **fields: str) -> None:
         pass
 
 
@@ -107,3 +107,21 @@ async def test_younger_than_the_ttl_is_not_even_considered():
     world = World()
     swept, log = await sweep(world, ttl=timedelta(days=36500))
     assert swept == [] and world.deleted == [] and log.spared == {}
+
+
+async def test_a_leftover_that_cannot_be_deleted_now_does_not_spare_the_others():
+    class Busy(World):
+        async def leftovers(self):
+            return [Leftover("bv-busy", ARN, OLD, None), Leftover("bv-abc", ARN, OLD, None)]
+
+        async def resource(self, identifier):
+            return ResourceEntry(identifier, RP, 0)
+
+        async def delete_proven(self, leftover):
+            if leftover.identifier == "bv-busy":
+                raise RuntimeError("ResourceInUseException: table bv-busy is being updated")
+            return await super().delete_proven(leftover)
+
+    world = Busy()
+    swept, _ = await sweep(world)
+    assert swept == ["bv-abc"] == world.deleted

@@ -64,12 +64,19 @@ class DynamoDbTables:
         return _table(response["Table"])
 
     async def delete(self, name: str) -> bool:
-        """True when deleted, False when it did not exist (or is already being deleted)."""
+        """True when deleted (or already being deleted), False when it did not exist. A table DeleteTable refuses
+        as in use for another reason (CREATING, UPDATING) raises: the caller records FAILED, the sweeper retries."""
         try:
             await self._client.delete_table(TableName=name)
         except ClientError as exc:
-            if error_code(exc) in ("ResourceNotFoundException", "ResourceInUseException"):
+            if error_code(exc) == "ResourceNotFoundException":
                 return False
+            if error_code(exc) == "ResourceInUseException":
+                table = await self.describe(name)
+                if table is None:
+                    return False
+                if table.status == "DELETING":
+                    return True
             raise
         return True
 

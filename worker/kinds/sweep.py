@@ -59,6 +59,8 @@ class Sweeper(Generic[F]):
                     deleted.append(leftover.identifier)
             except NotOurs as exc:
                 self._spared(leftover, str(exc))
+            except Exception as exc:  # noqa: BLE001 - one leftover that cannot be deleted now must not spare the rest
+                self._log.warning("sweeper.failed", identifier=leftover.identifier, error=type(exc).__name__)
         return deleted
 
     async def _sweep_one(self, leftover: Leftover[F], now: datetime, ttl: timedelta) -> bool:
