@@ -48,6 +48,10 @@ async def reconcile_incrementally(
     reconciler: IncrementalReconciler, metrics: Metrics, log: Any, sink: JsonSink | None = None
 ) -> None:
     result = await reconciler.run()
+    if result.resumed:
+        log.info("coverage.resumed", sources=len(reconciler.sources))
+    if result.state == "conflict":
+        log.warning("coverage.state_conflict")  # another runner saved since: read again next pass
     metrics.coverage_missing.set(len(result.uncovered))
     if sink is not None:
         await publish_coverage(result, sink)
