@@ -73,6 +73,9 @@ class IncrementalReconciler:
     overlap: timedelta = LISTING_OVERLAP
     store: StateStore | None = None  # None: the state lives in memory only
     saved: SavedState = field(default_factory=SavedState)
+    # Changes to the sources not yet stored: a pass that failed after its listing (a ledger read, the save itself)
+    # keeps them in memory only, and the next pass must store them even if it finds nothing new.
+    unsaved: bool = False
 
     @property
     def sources(self) -> dict[str, SourceBackup]:
@@ -83,27 +86,27 @@ class IncrementalReconciler:
         started = datetime.fromtimestamp(now, UTC)
         stored = None if self.store is None else await self.store.load(self.saved.version)
         if stored is not None:
-            self.saved = stored
+            self.saved, self.unsaved = stored, False
         state = self.saved
         after = None if state.listed_until is None else state.listed_until - self.overlap
-        changed = False
         for backup in await self.listing.sources_backed_up_since(after):
             known = state.sources.get(backup.arn)
             if known is None or backup.newest > known.newest:
                 state.sources[backup.arn] = backup
-                changed = True
+                self.unsaved = True
         state.listed_until = started
         result = await self._judge(now)
         newly = [arn for arn in result.stopped if arn not in state.reported_stopped]
         result.newly_stopped = newly
         if set(result.stopped) != state.reported_stopped:
-            changed = True
+            self.unsaved = True
             state.reported_stopped = set(result.stopped)  # a source that backs up again can stop again
         result.resumed = stored is not None and stored.listed_until is not None
         if self.store is not None:
-            version = await self.store.save(state, changed)
+            version = await self.store.save(state, self.unsaved)
             result.state = "conflict" if version is None else "saved"
             state.version = -1 if version is None else version  # -1: read the stored state next pass
+            self.unsaved = self.unsaved and version is None
         return result
 
     async def _judge(self, now: float) -> CoveragePass:

@@ -67,8 +67,11 @@ class Store:
         if (0 if self.stored is None else self.stored.version) != state.version:
             return None
         self.saves.append(sources_changed)
-        self.stored = copy.deepcopy(state)
-        self.stored.version += 1
+        if sources_changed or self.stored is None:
+            self.stored = copy.deepcopy(state)
+        else:  # the watermark alone, as CoverageStore writes it
+            self.stored.listed_until = state.listed_until
+        self.stored.version = state.version + 1
         return self.stored.version
 
 
@@ -226,3 +229,25 @@ def test_the_stored_sources_round_trip_and_are_bounded(monkeypatch):
     assert decode_sources(parts)[0] == sources
     monkeypatch.setattr(coverage_state, "MAX_PARTS", len(parts) - 1)
     assert encode_sources(sources, set()) is None, "too many to store in one transaction: nothing is stored"
+
+
+async def test_changes_of_a_failed_pass_are_stored_by_the_next_one():
+    listing = Listing([SourceBackup(DB + "orders-1", "RDS", at(HOUR))])
+    store = Store()
+    history = History({})
+    reconciler = IncrementalReconciler(POLICY, listing, history, slo_seconds=26 * HOUR, store=store)
+    await reconciler.run(NOW)
+    listing.backups.append(SourceBackup(DB + "orders-2", "RDS", at(-100)))
+    real = history.last_passed_many
+
+    async def unreachable(source_arns):
+        raise TimeoutError("the ledger did not answer")
+
+    history.last_passed_many = unreachable
+    with pytest.raises(TimeoutError):
+        await reconciler.run(NOW + 900)  # listed orders-2, then failed: nothing stored
+    history.last_passed_many = real
+    await reconciler.run(NOW + 1800)  # nothing new to list, but orders-2 is not stored yet
+    assert store.saves == [True, True] and DB + "orders-2" in store.stored.sources
+    successor = IncrementalReconciler(POLICY, Listing([]), History({}), slo_seconds=26 * HOUR, store=store)
+    assert sorted((await successor.run(NOW + 2700)).uncovered) == [DB + "orders-1", DB + "orders-2"]

@@ -2,9 +2,10 @@
 `BatchGetItem`s of 100 keys, and its own state (worker/coverage_state.py) so that the next runner continues.
 
 The state is one head item `reconciler#state` (`version`, the watermark, how many parts and the version they
-were written at) and the parts `reconciler#sources#<n>` (the compressed sources, each naming that version). Every save is
-conditioned on the version this runner read, so a runner that was replaced (its lease taken over while it was
-paused) cannot overwrite its successor's state: its save is refused and it reads the state again next pass.
+were written at) and the parts `reconciler#sources#<n>` (the compressed sources, each naming that version).
+Every save is conditioned on the version this runner read, so a runner that was replaced (its lease taken over
+while it was paused) cannot overwrite its successor's state: its save is refused and it reads the state again
+next pass.
 A save that changes the sources writes the head and every part in one `TransactWriteItems`; one that only moves
 the watermark updates the head alone. Every call has a timeout; keys DynamoDB leaves unprocessed are asked
 again a bounded number of times, with growing pauses, after which the pass fails (the next one tries again).
