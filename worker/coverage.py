@@ -62,6 +62,7 @@ class CoveragePass:
     # read it: nothing written, and the next pass reads the stored state again).
     state: str = "memory"
     resumed: bool = False  # this pass continued from a state another pass stored (a new runner, a hand-over)
+    listed: int = 0  # sources the listing returned (with a recovery point created since the watermark)
 
 
 @dataclass
@@ -89,7 +90,8 @@ class IncrementalReconciler:
             self.saved, self.unsaved = stored, False
         state = self.saved
         after = None if state.listed_until is None else state.listed_until - self.overlap
-        for backup in await self.listing.sources_backed_up_since(after):
+        found = await self.listing.sources_backed_up_since(after)
+        for backup in found:
             known = state.sources.get(backup.arn)
             if known is None or backup.newest > known.newest:
                 state.sources[backup.arn] = backup
@@ -102,6 +104,7 @@ class IncrementalReconciler:
             self.unsaved = True
             state.reported_stopped = set(result.stopped)  # a source that backs up again can stop again
         result.resumed = stored is not None and stored.listed_until is not None
+        result.listed = len(found)
         if self.store is not None:
             version = await self.store.save(state, self.unsaved)
             result.state = "conflict" if version is None else "saved"
