@@ -57,7 +57,7 @@ class CoverageStore:
         pks = [f"src#{arn}" for arn in dict.fromkeys(source_arns)]
         found: dict[str, float] = {}
         for start in range(0, len(pks), BATCH_KEYS):
-            for item in await self._batch_get(pks[start : start + BATCH_KEYS], "pk, last_passed_at"):
+            for item in await self._batch_get(pks[start : start + BATCH_KEYS], ("pk", "last_passed_at")):
                 passed = _number(item.get("last_passed_at"))
                 if passed is not None:
                     found[item["pk"]["S"].removeprefix("src#")] = passed
@@ -84,7 +84,7 @@ class CoverageStore:
         state = SavedState(version=version, parts=count)
         if count == 0 or watermark is None:
             return state  # the sources were not stored (too many): the next pass lists everything
-        items = await self._batch_get([f"{PART}{n}" for n in range(count)], "pk, version, part")
+        items = await self._batch_get([f"{PART}{n}" for n in range(count)], ("pk", "version", "part"))
         parts = {item["pk"]["S"]: item for item in items}
         ordered = [parts.get(f"{PART}{n}") for n in range(count)]
         parts_version = _number(head.get("parts_version"))
@@ -151,13 +151,16 @@ class CoverageStore:
             writes.append({"Delete": {"TableName": self.table, "Key": _key(f"{PART}{n}")}})
         return writes
 
-    async def _batch_get(self, pks: list[str], projection: str) -> list[dict[str, Any]]:
+    async def _batch_get(self, pks: list[str], attributes: Sequence[str]) -> list[dict[str, Any]]:
+        names = {f"#a{n}": name for n, name in enumerate(attributes)}  # aliased: no reserved word can clash
         request: dict[str, Any] = {
-            self.table: {"Keys": [_key(pk) for pk in pks], "ConsistentRead": True, "ProjectionExpression": projection}
+            self.table: {
+                "Keys": [_key(pk) for pk in pks],
+                "ConsistentRead": True,
+                "ProjectionExpression": ", ".join(names),
+                "ExpressionAttributeNames": names,
+            }
         }
-        if "version" in projection:
-            request[self.table]["ProjectionExpression"] = projection.replace("version", "#v")
-            request[self.table]["ExpressionAttributeNames"] = {"#v": "version"}
         items: list[dict[str, Any]] = []
         for attempt in range(self.attempts):
             response = await self._call(self._client.batch_get_item(RequestItems=request))
