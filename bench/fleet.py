@@ -23,7 +23,7 @@ from emulator.client import ControlClient
 from emulator.traffic import Source, Traffic
 from worker.adapters.aws import open_clients
 from worker.adapters.backup import Backup
-from worker.adapters.ledger import Ledger
+from worker.adapters.coverage_store import CoverageStore
 from worker.coverage import IncrementalReconciler
 from worker.metrics import Metrics
 from worker.policy import load_policy
@@ -162,7 +162,8 @@ def fleet_comparison(one: dict[str, Any], three: dict[str, Any]) -> dict[str, An
 
 async def reconcile(stand: Stand, base: Template, supply: Supply, scale: FleetScale) -> dict[str, Any]:
     """The worker's reconciler, in this process over the worker's own adapters, against `scale.history`
-    recovery points retained (one a day per source, the newest an hour old), then `scale.new_points` new."""
+    recovery points retained (one a day per source, the newest an hour old), then `scale.new_points` new, then
+    nothing new, then a second runner's first pass (a hand-over: the state read from the ledger table)."""
     control = ControlClient(stand.emulator_url)
     vault = f"{supply.prefix}-history"
     await asyncio.to_thread(base.traffic.backup.create_backup_vault, BackupVaultName=vault)
@@ -175,13 +176,20 @@ async def reconcile(stand: Stand, base: Template, supply: Supply, scale: FleetSc
     seed_s = time.monotonic() - seeded_at
     passes = []
     async with open_clients(Metrics(CollectorRegistry())) as clients:
-        ledger = Ledger(clients.dynamodb, supply.resources.ledger_table, "bench", 300, 90)
-        reconciler = IncrementalReconciler(load_policy(supply.policy_file), Backup(clients.backup), ledger, 26 * 3600)
+        store = CoverageStore(clients.dynamodb, supply.resources.ledger_table)
+        policy = load_policy(supply.policy_file)
+
+        def runner() -> IncrementalReconciler:  # a runner's reconciler: its state in memory and in the ledger
+            return IncrementalReconciler(policy, Backup(clients.backup), store, 26 * 3600, store=store)
+
+        reconciler = runner()
         vaults = await clients.backup.list_backup_vaults()
         sizes = [v["NumberOfRecoveryPoints"] for v in vaults["BackupVaultList"]]
-        for name, new in (("first", 0), ("incremental", scale.new_points), ("nothing_new", 0)):
+        for name, new in (("first", 0), ("incremental", scale.new_points), ("nothing_new", 0), ("hand_over", 0)):
             if new:
                 await asyncio.to_thread(seed, control, base, vault, new, new, sources)
+            if name == "hand_over":
+                reconciler = runner()  # another worker takes the runner lease: nothing in its memory
             passes.append(await _one_pass(stand, reconciler, name, new))
     passes[0]["listing_calls_expected"] = listing_calls(sizes)
     return {
@@ -207,6 +215,7 @@ async def _one_pass(stand: Stand, reconciler: IncrementalReconciler, name: str, 
         "calls_total": sum(calls.values()),
         "sources_known": len(reconciler.sources),
         "uncovered": len(result.uncovered),
+        "resumed": result.resumed,
         "stopped": len(result.stopped),
         "duration_s": round(duration, 1),
     }

@@ -105,7 +105,8 @@ def _background_jobs(
     slo = settings.coverage_slo_hours * 3600
     lease_renewal = max(heartbeat, settings.lease_seconds / 3)
     runner = services.runner
-    reconciler = IncrementalReconciler(services.policy, services.backup, services.ledger, slo)
+    coverage = services.coverage
+    reconciler = IncrementalReconciler(services.policy, services.backup, coverage, slo, store=coverage)
     return [
         *protection_jobs(settings, holdings, log),
         periodic(services.watcher.sweep_interval, services.watcher.sweep_once, log, "sweep.failed"),

@@ -48,6 +48,17 @@ async def reconcile_incrementally(
     reconciler: IncrementalReconciler, metrics: Metrics, log: Any, sink: JsonSink | None = None
 ) -> None:
     result = await reconciler.run()
+    log.info(
+        "coverage.pass",
+        sources=len(reconciler.sources),
+        listed=result.listed,
+        uncovered=len(result.uncovered),
+        stopped=len(result.stopped),
+        resumed=result.resumed,
+        state=result.state,
+    )
+    if result.state == "conflict":
+        log.warning("coverage.state_conflict")  # another runner saved since: read again next pass
     metrics.coverage_missing.set(len(result.uncovered))
     if sink is not None:
         await publish_coverage(result, sink)

@@ -117,7 +117,9 @@ class ResourceLedger(OwnershipLedger, Protocol):
 
 
 class CoverageLedger(Protocol):
-    async def last_passed_at(self, source_arn: str) -> float | None: ...
+    async def last_passed_many(self, source_arns: Sequence[str]) -> Mapping[str, float]:
+        """Each source's last PASSED validation (Unix seconds), for those that have one."""
+        ...
 
 
 class LeaseLedger(Protocol):

@@ -17,6 +17,7 @@ from prometheus_client import CollectorRegistry
 import worker
 from worker.adapters.aws import open_clients
 from worker.adapters.backup import Backup
+from worker.adapters.coverage_store import CoverageStore
 from worker.adapters.database import DatabaseOpener
 from worker.adapters.dead_letters import FailureNotes
 from worker.adapters.dynamodb_tables import DynamoDbTables
@@ -59,6 +60,7 @@ class Services:
     log: Any
     queue: Queue
     ledger: Ledger
+    coverage: CoverageStore  # the reconciler's reads of the ledger and its state between runners
     backup: Backup
     watcher: RestoreWatcher
     reporter: Reporter
@@ -109,6 +111,7 @@ async def open_services(
             log=log,
             queue=Queue(clients.sqs, settings.queue_url),
             ledger=ledger,
+            coverage=CoverageStore(clients.dynamodb, settings.ledger_table),
             backup=backup,
             watcher=_watcher(backup, settings, metrics),
             reporter=Reporter(store, sink, backup, metrics, log, build_chain(clients, settings)),

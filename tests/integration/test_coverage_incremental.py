@@ -13,6 +13,7 @@ from prometheus_client import CollectorRegistry
 from worker import emf
 from worker.adapters.aws import open_clients
 from worker.adapters.backup import Backup
+from worker.adapters.coverage_store import CoverageStore
 from worker.adapters.results import LogSink
 from worker.background import reconcile_incrementally
 from worker.coverage import IncrementalReconciler
@@ -34,8 +35,8 @@ class Counting:
 
 
 class NeverPassed:
-    async def last_passed_at(self, source_arn):
-        return None
+    async def last_passed_many(self, source_arns):
+        return {}
 
 
 async def test_a_later_pass_reads_only_new_recovery_points(emulator):
@@ -63,14 +64,52 @@ async def test_a_later_pass_reads_only_new_recovery_points(emulator):
         await stack.close()
 
 
+def _calls(metrics: Metrics, service: str, operation: str) -> int:
+    return int(metrics.aws_api_calls.labels(service, operation)._value.get())
+
+
+async def test_a_new_runner_continues_from_the_state_the_last_one_stored(emulator):
+    """Runner A passes and dies; runner B (nothing in memory, same ledger table) lists only what is new."""
+    stack = await make_stack()
+    try:
+        sources = [await stack.add_source(engine) for engine in ("postgres", "mariadb")]
+        for source in sources:
+            await stack.backup_and_copy(source)
+        policy = load_policy(stack.policy_file)
+        metrics = Metrics(CollectorRegistry())
+        async with open_clients(metrics) as clients:
+            store = CoverageStore(clients.dynamodb, stack.resources.ledger_table)
+            listing_a = Counting(Backup(clients.backup))
+            runner_a = IncrementalReconciler(policy, listing_a, store, 3600, overlap=timedelta(0), store=store)
+            first = await runner_a.run()
+            del runner_a  # dies: whatever it kept in memory is gone
+            await asyncio.sleep(1.5)
+            await stack.backup_and_copy(sources[0])
+            listing_b = Counting(Backup(clients.backup))
+            runner_b = IncrementalReconciler(policy, listing_b, store, 3600, overlap=timedelta(0), store=store)
+            pages_before = _calls(metrics, "backup", "ListRecoveryPointsByBackupVault")
+            vaults = len((await clients.backup.list_backup_vaults())["BackupVaultList"])
+            second = await runner_b.run()
+            pages = _calls(metrics, "backup", "ListRecoveryPointsByBackupVault") - pages_before
+        arns = sorted(s.arn for s in sources)
+        assert first.state == second.state == "saved" and not first.resumed and second.resumed
+        assert listing_a.handed[0] >= 2, "the first runner found no state: it lists the history"
+        assert listing_b.handed == [1], "the next runner lists only the one new backup (and its copy)"
+        assert pages == vaults, "one page per vault: nothing retained is listed again"
+        assert sorted(second.uncovered) == arns, "the source without a new backup is still judged"
+        assert set(runner_b.sources) >= set(arns)
+    finally:
+        await stack.close()
+
+
 class PassedHoursAgo:
     """Every source's last PASSED validation was `hours` ago."""
 
     def __init__(self, hours: float) -> None:
         self.at = time.time() - hours * 3600
 
-    async def last_passed_at(self, source_arn):
-        return self.at
+    async def last_passed_many(self, source_arns):
+        return dict.fromkeys(source_arns, self.at)
 
 
 def _coverage_policy(prefix: str) -> str:

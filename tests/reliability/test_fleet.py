@@ -141,7 +141,12 @@ async def wait_for(predicate: Any, timeout: float, what: str) -> None:
 
 async def test_one_worker_runs_the_periodic_jobs_and_another_takes_over(emulator, tmp_path):
     stack = await make_stack()
-    runner = {"sweeper_interval_seconds": 1, "runner_lease_seconds": 30, "log_level": "DEBUG"}
+    runner = {
+        "sweeper_interval_seconds": 1,
+        "reconcile_interval_seconds": 2,
+        "runner_lease_seconds": 30,
+        "log_level": "DEBUG",
+    }
     logs = [tmp_path / f"w{i}.log" for i in range(3)]
     processes = [spawn(stack, path, **FAST, **runner) for path in logs]
 
@@ -158,12 +163,19 @@ async def test_one_worker_runs_the_periodic_jobs_and_another_takes_over(emulator
         await asyncio.sleep(3)
         first = runners()
         assert len(first) == 1 and swept_by() == first, "one runner, and only it runs the sweeper"
+        passes = log_events(logs[first[0]], "coverage.pass")
+        assert passes and passes[0]["state"] == "saved" and not passes[0]["resumed"], passes[:1]
         killed_at = time.time()
         processes[first[0]].send_signal(signal.SIGKILL)
         processes[first[0]].wait(10)
         await wait_for(lambda: len(runners()) == 2, 90, "a second runner after the kill")
         second = [i for i in runners() if i != first[0]]
         await wait_for(lambda: second[0] in swept_by(), 15, "the new runner's sweeper")
+        await wait_for(lambda: log_events(logs[second[0]], "coverage.pass"), 15, "the new runner's reconciler")
+        taken_over = log_events(logs[second[0]], "coverage.pass")[0]
+        # It continues from the state the killed runner stored: no listing of the whole history again.
+        assert taken_over["resumed"] and taken_over["state"] == "saved", taken_over
+        assert taken_over["sources"] >= passes[0]["sources"] and taken_over["listed"] <= passes[0]["listed"]
         await asyncio.sleep(3)
         assert swept_by() == sorted(first + second), "the third worker never ran it"
         taken = log_events(logs[second[0]], "runner.acquired")[0]["timestamp"]

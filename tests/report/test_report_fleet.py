@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import io
+import json
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from harness.outputs import REPORT_OUTPUT as OUTPUT
@@ -130,3 +132,22 @@ def test_records_only_and_bad_arguments(fleet):
     unwritable = fleet.report("--html", "/proc/no-such-dir/report.html")
     assert unwritable.returncode == 1 and "could not write /proc/no-such-dir/report.html" in unwritable.stderr
     assert unwritable.stdout == ""
+
+
+def test_coverage_is_judged_by_each_selections_coverage_slo(fleet, tmp_path):
+    """Two hours after the validations: covered by the deployment's 26 hours, overdue by a selection's own 1."""
+    until = (datetime.now(UTC) + timedelta(hours=2)).isoformat()
+    deployment = by_resource(fleet.report_json("--until", until))[fleet.arn("pg")]
+    assert (deployment["coverage"], deployment["slo_hours"]) == ("COVERED", 26)
+    policy = tmp_path / "policy.toml"
+    text = fleet.stack.policy_file.read_text()
+    policy.write_text(text.replace('name = "orders"\n', 'name = "orders"\ncoverage_slo = "1h"\n', 1))
+    done = fleet.report("--format", "json", "--until", until, env={"BV_POLICY_FILE": str(policy)})
+    assert done.returncode == 0, done.stderr
+    document = json.loads(done.stdout)
+    rows = by_resource(document)
+    assert (rows[fleet.arn("pg")]["coverage"], rows[fleet.arn("pg")]["slo_hours"]) == ("OVERDUE", 1)
+    assert (rows[fleet.arn("maria")]["coverage"], rows[fleet.arn("maria")]["slo_hours"]) == ("OVERDUE", 1)
+    assert document["selection_coverage_slo_hours"] == {"orders": 1}
+    table = fleet.report("--until", until, env={"BV_POLICY_FILE": str(policy)})
+    assert table.returncode == 0 and "coverage SLO 26h; per selection: orders 1h" in table.stdout

@@ -454,7 +454,9 @@ def check_table_permissions(document: dict[str, Any], ledger_arn: str) -> None:
     assert reads <= granted[table + "/index/*"] and "dynamodb:deletetable" not in granted[table + "/index/*"]
     assert granted["*"] == {"dynamodb:listtables"}
     assert not ledger_arn.split(":table/")[1].startswith("bv-"), ledger_arn
-    assert {"dynamodb:getitem", "dynamodb:updateitem", "dynamodb:conditioncheckitem"} <= granted[ledger_arn]
+    # PutItem and DeleteItem: the reconciler's state, written in one TransactWriteItems (authorized per item action)
+    ledger_items = {"dynamodb:getitem", "dynamodb:batchgetitem", "dynamodb:updateitem", "dynamodb:putitem"}
+    assert ledger_items | {"dynamodb:deleteitem", "dynamodb:conditioncheckitem"} <= granted[ledger_arn]
     restore_tests = {arn for arn in granted if ":table/awsbackup-restore-test-" in arn}
     assert all(action.startswith(READS) for arn in restore_tests for action in granted[arn]), granted
     assert set(granted) - restore_tests == {table, table + "/index/*", "*", ledger_arn}, granted

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import copy
 from datetime import UTC, datetime
 
 import pytest
 
-from worker import emf
+from worker import coverage_state, emf
 from worker.coverage import IncrementalReconciler, SourceBackup
+from worker.coverage_state import SavedState, decode_sources, encode_sources
 from worker.policy import PolicyError, parse_policy
 
 POLICY = parse_policy(
@@ -42,10 +44,35 @@ class Listing:
 
 class History:
     def __init__(self, passed):
-        self.passed = passed
+        self.passed, self.asked = passed, []
 
-    async def last_passed_at(self, source_arn):
-        return self.passed.get(source_arn)
+    async def last_passed_many(self, source_arns):
+        self.asked.append(list(source_arns))
+        return {arn: self.passed[arn] for arn in source_arns if arn in self.passed}
+
+
+class Store:
+    """The ledger table's copy of the state, as CoverageStore keeps it: versioned, refused when stale."""
+
+    def __init__(self):
+        self.stored, self.saves = None, []
+
+    async def load(self, known_version):
+        version = 0 if self.stored is None else self.stored.version
+        if version == known_version:
+            return None
+        return copy.deepcopy(self.stored) if self.stored is not None else SavedState()
+
+    async def save(self, state, sources_changed):
+        if (0 if self.stored is None else self.stored.version) != state.version:
+            return None
+        self.saves.append(sources_changed)
+        if sources_changed or self.stored is None:
+            self.stored = copy.deepcopy(state)
+        else:  # the watermark alone, as CoverageStore writes it
+            self.stored.listed_until = state.listed_until
+        self.stored.version = state.version + 1
+        return self.stored.version
 
 
 async def test_sources_are_covered_uncovered_or_stopped():
@@ -63,6 +90,10 @@ async def test_sources_are_covered_uncovered_or_stopped():
     result = await reconciler.run(NOW)
     assert sorted(result.uncovered) == [DB + "orders-stale-pass", DB + "orders-unvalidated"]
     assert result.stopped == result.newly_stopped == [DB + "orders-stopped"]
+    # One read for every selected source still backing up; not one per source, not the stopped or unselected.
+    assert [sorted(asked) for asked in history.asked] == [
+        sorted(DB + name for name in ("orders-fresh", "orders-unvalidated", "orders-stale-pass"))
+    ]
 
 
 async def test_later_passes_ask_only_for_what_is_new_and_report_a_stop_once():
@@ -143,3 +174,80 @@ def test_coverage_lines_carry_the_emf_directive_for_the_total_and_per_selection(
     for line in (total, one):
         assert line["_aws"]["CloudWatchMetrics"][0]["Namespace"] == emf.NAMESPACE
         assert {line[name] for name in emf.COVERAGE_METRICS} == {2, 5, 1}
+
+
+async def test_a_new_runner_continues_from_the_stored_state():
+    listing = Listing(
+        [SourceBackup(DB + "orders-1", "RDS", at(HOUR)), SourceBackup(DB + "orders-old", "RDS", at(40 * HOUR))]
+    )
+    store = Store()
+    first = IncrementalReconciler(POLICY, listing, History({}), slo_seconds=26 * HOUR, store=store)
+    one = await first.run(NOW)
+    assert one.state == "saved" and not one.resumed and one.newly_stopped == [DB + "orders-old"]
+    # The runner dies; another starts with nothing in memory and the same store.
+    second = IncrementalReconciler(POLICY, listing, History({}), slo_seconds=26 * HOUR, store=store)
+    two = await second.run(NOW + 900)
+    assert listing.asked == [None, at(0) - second.overlap], "the new runner lists only since the last pass"
+    assert two.resumed and sorted(two.stopped) == [DB + "orders-old"] and two.newly_stopped == []
+    assert two.uncovered == [DB + "orders-1"], "a source not listed again is still judged"
+    assert store.saves == [True, False], "nothing new: only the watermark moves"
+
+
+async def test_a_runner_replaced_during_its_pass_writes_nothing_and_reads_the_state_again():
+    listing = Listing([SourceBackup(DB + "orders-1", "RDS", at(HOUR))])
+    store = Store()
+    old = IncrementalReconciler(POLICY, listing, History({}), slo_seconds=26 * HOUR, store=store)
+    new = IncrementalReconciler(POLICY, Listing(listing.backups), History({}), slo_seconds=26 * HOUR, store=store)
+    await old.run(NOW)
+    listing.backups.append(SourceBackup(DB + "orders-2", "RDS", at(-1000)))
+    real_listing = listing.sources_backed_up_since
+
+    async def meanwhile_another_runner_passes(after):
+        found = await real_listing(after)
+        await new.run(NOW + 900)  # took over while the old one was paused in its pass
+        return found
+
+    listing.sources_backed_up_since = meanwhile_another_runner_passes
+    paused = await old.run(NOW + 1000)
+    assert paused.state == "conflict"
+    assert store.stored.listed_until == at(-900) and store.stored.version == 2, "the newer runner's state stands"
+    listing.sources_backed_up_since = real_listing
+    again = await old.run(NOW + 1800)
+    assert again.state == "saved" and again.resumed
+    assert listing.asked[-1] == at(-900) - old.overlap, "it continued from the other runner's watermark"
+
+
+def test_the_stored_sources_round_trip_and_are_bounded(monkeypatch):
+    sources = {DB + f"orders-{n}": SourceBackup(DB + f"orders-{n}", "RDS", at(n * 60.5)) for n in range(2_000)}
+    parts = encode_sources(sources, {DB + "orders-7"})
+    assert parts is not None and len(parts) == 1
+    assert decode_sources(parts) == (sources, {DB + "orders-7"})
+    size = len(parts[0]) // 3 + 1
+    monkeypatch.setattr(coverage_state, "PART_BYTES", size)
+    parts = encode_sources(sources, set())
+    assert parts is not None and len(parts) > 2 and all(len(part) <= size for part in parts)
+    assert decode_sources(parts)[0] == sources
+    monkeypatch.setattr(coverage_state, "MAX_PARTS", len(parts) - 1)
+    assert encode_sources(sources, set()) is None, "too many to store in one transaction: nothing is stored"
+
+
+async def test_changes_of_a_failed_pass_are_stored_by_the_next_one():
+    listing = Listing([SourceBackup(DB + "orders-1", "RDS", at(HOUR))])
+    store = Store()
+    history = History({})
+    reconciler = IncrementalReconciler(POLICY, listing, history, slo_seconds=26 * HOUR, store=store)
+    await reconciler.run(NOW)
+    listing.backups.append(SourceBackup(DB + "orders-2", "RDS", at(-100)))
+    real = history.last_passed_many
+
+    async def unreachable(source_arns):
+        raise TimeoutError("the ledger did not answer")
+
+    history.last_passed_many = unreachable
+    with pytest.raises(TimeoutError):
+        await reconciler.run(NOW + 900)  # listed orders-2, then failed: nothing stored
+    history.last_passed_many = real
+    await reconciler.run(NOW + 1800)  # nothing new to list, but orders-2 is not stored yet
+    assert store.saves == [True, True] and DB + "orders-2" in store.stored.sources
+    successor = IncrementalReconciler(POLICY, Listing([]), History({}), slo_seconds=26 * HOUR, store=store)
+    assert sorted((await successor.run(NOW + 2700)).uncovered) == [DB + "orders-1", DB + "orders-2"]

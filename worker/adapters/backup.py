@@ -9,7 +9,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from worker.adapters.aws import error_code, translate_errors
-from worker.coverage import SourceBackup
+from worker.coverage_state import SourceBackup
 from worker.errors import NotFound
 from worker.model import ProtectedSource, RecoveryPoint, RestoreJob
 

@@ -168,10 +168,6 @@ class Ledger:
             identifier, str(attributes.get("recovery_point_arn", "")), int(attributes.get("created_at", 0))
         )
 
-    async def last_passed_at(self, source_arn: str) -> float | None:
-        value = (await self._get(f"src#{source_arn}") or {}).get("last_passed_at")
-        return float(value) if isinstance(value, int | float) else None
-
     async def mark_restoring(self, recovery_point_arn: str, job_id: str, resource_id: str, engine: str) -> None:
         await self._update(
             recovery_point_arn,

@@ -59,8 +59,8 @@ class Collected:
 
 
 def read_window(window: Window) -> tuple[date, date]:
-    """Partitions to read: the window, and one SLO before it (a PASSED then still covers the window's start)."""
-    earliest = min(window.since, window.until) - timedelta(hours=window.slo_hours) - PARTITION_SLACK
+    """Partitions to read: the window, and the longest SLO before it (a PASSED then still covers its start)."""
+    earliest = min(window.since, window.until) - timedelta(hours=window.longest_slo_hours) - PARTITION_SLACK
     return earliest.date(), window.until.date()
 
 

@@ -30,7 +30,8 @@ def add_report_command(commands: Any) -> None:
         description="Reads the records from S3 (BV_RESULTS_BUCKET, BV_RESULTS_PREFIX), or through Athena when "
         "BV_ATHENA_WORKGROUP and BV_ATHENA_DATABASE are set, into an embedded DuckDB, and lists every protected "
         "source AWS Backup holds recovery points of (selected by BV_POLICY_FILE when set). Coverage is judged "
-        "against BV_COVERAGE_SLO_HOURS. Progress goes to stderr.",
+        "against each resource's selection's coverage_slo (BV_POLICY_FILE), else BV_COVERAGE_SLO_HOURS. Progress "
+        "goes to stderr.",
     )
     report.add_argument("--since", default="7d", help="start of the window: 7d, 36h or an ISO-8601 time (default 7d)")
     report.add_argument("--until", default=None, help="end of the window, ISO-8601 (default: now)")
@@ -68,7 +69,12 @@ def run_report(args: argparse.Namespace) -> int:
     if since >= until:
         print("backup-validator report: --since must be before --until", file=sys.stderr)
         return EXIT_CONFIG
-    window = Window(since, until, settings.coverage_slo_hours)
+    own_slo = {
+        s.name: s.coverage_slo.total_seconds() / 3600
+        for s in (policy.selections if policy is not None else ())
+        if s.coverage_slo is not None
+    }
+    window = Window(since, until, settings.coverage_slo_hours, own_slo)
     filters = Filters(tuple(args.resource), _statuses(args.status), tuple(args.selection))
     try:
         return asyncio.run(_report(args, settings, policy, window, filters))

@@ -58,9 +58,12 @@ class CoverageGap:
         return round((self.uncovered_until - self.uncovered_from).total_seconds() / 3600.0, 2)
 
 
-def coverage_gaps(resource: str, passes: Sequence[datetime], window: Window) -> list[CoverageGap]:
-    """The stretches of the period in which the resource had no PASSED validation within the SLO before them."""
-    slo = timedelta(hours=window.slo_hours)
+def coverage_gaps(
+    resource: str, passes: Sequence[datetime], window: Window, slo_hours: float | None = None
+) -> list[CoverageGap]:
+    """The stretches of the period in which the resource had no PASSED validation within its SLO before them
+    (`slo_hours`: its selection's, else the deployment's)."""
+    slo = timedelta(hours=window.slo_hours if slo_hours is None else slo_hours)
     gaps: list[CoverageGap] = []
     covered_until: datetime | None = None
     for when in sorted(passes):
@@ -82,7 +85,9 @@ def all_gaps(engine: QueryEngine, report: Report) -> list[CoverageGap]:
         passes.setdefault(row["source_resource_arn"], []).append(row["finished"])
     gaps: list[CoverageGap] = []
     for resource in report.resources:
-        gaps.extend(coverage_gaps(resource.resource, passes.get(resource.resource, []), report.window))
+        gaps.extend(
+            coverage_gaps(resource.resource, passes.get(resource.resource, []), report.window, resource.slo_hours)
+        )
     return gaps
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -25,11 +25,26 @@ class QueryEngine(Protocol):
 class Window:
     since: datetime
     until: datetime
-    slo_hours: float
+    slo_hours: float  # the deployment's coverage SLO (BV_COVERAGE_SLO_HOURS)
+    # The policy's selections with a `coverage_slo` of their own, in hours; a resource whose selection is not
+    # here (none, or one the policy no longer names) is judged by `slo_hours`.
+    selection_slo_hours: Mapping[str, float] = field(default_factory=dict)
 
     @property
     def parameters(self) -> dict[str, Any]:
         return {"since": self.since, "until": self.until}
+
+    def slo_for(self, selection: str | None) -> float:
+        return self.selection_slo_hours.get(selection or "", self.slo_hours)
+
+    def describe_slo(self) -> str:
+        """`26h`, or `26h; per selection: orders 2h, billing 48h`."""
+        own = ", ".join(f"{name} {hours:g}h" for name, hours in sorted(self.selection_slo_hours.items()))
+        return f"{self.slo_hours:g}h" + (f"; per selection: {own}" if own else "")
+
+    @property
+    def longest_slo_hours(self) -> float:
+        return max([self.slo_hours, *self.selection_slo_hours.values()])
 
 
 @dataclass(frozen=True)
@@ -69,6 +84,7 @@ class ResourceSummary:
     region: str | None
     selection: str | None
     coverage: str
+    slo_hours: float  # what `coverage` was judged against: the selection's coverage_slo, else the deployment's
     last_status: str | None
     last_at: datetime | None
     last_reason: str | None
@@ -103,6 +119,7 @@ class Report:
             "since": self.window.since,
             "until": self.window.until,
             "coverage_slo_hours": self.window.slo_hours,
+            "selection_coverage_slo_hours": dict(self.window.selection_slo_hours),
             "source": self.source,
             "inventory_used": self.inventory_used,
             "resources": [asdict(r) for r in self.resources],
@@ -113,17 +130,20 @@ class Report:
         }
 
 
-def coverage_of(last_passed_at: datetime | None, runs_ever: bool, window: Window) -> tuple[str, float | None]:
+def coverage_of(
+    last_passed_at: datetime | None, runs_ever: bool, window: Window, slo_hours: float
+) -> tuple[str, float | None]:
     if not runs_ever:
         return NEVER_TESTED, None
     if last_passed_at is None:
         return NEVER_PASSED, None
     hours = round((window.until - last_passed_at).total_seconds() / 3600.0, 2)
-    return (COVERED if hours <= window.slo_hours else OVERDUE), hours
+    return (COVERED if hours <= slo_hours else OVERDUE), hours
 
 
 def summarise(row: dict[str, Any], window: Window) -> ResourceSummary:
-    coverage, hours = coverage_of(row["last_passed_at"], True, window)
+    slo_hours = window.slo_for(row["selection"])
+    coverage, hours = coverage_of(row["last_passed_at"], True, window, slo_hours)
     return ResourceSummary(
         resource=row["source_resource_arn"],
         resource_type=row["resource_type"],
@@ -132,6 +152,7 @@ def summarise(row: dict[str, Any], window: Window) -> ResourceSummary:
         region=row["region"],
         selection=row["selection"],
         coverage=coverage,
+        slo_hours=slo_hours,
         last_status=row["last_status"],
         last_at=row["last_at"],
         last_reason=row["last_reason"],
@@ -145,7 +166,7 @@ def summarise(row: dict[str, Any], window: Window) -> ResourceSummary:
     )
 
 
-def never_tested(entry: InventoryEntry) -> ResourceSummary:
+def never_tested(entry: InventoryEntry, window: Window) -> ResourceSummary:
     parts = entry.arn.split(":")
     return ResourceSummary(
         resource=entry.arn,
@@ -155,6 +176,7 @@ def never_tested(entry: InventoryEntry) -> ResourceSummary:
         region=parts[3] if len(parts) > 5 else None,
         selection=entry.selection,
         coverage=NEVER_TESTED,
+        slo_hours=window.slo_for(entry.selection),
         **dict.fromkeys(("last_status", "last_at", "last_reason", "last_passed_at", "hours_since_pass")),
         runs=0,
         passed=0,
@@ -171,7 +193,7 @@ def resource_summaries(
     found = {row["source_resource_arn"]: summarise(row, window) for row in rows if row["source_resource_arn"]}
     for entry in inventory or ():
         if entry.selected and entry.arn not in found and filters.keeps(entry.arn, entry.selection):
-            found[entry.arn] = never_tested(entry)
+            found[entry.arn] = never_tested(entry, window)
     kept = [s for s in found.values() if _status_kept(s, filters.statuses)]
     return sorted(kept, key=lambda s: (COVERAGE_ORDER.index(s.coverage), s.resource))
 

@@ -71,7 +71,7 @@ def charts(report: Report) -> str:
     for point in report.rto_points:
         by_resource[short_name(point["source_resource_arn"])].append((point["finished"], float(point["rto_minutes"])))
     series = [Series(name, points) for name, points in sorted(by_resource.items())]
-    coverage = [(short_name(r.resource), r.hours_since_pass, r.coverage) for r in report.resources]
+    coverage = [(short_name(r.resource), r.hours_since_pass, r.coverage, r.slo_hours) for r in report.resources]
     return (
         '<h2>Charts</h2><div class="charts">'
         + pass_rate_chart(days)
@@ -88,6 +88,7 @@ def resources_table(report: Report) -> str:
             r.engine or "-",
             r.selection or "-",
             r.coverage,
+            f"{r.slo_hours:g}h",
             r.last_status or "-",
             moment(r.last_passed_at),
             age(r.hours_since_pass),
@@ -106,6 +107,7 @@ def resources_table(report: Report) -> str:
         "engine",
         "selection",
         "coverage",
+        "SLO",
         "last verdict",
         "last PASSED",
         "since",
@@ -117,7 +119,7 @@ def resources_table(report: Report) -> str:
         "last failure",
         "ARN",
     ]
-    return "<h2>Resources</h2>" + html_table(headers, rows, classes=(3, 4))
+    return "<h2>Resources</h2>" + html_table(headers, rows, classes=(3, 5))
 
 
 def groups_table(groups: Sequence[dict[str, Any]]) -> str:
@@ -157,7 +159,7 @@ def failures_table(failures: Sequence[dict[str, Any]]) -> str:
 def notes(report: Report) -> str:
     items = [
         f"Records from {escape(report.source)}; window {moment(report.window.since)} to "
-        f"{moment(report.window.until)}; coverage SLO {report.window.slo_hours:g} hours."
+        f"{moment(report.window.until)}; coverage SLO {escape(report.window.describe_slo())}."
     ]
     if not report.inventory_used:
         items.append("Protected sources never validated are not listed: no inventory was read.")

@@ -20,6 +20,7 @@ RESOURCE_COLUMNS = (
     "region",
     "selection",
     "coverage",
+    "slo_hours",
     "last_status",
     "last_at",
     "last_reason",
@@ -52,6 +53,7 @@ def _resource_line(r: ResourceSummary) -> list[str]:
         r.engine or "-",
         r.selection or "-",
         r.coverage,
+        f"{r.slo_hours:g}h",
         r.last_status or "-",
         age(r.hours_since_pass),
         f"{r.passed}/{r.runs}",
@@ -63,7 +65,8 @@ def _resource_line(r: ResourceSummary) -> list[str]:
 def render_text(report: Report) -> str:
     w = report.window
     parts = [
-        f"Backup validations {moment(w.since)} .. {moment(w.until)}  (coverage SLO {w.slo_hours:g}h; {report.source})",
+        f"Backup validations {moment(w.since)} .. {moment(w.until)}"
+        f"  (coverage SLO {w.describe_slo()}; {report.source})",
         "",
         table(
             [
@@ -71,6 +74,7 @@ def render_text(report: Report) -> str:
                 "ENGINE",
                 "SELECTION",
                 "COVERAGE",
+                "SLO",
                 "LAST",
                 "LAST PASSED",
                 "PASSED",

@@ -101,21 +101,24 @@ def rto_chart(series: Sequence[Series]) -> str:
     return _frame(title, parts, height)
 
 
-def coverage_chart(rows: Sequence[tuple[str, float | None, str]], slo_hours: float) -> str:
-    """Hours since each resource last PASSED against the SLO; `never` fills the bar."""
-    title = f"Coverage: hours since the last PASSED validation (SLO {slo_hours:g}h)"
+def coverage_chart(rows: Sequence[tuple[str, float | None, str, float]], slo_hours: float) -> str:
+    """Hours since each resource last PASSED against its SLO (name, hours, coverage, SLO hours): each bar is
+    scaled to its own SLO, which is the dashed line; `never` fills the bar."""
+    slos = {row[3] for row in rows} or {slo_hours}
+    one = next(iter(slos)) if len(slos) == 1 else None
+    against = f"SLO {one:g}h" if one is not None else "each against its selection's SLO, the dashed line"
+    title = f"Coverage: hours since the last PASSED validation ({against})"
     bar, gap, left = 16, 6, 200
     height = TOP + len(rows) * (bar + gap) + BOTTOM
     if not rows:
         return _frame(title, [_text(WIDTH / 2, 50, "no resources", "middle")], 80)
-    cap = slo_hours * 2
     plot_w = WIDTH - left - 150
     parts = []
-    for i, (name, hours, coverage) in enumerate(rows):
+    for i, (name, hours, coverage, slo) in enumerate(rows):
         y = TOP + i * (bar + gap)
-        length = plot_w if hours is None else plot_w * min(hours, cap) / cap
+        length = plot_w if hours is None else plot_w * min(hours / slo, 2.0) / 2
         colour = GOOD if coverage == "COVERED" else BAD
-        label = "never" if hours is None else f"{hours:.1f}h"
+        label = "never" if hours is None else f"{hours:.1f}h" + ("" if one is not None else f" of {slo:g}h")
         parts.append(_text(left - 6, y + 12, name, "end"))
         parts.append(
             f'<rect class="bar" x="{left}" y="{y}" width="{max(length, 2):.1f}" height="{bar}" fill="{colour}">'
@@ -127,5 +130,5 @@ def coverage_chart(rows: Sequence[tuple[str, float | None, str]], slo_hours: flo
         f'<line x1="{slo_x:.1f}" y1="{TOP - 6}" x2="{slo_x:.1f}" y2="{height - BOTTOM + 6}" stroke="#333" '
         'stroke-dasharray="4 3"/>'
     )
-    parts.append(_text(slo_x, height - BOTTOM + 20, f"SLO {slo_hours:g}h", "middle"))
+    parts.append(_text(slo_x, height - BOTTOM + 20, f"SLO {one:g}h" if one is not None else "SLO", "middle"))
     return _frame(title, parts, height)

@@ -212,6 +212,7 @@ data "aws_iam_policy_document" "task" {
     sid = "Ledger"
     actions = [
       "dynamodb:GetItem",
+      "dynamodb:BatchGetItem", # the coverage reconciler's reads, 100 keys a call
       "dynamodb:PutItem",
       "dynamodb:UpdateItem",
       "dynamodb:DeleteItem",
