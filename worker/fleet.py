@@ -58,9 +58,11 @@ class FleetSlots:
             yield
         finally:
             del self.held[holder]
-            with contextlib.suppress(Exception):
-                await asyncio.shield(asyncio.wait_for(self._release(counters, holder), RELEASE_TIMEOUT))
-            self._wake()
+            try:
+                with contextlib.suppress(Exception):
+                    await asyncio.shield(asyncio.wait_for(self._release(counters, holder), RELEASE_TIMEOUT))
+            finally:
+                self._wake()
 
     async def _take(self, counters: list[Counter], holder: str) -> None:
         loop = asyncio.get_running_loop()
