@@ -20,7 +20,7 @@ from worker.errors import Retryable
 from worker.fleet_limits import Attempt, Counter, FleetLimits, holder_key
 
 FIRST_PAUSE = 0.5
-LONGEST_PAUSE = 10.0
+LONGEST_PAUSE = 2.0  # one poller per worker and set of counters: cheap to poll often
 LOST_RACE_PAUSE = 0.1  # the first pause after a lost race; doubled by each further loss in a row
 CALL_TIMEOUT = 30.0
 RELEASE_TIMEOUT = 10.0
