@@ -146,6 +146,8 @@ def fleet_cap(stand: Stand, supply: Supply, workers: int, cap: int, knobs: Knobs
         "statuses": statuses,
         "slot_waits": events.count("fleet.slot_waiting"),
         "slots_lost": events.count("fleet.slot_lost"),
+        # how the slots were shared: validations finished by each worker (slots are not fair across workers)
+        "per_worker": [_finished([log]) for log in logs],
         # the fleet counters' take is a consistent GetItem + TransactWriteItems, retried when another took first
         "dynamodb_per_validation": {
             op: round(calls.get(f"dynamodb:{op}", 0) / max(1, done), 2)

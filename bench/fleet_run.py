@@ -60,7 +60,8 @@ def table(results: dict[str, Any]) -> str:
             lines.append(
                 f"fleet_cap {f['workers']} worker(s): {f['validations']} in {f['wall_s']} s ({f['per_minute']}/min), "
                 f"cap {f['cap']}, peak in flight {f['peak_in_flight']} (exceeded: {f['cap_exceeded']}), "
-                f"mean {f['mean_in_flight']}, statuses {f['statuses']}"
+                f"mean {f['mean_in_flight']}, statuses {f['statuses']}, per worker {f.get('per_worker')}, "
+                f"slot waits {f['slot_waits']}, DynamoDB per validation {f['dynamodb_per_validation']}"
             )
         lines.append(f"fleet_cap three vs one: {results['fleet_cap']['three_vs_one']}")
     if "reconcile" in results:

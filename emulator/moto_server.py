@@ -21,30 +21,31 @@ class MotoHandle:
         urllib.request.urlopen(request, timeout=10).close()  # noqa: S310
 
 
-_DYNAMODB_WRITES = ("put_item", "update_item", "delete_item", "transact_write_items")
-
-
-def _serialize_dynamodb_writes() -> None:
-    """DynamoDB applies a conditional write (and a transaction) atomically; moto's threaded server checks the
-    condition and writes in two steps, so two threads can both pass one condition. One lock around the writes
-    makes the stand-in as strict as AWS. Idempotent."""
+def _serialize_dynamodb() -> None:
+    """Run every DynamoDB request alone, reads included: DynamoDB applies a conditional write and a transaction
+    atomically and isolates them from other writes and from GetItem (serializable), and no read sees a write in
+    part. moto's threaded server does neither: a condition is checked and the write made in two steps, and
+    TransactWriteItems applies its items to the live table one by one, then, when one fails, puts back a deep
+    copy of the table taken at the start. So two threads can both pass one condition, a write made meanwhile
+    can be lost, and a read can see an update of a transaction that is then cancelled. One lock around the
+    whole request (the backend call and the response it builds from the items) makes the stand-in as strict as
+    AWS. Idempotent."""
     import functools
     import threading
 
-    from moto.dynamodb.models import DynamoDBBackend
+    from moto.dynamodb.responses import DynamoHandler
 
-    if getattr(DynamoDBBackend, "_bv_serialized", False):
+    if getattr(DynamoHandler, "_bv_serialized", False):
         return
     lock = threading.RLock()
-    for name in _DYNAMODB_WRITES:
-        original = getattr(DynamoDBBackend, name)
+    original = DynamoHandler.call_action
 
-        def locked(*args: Any, __original: Any = original, **kwargs: Any) -> Any:
-            with lock:
-                return __original(*args, **kwargs)
+    def serialized(self: Any) -> Any:
+        with lock:
+            return original(self)
 
-        setattr(DynamoDBBackend, name, functools.wraps(original)(locked))
-    DynamoDBBackend._bv_serialized = True  # type: ignore[attr-defined]
+    DynamoHandler.call_action = functools.wraps(original)(serialized)  # type: ignore[method-assign]
+    DynamoHandler._bv_serialized = True  # type: ignore[attr-defined]
 
 
 def start_moto(host: str = "127.0.0.1", port: int = 0) -> MotoHandle:
@@ -52,7 +53,7 @@ def start_moto(host: str = "127.0.0.1", port: int = 0) -> MotoHandle:
 
     from moto.server import ThreadedMotoServer
 
-    _serialize_dynamodb_writes()
+    _serialize_dynamodb()
 
     # werkzeug logs every request at INFO; keep test and demo output readable.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)

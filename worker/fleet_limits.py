@@ -1,9 +1,10 @@
 """Fleet-wide restore limits as data (pure): which counters a restore takes a slot in, and who holds one.
 
 A counter is one ledger item `fleet#<scope>` holding `holders`, a map of holder -> lease expiry, and a `version`
-that every write bumps (compare-and-set). A restore takes one slot in each counter that applies to it: the
-fleet's total, its source account and region, its resource kind. Holders whose lease is free by the rule of
-worker/leases.py are not counted, and the next write drops them: a killed worker's slots come back by themselves.
+that every take bumps (compare-and-set; renewals and releases touch only their own entry). A restore takes one
+slot in each counter that applies to it: the fleet's total, its source account and region, its resource kind.
+Holders whose lease is free by the rule of worker/leases.py are not counted, and the next take drops them: a
+killed worker's slots come back by themselves.
 """
 
 from __future__ import annotations
@@ -20,6 +21,18 @@ from worker.leases import free_for_others
 class Counter:
     pk: str
     limit: int
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One try at a slot in every counter that applies."""
+
+    # True: ours in every counter. False: one is full. None: another worker took a slot (or dropped or renewed an
+    # entry we would drop) between our read and our write; nothing was written.
+    taken: bool | None
+    # Counters found without `version` or `holders` (the worker never writes one): taken as empty, version 0, and
+    # repaired by this attempt's write when it succeeds.
+    malformed: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -1,11 +1,14 @@
 """The fleet's coordination items on moto's DynamoDB and the RDS quotas on the emulator, through aiobotocore:
-compare-and-set slots under a crowd of takers, lease expiry, the runner lease's hand-over and fencing token."""
+compare-and-set slots under a crowd of takers, what a write between a taker's read and its write does to the
+take, a counter item without a version, lease expiry, the runner lease's hand-over and fencing token."""
 
 from __future__ import annotations
 
 import asyncio
 import time
 import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import boto3
 import pytest
@@ -15,6 +18,7 @@ from emulator.bootstrap import create_resources
 from worker.adapters.aws import open_clients
 from worker.adapters.fleet import FleetCounters, RunnerLease
 from worker.adapters.rds import Rds
+from worker.fleet import FleetSlots
 from worker.fleet_limits import Counter, FleetLimits, with_quota_defaults
 from worker.leases import CLOCK_SKEW_SECONDS
 from worker.metrics import Metrics
@@ -31,7 +35,7 @@ async def test_a_crowd_of_takers_gets_exactly_the_limit(ledger_table):
         limit = [Counter("fleet#total", 3), Counter("fleet#kind#RDS", 5)]
 
         async def take(holder: str) -> bool:
-            while (taken := await counters.try_take(limit, holder)) is None:
+            while (taken := (await counters.try_take(limit, holder)).taken) is None:
                 await asyncio.sleep(0.01)  # lost a race: read again, as FleetSlots does
             return taken
 
@@ -43,7 +47,7 @@ async def test_a_crowd_of_takers_gets_exactly_the_limit(ledger_table):
         first = sorted(winners)[0]
         await counters.release("fleet#total", first)
         await counters.release("fleet#kind#RDS", first)
-        assert await counters.try_take(limit, "late/rp") is True
+        assert (await counters.try_take(limit, "late/rp")).taken is True
         assert await counters.renew("fleet#total", first) is False, "a released slot is not renewed"
 
 
@@ -62,9 +66,106 @@ async def test_an_expired_holder_is_not_counted_and_is_dropped(ledger_table):
         )
         counters = FleetCounters(clients.dynamodb, ledger_table, lease_seconds=60)
         limit = [Counter("fleet#total", 2)]
-        assert await counters.try_take(limit, "new/rp") is True
-        assert await counters.try_take(limit, "another/rp") is False
+        assert (await counters.try_take(limit, "new/rp")).taken is True
+        assert (await counters.try_take(limit, "another/rp")).taken is False
     assert set(await_holders(ledger_table)) == {"slow/rp", "new/rp"}
+
+
+class Between:
+    """The DynamoDB client, with `hook` run between a taker's reads and its TransactWriteItems."""
+
+    def __init__(self, client: Any, hook: Callable[[], Awaitable[None]]) -> None:
+        self._client, self._hook = client, hook
+
+    async def transact_write_items(self, **kwargs: Any) -> Any:
+        await self._hook()
+        return await self._client.transact_write_items(**kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+
+def counter_item(table: str, pk: str = "fleet#total") -> dict[str, Any]:
+    item = boto3.client("dynamodb").get_item(TableName=table, Key={"pk": {"S": pk}}, ConsistentRead=True)
+    return dict(item.get("Item", {}))
+
+
+async def test_renewals_and_releases_between_a_read_and_a_write_do_not_make_the_taker_lose(ledger_table):
+    async with open_clients(Metrics(CollectorRegistry())) as clients:
+        others = FleetCounters(clients.dynamodb, ledger_table, lease_seconds=60)
+        limit = [Counter("fleet#total", 3)]
+        for holder in ("a/rp", "b/rp"):
+            assert (await others.try_take(limit, holder)).taken is True
+        version = counter_item(ledger_table)["version"]
+
+        async def renew_and_release() -> None:
+            assert await others.renew("fleet#total", "a/rp") is True
+            await others.release("fleet#total", "b/rp")
+
+        taker = FleetCounters(Between(clients.dynamodb, renew_and_release), ledger_table, lease_seconds=60)
+        assert counter_item(ledger_table)["version"] == version, "reading changes nothing"
+        attempt = await taker.try_take(limit, "c/rp")
+        assert attempt.taken is True, "a renewal or a release only ever leaves fewer slots than the taker saw"
+        assert set(await others.holders("fleet#total")) == {"a/rp", "c/rp"}
+        assert int(counter_item(ledger_table)["version"]["N"]) == int(version["N"]) + 1, "only the take bumps it"
+
+
+async def test_a_renewal_of_an_entry_the_taker_would_drop_makes_it_read_again(ledger_table):
+    async with open_clients(Metrics(CollectorRegistry())) as clients:
+        late = int(time.time()) - CLOCK_SKEW_SECONDS - 5  # free for others by the clock rule, not yet removed
+        boto3.client("dynamodb").put_item(
+            TableName=ledger_table,
+            Item={"pk": {"S": "fleet#total"}, "holders": {"M": {"late/rp": {"N": str(late)}}}, "version": {"N": "4"}},
+        )
+        others = FleetCounters(clients.dynamodb, ledger_table, lease_seconds=60)
+
+        async def late_renewal() -> None:
+            assert await others.renew("fleet#total", "late/rp") is True
+
+        taker = FleetCounters(Between(clients.dynamodb, late_renewal), ledger_table, lease_seconds=60)
+        limit = [Counter("fleet#total", 1)]
+        assert (await taker.try_take(limit, "new/rp")).taken is None, "the entry it would drop is live again"
+        assert (await others.try_take(limit, "new/rp")).taken is False, "read again: the one slot is taken"
+        assert set(await others.holders("fleet#total")) == {"late/rp"}
+
+
+@pytest.mark.parametrize(
+    "item",
+    [
+        {"holders": {"M": {"old/rp": {"N": "4102444800"}}}},  # holders, no version (expires in 2100)
+        {},  # the key alone
+        {"version": {"N": "3"}},  # a version, no holders
+    ],
+    ids=["no-version", "key-only", "no-holders"],
+)
+async def test_a_malformed_counter_item_is_reported_and_repaired_by_the_next_take(ledger_table, item):
+    boto3.client("dynamodb").put_item(TableName=ledger_table, Item={"pk": {"S": "fleet#total"}, **item})
+    before = set(item.get("holders", {}).get("M", {}))
+    async with open_clients(Metrics(CollectorRegistry())) as clients:
+        counters = FleetCounters(clients.dynamodb, ledger_table, lease_seconds=60)
+        log = Events()
+        slots = FleetSlots(counters, FleetLimits(total=5), "w1", 5.0, log)
+        arn = "arn:aws:backup:eu-west-1:111122223333:recovery-point:x"
+        async with slots.hold("111/eu-west-1", "RDS", arn):
+            held = set(await counters.holders("fleet#total"))
+            assert len(held - before) == 1 and before <= held, "the take kept the live entries"
+        assert [e["counters"] for e in log.warnings] == [["fleet#total"]], "said once, then repaired"
+        repaired = counter_item(ledger_table)
+        assert int(repaired["version"]["N"]) == int(item.get("version", {}).get("N", "0")) + 1
+        assert set(repaired["holders"]["M"]) == before
+        assert (await counters.try_take([Counter("fleet#total", 5)], "next/rp")).malformed == ()
+
+
+class Events:
+    def __init__(self) -> None:
+        self.warnings: list[dict[str, Any]] = []
+
+    def info(self, *_: Any, **__: Any) -> None:
+        pass
+
+    def warning(self, event: str, **fields: Any) -> None:
+        if event == "fleet.counter_malformed":
+            self.warnings.append(fields)
 
 
 def await_holders(table: str) -> dict[str, str]:

@@ -1,8 +1,10 @@
 """Fleet coordination items in the ledger table: slot counters (`fleet#...`) and runner leases (`runner#...`).
 
 Counters: see worker/fleet_limits.py. A slot is taken by one TransactWriteItems over every counter that applies,
-each a compare-and-set on the counter's `version`, so two workers never both take the last slot. Renewal and
-release touch only the holder's own entry and bump the version, which makes a concurrent taker read again.
+each conditioned on the counter's `version` (which only a take bumps) and on the expiry of every dead entry it
+drops, so two workers never both take the last slot and a lease renewed meanwhile is never dropped. Renewal and
+release touch only the holder's own entry, conditioned on it, and leave the version alone: a release can only
+make a taker's view too full, never too empty, so it need not make takers read again.
 Runner lease: one item per periodic job group, `owner`, `expires_at` and a fencing `token` bumped on every
 change of hands. Both follow the clock-skew rule of worker/leases.py.
 """
@@ -10,15 +12,30 @@ change of hands. Both follow the clock-skew rule of worker/leases.py.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from worker.adapters.aws import error_code, translate_errors
-from worker.fleet_limits import Counter, live_holders
+from worker.fleet_limits import Attempt, Counter, live_holders
 from worker.leases import CLOCK_SKEW_SECONDS, holder_deadline
 
 LOST_RACE = ("TransactionCanceledException", "ConditionalCheckFailedException")
+# Dead entries one take drops (each adds a condition; DynamoDB allows 4 KB of expression). More wait for the next.
+MAX_DROPS = 50
+
+
+@dataclass(frozen=True)
+class CounterItem:
+    exists: bool
+    holders: dict[str, int] | None  # None: the item has no `holders` map
+    version: int | None  # None: the item has no `version`
+
+    @property
+    def malformed(self) -> bool:
+        """An item without `holders` or `version` (the worker never writes one; DynamoDB never makes one)."""
+        return self.exists and (self.holders is None or self.version is None)
 
 
 @translate_errors
@@ -28,41 +45,54 @@ class FleetCounters:
         self.table = table
         self.lease_seconds = lease_seconds
 
-    async def try_take(self, counters: list[Counter], holder: str) -> bool | None:
-        """True: a slot in every counter is ours. False: one is full. None: another worker wrote in between."""
+    async def try_take(self, counters: list[Counter], holder: str) -> Attempt:
+        """A slot in every counter, or none: see Attempt."""
         now = time.time()
         writes = []
+        malformed: list[str] = []
         for counter in counters:
-            holders, version = await self._read(counter.pk)
+            item = await self.read(counter.pk)
+            if item.malformed:
+                malformed.append(counter.pk)
+            holders = item.holders or {}
             live = live_holders(holders, now)
             if holder not in live and len(live) >= counter.limit:
-                return False
-            live[holder] = int(now) + self.lease_seconds
-            writes.append({"Update": self._compare_and_set(counter.pk, live, version)})
+                return Attempt(False, tuple(malformed))
+            dead = {name: holders[name] for name in sorted(set(holders) - set(live) - {holder})[:MAX_DROPS]}
+            writes.append({"Update": self._take_one(counter.pk, item, holder, int(now) + self.lease_seconds, dead)})
         try:
             await self._client.transact_write_items(TransactItems=writes)
         except ClientError as exc:
             if error_code(exc) in LOST_RACE:
-                return None
+                return Attempt(None, tuple(malformed))
             raise
-        return True
+        return Attempt(True, tuple(malformed))
 
     async def renew(self, pk: str, holder: str) -> bool:
         """Extend the holder's lease; False when its entry is gone (it was late, and the slot may be someone's)."""
-        return await self._own_entry(pk, holder, "SET holders.#h = :exp, version = version + :one")
+        return await self._own_entry(pk, holder, "SET holders.#h = :exp")
 
     async def release(self, pk: str, holder: str) -> None:
-        await self._own_entry(pk, holder, "REMOVE holders.#h SET version = version + :one")
+        await self._own_entry(pk, holder, "REMOVE holders.#h")
 
     async def holders(self, pk: str) -> dict[str, int]:
         """The live holders of a counter (what the fleet counts now)."""
-        holders, _ = await self._read(pk)
-        return live_holders(holders, time.time())
+        item = await self.read(pk)
+        return live_holders(item.holders or {}, time.time())
+
+    async def read(self, pk: str) -> CounterItem:
+        response = await self._client.get_item(TableName=self.table, Key={"pk": {"S": pk}}, ConsistentRead=True)
+        item = response.get("Item")
+        if item is None:
+            return CounterItem(False, None, None)
+        holders = None
+        if "M" in item.get("holders", {}):
+            holders = {name: int(value["N"]) for name, value in item["holders"]["M"].items()}
+        version = int(item["version"]["N"]) if "N" in item.get("version", {}) else None
+        return CounterItem(True, holders, version)
 
     async def _own_entry(self, pk: str, holder: str, expression: str) -> bool:
-        values = {":one": {"N": "1"}}
-        if ":exp" in expression:
-            values[":exp"] = {"N": str(int(time.time()) + self.lease_seconds)}
+        values = {":exp": {"N": str(int(time.time()) + self.lease_seconds)}} if ":exp" in expression else {}
         try:
             await self._client.update_item(
                 TableName=self.table,
@@ -70,7 +100,7 @@ class FleetCounters:
                 UpdateExpression=expression,
                 ConditionExpression="attribute_exists(holders.#h)",
                 ExpressionAttributeNames={"#h": holder},
-                ExpressionAttributeValues=values,
+                **({"ExpressionAttributeValues": values} if values else {}),
             )
         except ClientError as exc:
             if error_code(exc) == "ConditionalCheckFailedException":
@@ -78,25 +108,39 @@ class FleetCounters:
             raise
         return True
 
-    async def _read(self, pk: str) -> tuple[dict[str, int], int]:
-        response = await self._client.get_item(TableName=self.table, Key={"pk": {"S": pk}}, ConsistentRead=True)
-        item = response.get("Item") or {}
-        holders = {name: int(value["N"]) for name, value in item.get("holders", {}).get("M", {}).items()}
-        return holders, int(item.get("version", {}).get("N", "0"))
-
-    def _compare_and_set(self, pk: str, holders: dict[str, int], version: int) -> dict[str, Any]:
-        condition = "attribute_not_exists(pk)" if version == 0 else "version = :version"
-        values: dict[str, Any] = {
-            ":holders": {"M": {name: {"N": str(expires)} for name, expires in holders.items()}},
-            ":next": {"N": str(version + 1)},
-        }
-        if version:
-            values[":version"] = {"N": str(version)}
+    def _take_one(self, pk: str, item: CounterItem, holder: str, expires: int, dead: dict[str, int]) -> dict[str, Any]:
+        """Add our entry, bump the version, drop the dead entries: each condition is on what we read."""
+        names: dict[str, str] = {}
+        values: dict[str, Any] = {":next": {"N": str((item.version or 0) + 1)}}
+        if not item.exists:
+            conditions = ["attribute_not_exists(pk)"]
+        elif item.version is None:  # a malformed item: taken as version 0, and given a version by this write
+            conditions = ["attribute_not_exists(version)"]
+        else:
+            conditions = ["version = :version"]
+            values[":version"] = {"N": str(item.version)}
+        removes = []
+        if item.holders is None:
+            sets = ["holders = :mine"]
+            values[":mine"] = {"M": {holder: {"N": str(expires)}}}
+            conditions.append("attribute_not_exists(holders)")
+        else:
+            sets = ["holders.#me = :exp"]
+            names["#me"] = holder
+            values[":exp"] = {"N": str(expires)}
+            for n, (name, expired) in enumerate(dead.items()):
+                names[f"#d{n}"] = name
+                values[f":d{n}"] = {"N": str(expired)}
+                conditions.append(f"holders.#d{n} = :d{n}")
+                removes.append(f"holders.#d{n}")
+        sets.append("version = :next")
+        update = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
         return {
             "TableName": self.table,
             "Key": {"pk": {"S": pk}},
-            "UpdateExpression": "SET holders = :holders, version = :next",
-            "ConditionExpression": condition,
+            "UpdateExpression": update,
+            "ConditionExpression": " AND ".join(conditions),
+            **({"ExpressionAttributeNames": names} if names else {}),
             "ExpressionAttributeValues": values,
         }
 
