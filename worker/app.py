@@ -14,6 +14,7 @@ from typing import Any
 from prometheus_client import CollectorRegistry
 
 import worker
+from worker.adapters.sqs import Queue
 from worker.background import periodic, queue_gauges, reconcile_incrementally, seal_evidence, sweep_leftovers
 from worker.coverage import IncrementalReconciler
 from worker.fleet_wiring import protection_jobs
@@ -30,6 +31,7 @@ EVENTS_IN_FLIGHT = 50
 # deployment must give beyond BV_DRAIN_SECONDS (ECS stopTimeout 120 s, so BV_DRAIN_SECONDS <= 100).
 BACKGROUND_STOP_SECONDS = 3
 RUNNER_RELEASE_SECONDS = 5
+REDRIVE_READ_SECONDS = 10
 SHUTDOWN_GRACE_SECONDS = HAND_OVER_SECONDS + BACKGROUND_STOP_SECONDS + RUNNER_RELEASE_SECONDS + 2
 
 
@@ -61,14 +63,14 @@ async def run_worker(
         handler = Handler(flow, services.watcher, services.log, restore_tests)
         timing = Timing(settings.visibility_seconds, settings.drain_seconds, settings.lease_seconds)
         cap = in_flight_cap(settings.max_concurrent_restores)
-        notes = services.failures
-        consumers = [Consumer(services.queue, handler.handle, cap, timing, services.metrics, services.log, notes)]
+        notes, metrics, log = services.failures, services.metrics, services.log
+        most = await _max_receive_count(services.queue, log)
+        consumers = [Consumer(services.queue, handler.handle, cap, timing, metrics, log, notes, most)]
         if settings.events_queue_url:
             # Handled in milliseconds and never holding a restore slot: a fixed cap is plenty.
             events = services.queue.sibling(settings.events_queue_url)
-            consumers.append(
-                Consumer(events, handler.handle, EVENTS_IN_FLIGHT, timing, services.metrics, services.log, notes)
-            )
+            most = await _max_receive_count(events, log)
+            consumers.append(Consumer(events, handler.handle, EVENTS_IN_FLIGHT, timing, metrics, log, notes, most))
         runner, port = await start_server(
             build_app(services.metrics.registry, lambda: _alive(consumers[0]), lambda: _ready(services)),
             settings.metrics_host,
@@ -147,6 +149,15 @@ async def _restore_test_sweep(services: Services, restore_tests: RestoreTests) -
     """Restore testing jobs whose events were lost; nothing to do (no listing) when no selection names a plan."""
     interval = services.settings.restore_testing_sweep_seconds
     await periodic(interval, restore_tests.sweep_once, services.log, "restore_test.sweep_failed", at_start=True)
+
+
+async def _max_receive_count(queue: Queue, log: Any) -> int | None:
+    """The queue's redrive policy, for refreshing messages that lost receives to nobody (worker/refresh.py)."""
+    try:
+        return await asyncio.wait_for(queue.max_receive_count(), REDRIVE_READ_SECONDS)
+    except Exception as exc:  # noqa: BLE001 - the worker runs without refreshes rather than not at all
+        log.warning("queue.redrive_policy_unknown", queue=queue.url, error=type(exc).__name__)
+        return None
 
 
 def _alive(consumer: Consumer) -> bool:

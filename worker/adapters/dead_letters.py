@@ -4,7 +4,8 @@ SQS moves a message to the DLQ by itself (the redrive policy's maxReceiveCount),
 message's attributes cannot be changed once sent. So the reason does not travel with the message: each time
 the worker fails to handle a message it notes why in the ledger (`msg#<message id>`, expiring after SQS's
 longest retention), and `dlq` joins the DLQ's messages to those notes by MessageId. The last note is the reason
-the message was given up on.
+the message was given up on. Each note also counts one decided outcome (`outcomes`), which tells receives the
+worker acted on from receives lost to a crash or a dead long poll (worker/refresh.py).
 """
 
 from __future__ import annotations
@@ -30,18 +31,34 @@ class FailureNotes:
         self.table = table
 
     async def note(self, message_id: str, reason: str, detail: str, receive_count: int) -> None:
+        """The latest reason, and one more decided outcome in `outcomes` (an atomic ADD: notes may race)."""
         now = int(time.time())
-        await self._db.put_item(
+        await self._db.update_item(
             TableName=self.table,
-            Item={
-                "pk": {"S": f"msg#{message_id}"},
-                "reason": {"S": reason},
-                "detail": {"S": detail[:500] or "-"},
-                "receive_count": {"N": str(receive_count)},
-                "noted_at": {"N": str(now)},
-                "expires_at": {"N": str(now + NOTE_TTL_SECONDS)},
+            Key={"pk": {"S": f"msg#{message_id}"}},
+            UpdateExpression=(
+                "SET reason = :reason, detail = :detail, receive_count = :count, noted_at = :now,"
+                " expires_at = :expires ADD outcomes :one"
+            ),
+            ExpressionAttributeValues={
+                ":reason": {"S": reason},
+                ":detail": {"S": detail[:500] or "-"},
+                ":count": {"N": str(receive_count)},
+                ":now": {"N": str(now)},
+                ":expires": {"N": str(now + NOTE_TTL_SECONDS)},
+                ":one": {"N": "1"},
             },
         )
+
+    async def decided(self, message_id: str) -> int:
+        """How many receives of the message ended in a noted outcome (0: none, or no note)."""
+        response = await self._db.get_item(
+            TableName=self.table,
+            Key={"pk": {"S": f"msg#{message_id}"}},
+            ProjectionExpression="outcomes",
+            ConsistentRead=True,
+        )
+        return int(response.get("Item", {}).get("outcomes", {}).get("N", "0"))
 
     async def get_many(self, message_ids: list[str]) -> dict[str, dict[str, Any]]:
         found: dict[str, dict[str, Any]] = {}
