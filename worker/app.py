@@ -14,6 +14,7 @@ from typing import Any
 from prometheus_client import CollectorRegistry
 
 import worker
+from worker.adapters.dead_letters import DeadLetterQueue
 from worker.adapters.sqs import Queue
 from worker.background import periodic, queue_gauges, reconcile_incrementally, seal_evidence, sweep_leftovers
 from worker.coverage import IncrementalReconciler
@@ -21,6 +22,7 @@ from worker.fleet_wiring import protection_jobs
 from worker.http import build_app, start_server
 from worker.intake import HAND_OVER_SECONDS, Consumer, Handler, Timing, renew_leases
 from worker.policy import Policy
+from worker.rescue import RESCUE_INTERVAL_SECONDS, Source, rescue_pass
 from worker.restore_testing import RestoreTests
 from worker.settings import Settings
 from worker.slots import Holdings
@@ -64,13 +66,25 @@ async def run_worker(
         timing = Timing(settings.visibility_seconds, settings.drain_seconds, settings.lease_seconds)
         cap = in_flight_cap(settings.max_concurrent_restores)
         notes, metrics, log = services.failures, services.metrics, services.log
-        most = await _max_receive_count(services.queue, log)
-        consumers = [Consumer(services.queue, handler.handle, cap, timing, metrics, log, notes, most)]
+        work = await _source(services.queue, log)
+        consumers = [Consumer(services.queue, handler.handle, cap, timing, metrics, log, notes, work.max_receive_count)]
+        sources = [work]
         if settings.events_queue_url:
             # Handled in milliseconds and never holding a restore slot: a fixed cap is plenty.
-            events = services.queue.sibling(settings.events_queue_url)
-            most = await _max_receive_count(events, log)
-            consumers.append(Consumer(events, handler.handle, EVENTS_IN_FLIGHT, timing, metrics, log, notes, most))
+            events = await _source(services.queue.sibling(settings.events_queue_url), log)
+            consumers.append(
+                Consumer(
+                    events.queue,
+                    handler.handle,
+                    EVENTS_IN_FLIGHT,
+                    timing,
+                    metrics,
+                    log,
+                    notes,
+                    events.max_receive_count,
+                )
+            )
+            sources.append(events)
         runner, port = await start_server(
             build_app(services.metrics.registry, lambda: _alive(consumers[0]), lambda: _ready(services)),
             settings.metrics_host,
@@ -78,6 +92,8 @@ async def run_worker(
         )
         services.log.info("worker.started", metrics_port=port, version=worker.__version__, queue=settings.queue_url)
         jobs = [*_background_jobs(services, consumers, holdings), _restore_test_sweep(services, restore_tests)]
+        if settings.dlq_url:
+            jobs.append(_rescue(services, settings.dlq_url, sources))
         background = [asyncio.create_task(job) for job in jobs]
         try:
             # A TaskGroup: should one receive loop fail, the other is cancelled and the worker exits.
@@ -151,13 +167,26 @@ async def _restore_test_sweep(services: Services, restore_tests: RestoreTests) -
     await periodic(interval, restore_tests.sweep_once, services.log, "restore_test.sweep_failed", at_start=True)
 
 
-async def _max_receive_count(queue: Queue, log: Any) -> int | None:
-    """The queue's redrive policy, for refreshing messages that lost receives to nobody (worker/refresh.py)."""
+async def _source(queue: Queue, log: Any) -> Source:
+    """The queue's ARN (as the DLQ names it) and redrive policy, for refreshing and rescuing messages that lost
+    receives to nobody (worker/refresh.py, worker/rescue.py). Unreadable: no refreshes or rescues for it."""
     try:
-        return await asyncio.wait_for(queue.max_receive_count(), REDRIVE_READ_SECONDS)
+        arn = await asyncio.wait_for(queue.arn(), REDRIVE_READ_SECONDS)
+        return Source(queue, await asyncio.wait_for(queue.max_receive_count(), REDRIVE_READ_SECONDS), arn)
     except Exception as exc:  # noqa: BLE001 - the worker runs without refreshes rather than not at all
         log.warning("queue.redrive_policy_unknown", queue=queue.url, error=type(exc).__name__)
-        return None
+        return Source(queue, None, None)
+
+
+async def _rescue(services: Services, dlq_url: str, sources: list[Source]) -> None:
+    """The rescue pass on the runner-lease holder (one worker of the fleet)."""
+    dlq = DeadLetterQueue(services.queue.client, dlq_url)
+    by_arn = {source.arn: source for source in sources if source.arn}
+    job = services.runner.gated(
+        "rescue",
+        lambda: rescue_pass(dlq, services.failures, by_arn, sources[0], services.metrics, services.log),
+    )
+    await periodic(RESCUE_INTERVAL_SECONDS, job, services.log, "dlq.rescue_failed")
 
 
 def _alive(consumer: Consumer) -> bool:

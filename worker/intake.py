@@ -253,7 +253,7 @@ class Consumer:
             refreshes=message.refreshes + 1,
         )
         with contextlib.suppress(Exception):  # a copy whose original survives is a duplicate the ledger settles
-            await self.queue.delete(message.receipt_handle)
+            await asyncio.wait_for(self.queue.delete(message.receipt_handle), FAILURE_NOTE_SECONDS)
         return True
 
     async def _hand_over(self, message: Message) -> None:

@@ -12,6 +12,9 @@ any work. Each copy carries how many times this happened (a message attribute) a
 `MAX_REFRESHES`: a message whose handling kills every worker still ends in the DLQ. A malformed message is never
 refreshed, and a message whose earlier receives all ended in outcomes we decided (retried errors) is left to
 its receive count.
+
+What the window cannot catch (a message whose last receives all went to nobody) ends in the DLQ; there the
+rescue pass (worker/rescue.py) finds it by the same count and sends it back, within the same bound.
 """
 
 from __future__ import annotations
@@ -48,6 +51,15 @@ class Receives:
 
     def refresh_due(self, decided: int, well_formed: bool) -> bool:
         return well_formed and self.worth_counting and self.for_nobody(decided) > 0
+
+
+def rescue_due(decided: int, max_receive_count: int | None, refreshes: int, well_formed: bool) -> bool:
+    """A dead letter whose receives were not all ours to decide: SQS moved it after `max_receive_count` receives,
+    of which only `decided` ended in an outcome of ours, so at least one went to nobody (its last ones, or a
+    refresh would have caught it). It goes back to its queue as a fresh copy, within the same bound."""
+    if max_receive_count is None or refreshes >= MAX_REFRESHES or not well_formed:
+        return False
+    return decided < max_receive_count
 
 
 def well_formed(body: str) -> bool:

@@ -12,7 +12,7 @@ from worker.intake import Consumer, Timing
 from worker.metrics import Metrics
 from worker.model import Outcome
 from worker.ports import Message
-from worker.refresh import MAX_REFRESHES, Receives, well_formed
+from worker.refresh import MAX_REFRESHES, Receives, rescue_due, well_formed
 
 BODY = json.dumps({"recoveryPointArn": RP_ARN})
 
@@ -44,6 +44,24 @@ def test_no_refresh_without_a_redrive_policy_or_for_a_malformed_body():
 def test_with_a_max_receive_count_of_one_nothing_is_ever_refreshed():
     # The first receive is also the last, and it lost nothing before it.
     assert not Receives(1, 1, 0).worth_counting
+
+
+@pytest.mark.parametrize(
+    ("decided", "refreshes", "body", "due"),
+    [
+        (0, 0, BODY, True),  # every receive went to nobody
+        (4, 0, BODY, True),  # the last one did
+        (5, 0, BODY, False),  # every receive ended in an outcome of ours: a real failure, it stays
+        (0, MAX_REFRESHES, BODY, False),  # the bound
+        (0, 0, "not json", False),  # malformed: stays
+    ],
+)
+def test_a_dead_letter_that_lost_receives_to_nobody_is_rescued(decided, refreshes, body, due):
+    assert rescue_due(decided, 5, refreshes, well_formed(body)) is due
+
+
+def test_no_rescue_without_a_redrive_policy():
+    assert not rescue_due(0, None, 0, True)
 
 
 class Notes:

@@ -18,6 +18,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from worker.adapters.aws import error_code, translate_errors
+from worker.adapters.sqs import refreshes_of
 from worker.errors import RequestRefused, ServiceUnavailable
 
 NOTE_TTL_SECONDS = 14 * 86400  # SQS's longest message retention
@@ -88,6 +89,8 @@ class DeadLetter:
     receive_count: int
     source_arn: str | None
     attributes: dict[str, Any]
+    receipt_handle: str = ""
+    refreshes: int = 0  # the `bv-refreshes` message attribute (worker/refresh.py)
 
 
 @translate_errors
@@ -126,6 +129,24 @@ class DeadLetterQueue:
         finally:
             await self._release(handles)
         return list(seen.values())[:limit]
+
+    async def take(self, limit: int, visibility: int) -> list[DeadLetter]:
+        """Up to `limit` messages, hidden for `visibility` seconds: each to be deleted or released."""
+        taken: dict[str, DeadLetter] = {}
+        while len(taken) < limit:
+            batch = await self._receive(visibility)
+            if not batch:
+                break
+            for raw in batch:
+                taken[raw["ReceiptHandle"]] = _dead_letter(raw)
+        return list(taken.values())
+
+    async def delete(self, receipt_handle: str) -> None:
+        await self._sqs.delete_message(QueueUrl=self.url, ReceiptHandle=receipt_handle)
+
+    async def release(self, handles: list[str]) -> None:
+        """Visible again at once."""
+        await self._release(handles)
 
     async def _release(self, handles: list[str]) -> None:
         for start in range(0, len(handles), 10):
@@ -174,6 +195,8 @@ def _dead_letter(raw: dict[str, Any]) -> DeadLetter:
         receive_count=int(attributes.get("ApproximateReceiveCount", "0")),
         source_arn=attributes.get("DeadLetterQueueSourceArn"),
         attributes=dict(raw.get("MessageAttributes", {})),
+        receipt_handle=raw.get("ReceiptHandle", ""),
+        refreshes=refreshes_of(raw),
     )
 
 

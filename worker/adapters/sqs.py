@@ -26,6 +26,11 @@ class Queue:
         self._delete_timer: asyncio.TimerHandle | None = None
         self._delete_tasks: set[asyncio.Task[None]] = set()
 
+    @property
+    def client(self) -> Any:
+        """The SQS client, for the DLQ's adapter (worker/adapters/dead_letters.py)."""
+        return self._client
+
     def sibling(self, url: str) -> Queue:
         """Another queue on the same client (the DLQ)."""
         return Queue(self._client, url)
@@ -40,6 +45,10 @@ class Queue:
             **({"MessageAttributes": attributes} if attributes else {}),
         )
         return str(response["MessageId"])
+
+    async def arn(self) -> str:
+        response = await self._client.get_queue_attributes(QueueUrl=self.url, AttributeNames=["QueueArn"])
+        return str(response["Attributes"]["QueueArn"])
 
     async def max_receive_count(self) -> int | None:
         """The redrive policy's maxReceiveCount (None: the queue has no redrive policy)."""
@@ -65,7 +74,7 @@ class Queue:
                 receipt_handle=raw["ReceiptHandle"],
                 body=raw.get("Body", ""),
                 receive_count=int(raw.get("Attributes", {}).get("ApproximateReceiveCount", "1")),
-                refreshes=_refreshes(raw),
+                refreshes=refreshes_of(raw),
             )
             for raw in response.get("Messages", [])
         ]
@@ -148,7 +157,7 @@ class Queue:
         )
 
 
-def _refreshes(raw: dict[str, Any]) -> int:
+def refreshes_of(raw: dict[str, Any]) -> int:
     """The copy's refresh count; anything unreadable counts as the bound (never refreshed again)."""
     value = raw.get("MessageAttributes", {}).get(REFRESH_ATTRIBUTE, {}).get("StringValue")
     if value is None:
