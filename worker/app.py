@@ -14,12 +14,15 @@ from typing import Any
 from prometheus_client import CollectorRegistry
 
 import worker
+from worker.adapters.dead_letters import DeadLetterQueue
+from worker.adapters.sqs import Queue
 from worker.background import periodic, queue_gauges, reconcile_incrementally, seal_evidence, sweep_leftovers
 from worker.coverage import IncrementalReconciler
 from worker.fleet_wiring import protection_jobs
 from worker.http import build_app, start_server
 from worker.intake import HAND_OVER_SECONDS, Consumer, Handler, Timing, renew_leases
 from worker.policy import Policy
+from worker.rescue import RESCUE_INTERVAL_SECONDS, Source, rescue_pass
 from worker.restore_testing import RestoreTests
 from worker.settings import Settings
 from worker.slots import Holdings
@@ -30,6 +33,7 @@ EVENTS_IN_FLIGHT = 50
 # deployment must give beyond BV_DRAIN_SECONDS (ECS stopTimeout 120 s, so BV_DRAIN_SECONDS <= 100).
 BACKGROUND_STOP_SECONDS = 3
 RUNNER_RELEASE_SECONDS = 5
+REDRIVE_READ_SECONDS = 10
 SHUTDOWN_GRACE_SECONDS = HAND_OVER_SECONDS + BACKGROUND_STOP_SECONDS + RUNNER_RELEASE_SECONDS + 2
 
 
@@ -61,14 +65,26 @@ async def run_worker(
         handler = Handler(flow, services.watcher, services.log, restore_tests)
         timing = Timing(settings.visibility_seconds, settings.drain_seconds, settings.lease_seconds)
         cap = in_flight_cap(settings.max_concurrent_restores)
-        notes = services.failures
-        consumers = [Consumer(services.queue, handler.handle, cap, timing, services.metrics, services.log, notes)]
+        notes, metrics, log = services.failures, services.metrics, services.log
+        work = await _source(services.queue, log)
+        consumers = [Consumer(services.queue, handler.handle, cap, timing, metrics, log, notes, work.max_receive_count)]
+        sources = [work]
         if settings.events_queue_url:
             # Handled in milliseconds and never holding a restore slot: a fixed cap is plenty.
-            events = services.queue.sibling(settings.events_queue_url)
+            events = await _source(services.queue.sibling(settings.events_queue_url), log)
             consumers.append(
-                Consumer(events, handler.handle, EVENTS_IN_FLIGHT, timing, services.metrics, services.log, notes)
+                Consumer(
+                    events.queue,
+                    handler.handle,
+                    EVENTS_IN_FLIGHT,
+                    timing,
+                    metrics,
+                    log,
+                    notes,
+                    events.max_receive_count,
+                )
             )
+            sources.append(events)
         runner, port = await start_server(
             build_app(services.metrics.registry, lambda: _alive(consumers[0]), lambda: _ready(services)),
             settings.metrics_host,
@@ -76,6 +92,8 @@ async def run_worker(
         )
         services.log.info("worker.started", metrics_port=port, version=worker.__version__, queue=settings.queue_url)
         jobs = [*_background_jobs(services, consumers, holdings), _restore_test_sweep(services, restore_tests)]
+        if settings.dlq_url:
+            jobs.append(_rescue(services, settings.dlq_url, sources))
         background = [asyncio.create_task(job) for job in jobs]
         try:
             # A TaskGroup: should one receive loop fail, the other is cancelled and the worker exits.
@@ -148,6 +166,28 @@ async def _restore_test_sweep(services: Services, restore_tests: RestoreTests) -
     """Restore testing jobs whose events were lost; nothing to do (no listing) when no selection names a plan."""
     interval = services.settings.restore_testing_sweep_seconds
     await periodic(interval, restore_tests.sweep_once, services.log, "restore_test.sweep_failed", at_start=True)
+
+
+async def _source(queue: Queue, log: Any) -> Source:
+    """The queue's ARN (as the DLQ names it) and redrive policy, for refreshing and rescuing messages that lost
+    receives to nobody (worker/refresh.py, worker/rescue.py). Unreadable: no refreshes or rescues for it."""
+    try:
+        arn = await asyncio.wait_for(queue.arn(), REDRIVE_READ_SECONDS)
+        return Source(queue, await asyncio.wait_for(queue.max_receive_count(), REDRIVE_READ_SECONDS), arn)
+    except Exception as exc:  # noqa: BLE001 - the worker runs without refreshes rather than not at all
+        log.warning("queue.redrive_policy_unknown", queue=queue.url, error=type(exc).__name__)
+        return Source(queue, None, None)
+
+
+async def _rescue(services: Services, dlq_url: str, sources: list[Source]) -> None:
+    """The rescue pass on the runner-lease holder (one worker of the fleet)."""
+    dlq = DeadLetterQueue(services.queue.client, dlq_url)
+    by_arn = {source.arn: source for source in sources if source.arn}
+    job = services.runner.gated(
+        "rescue",
+        lambda: rescue_pass(dlq, services.failures, by_arn, sources[0], services.metrics, services.log),
+    )
+    await periodic(RESCUE_INTERVAL_SECONDS, job, services.log, "dlq.rescue_failed")
 
 
 def _alive(consumer: Consumer) -> bool:

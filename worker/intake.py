@@ -26,6 +26,7 @@ from worker.leases import CLOCK_SKEW_SECONDS
 from worker.metrics import Metrics
 from worker.model import Outcome, RestoreJob
 from worker.ports import FailureNotesPort, LeaseLedger, Message, QueuePort
+from worker.refresh import Receives, well_formed
 from worker.restore_testing import RestoreTests
 from worker.slots import Holdings
 from worker.watcher import RestoreWatcher
@@ -110,6 +111,7 @@ class Consumer:
         metrics: Metrics,
         log: Any,
         failures: FailureNotesPort | None = None,
+        max_receive_count: int | None = None,
     ) -> None:
         self.queue = queue
         self.handle = handle
@@ -118,6 +120,7 @@ class Consumer:
         self.metrics = metrics
         self.log = log
         self.failures = failures
+        self.max_receive_count = max_receive_count  # the queue's redrive policy, read at start-up
         self.in_flight: dict[asyncio.Task[None], Message] = {}
         self.last_loop_at = time.monotonic()
 
@@ -172,6 +175,8 @@ class Consumer:
         structlog.contextvars.bind_contextvars(message_id=message.message_id)
         self.metrics.jobs_in_flight.inc()
         try:
+            if await self.refresh_if_due(message):
+                return
             outcome = await self._outcome(message)
             await self._apply(message, outcome)
         except asyncio.CancelledError:
@@ -220,6 +225,37 @@ class Consumer:
         except Exception as exc:  # noqa: BLE001 - a missing note only makes the DLQ listing less helpful
             self.log.warning("message.note_failed", error=type(exc).__name__)
 
+    async def refresh_if_due(self, message: Message) -> bool:
+        """A message near its last receive that lost earlier receives to nobody (a crash, a dead long poll) goes
+        back as a fresh copy before any work, the original deleted (worker/refresh.py has the rule and its bound).
+        False, and the message is handled as usual, when no refresh is due or the copy cannot be sent."""
+        receives = Receives(message.receive_count, self.max_receive_count, message.refreshes)
+        if self.failures is None or not receives.worth_counting:
+            return False
+        try:
+            decided = await asyncio.wait_for(self.failures.decided(message.message_id), FAILURE_NOTE_SECONDS)
+        except Exception as exc:  # noqa: BLE001 - without the count the message is handled as it is
+            self.log.warning("message.decided_unknown", error=type(exc).__name__)
+            return False
+        if not receives.refresh_due(decided, well_formed(message.body)):
+            return False
+        try:
+            await asyncio.wait_for(self.queue.send(message.body, 0, message.refreshes + 1), FAILURE_NOTE_SECONDS)
+        except Exception as exc:  # noqa: BLE001 - then this receive does the work
+            self.log.warning("message.refresh_failed", error=type(exc).__name__)
+            return False
+        self.metrics.sqs_messages.labels("refreshed").inc()
+        self.log.info(
+            "message.refreshed",
+            reason="receives_for_nobody",
+            receive_count=message.receive_count,
+            for_nobody=receives.for_nobody(decided),
+            refreshes=message.refreshes + 1,
+        )
+        with contextlib.suppress(Exception):  # a copy whose original survives is a duplicate the ledger settles
+            await asyncio.wait_for(self.queue.delete(message.receipt_handle), FAILURE_NOTE_SECONDS)
+        return True
+
     async def _hand_over(self, message: Message) -> None:
         """Give an interrupted job to the next worker. A hand-over is no failed attempt, so it goes back as a fresh
         copy (receive count 0) rather than by visibility 0, which would count towards the DLQ's maxReceiveCount;
@@ -232,7 +268,7 @@ class Consumer:
     async def _resend(self, message: Message, delay_seconds: int) -> None:
         """The message again as a fresh copy (receive count 0), the original deleted; visibility 0 if no copy."""
         try:
-            await self.queue.send(message.body, delay_seconds)
+            await self.queue.send(message.body, delay_seconds, message.refreshes)
         except Exception:  # noqa: BLE001 - fall back to the plain hand-over
             with contextlib.suppress(Exception):
                 await self.queue.set_visibility(message.receipt_handle, 0)

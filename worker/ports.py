@@ -25,10 +25,11 @@ class Message:
     receipt_handle: str
     body: str
     receive_count: int
+    refreshes: int = 0  # fresh copies sent for receives lost to nobody (worker/refresh.py), carried by each copy
 
 
 class QueuePort(Protocol):
-    async def send(self, body: str, delay_seconds: int = 0) -> str: ...
+    async def send(self, body: str, delay_seconds: int = 0, refreshes: int = 0) -> str: ...
     async def receive(self, max_messages: int, wait_seconds: int, visibility_seconds: int) -> list[Message]: ...
     async def delete(self, receipt_handle: str) -> None: ...
     async def set_visibility(self, receipt_handle: str, seconds: int) -> None: ...
@@ -40,6 +41,10 @@ class FailureNotesPort(Protocol):
     """Why a message last failed, kept for `backup-validator dlq` (SQS cannot carry it with the message)."""
 
     async def note(self, message_id: str, reason: str, detail: str, receive_count: int) -> None: ...
+
+    async def decided(self, message_id: str) -> int:
+        """How many receives of this message ended in a noted outcome (each `note` counts one)."""
+        ...
 
 
 # ---- AWS Backup ---------------------------------------------------------------------------------------

@@ -69,7 +69,7 @@ class Settings(EvidenceSettings):
         description="queue of restore job events only, received even when the work queue's intake is full "
         "(unset: they come on the work queue)",
     )
-    dlq_url: str | None = Field(default=None, description="dead-letter queue, watched for depth only")
+    dlq_url: str | None = Field(default=None, description="dead-letter queue: depth, `dlq`, the rescue pass")
     restore_role_arn: str | None = Field(default=None, description="IAM role AWS Backup restores with")
     subnet_group: str | None = Field(default=None, description="DB subnet group for restored instances")
     security_group_ids: str = Field(default="", description="comma-separated VPC security groups")

@@ -326,16 +326,26 @@ def as_list(value: Any) -> list[Any]:
 # What the worker may do on the queues it consumes (the work queue and the restore events queue) and on the DLQ.
 CONSUME_ACTIONS = {
     "sqs:receivemessage",
+    "sqs:sendmessage",  # hand-overs, refreshes and rescued dead letters: fresh copies
     "sqs:deletemessage",
     "sqs:changemessagevisibility",
     "sqs:getqueueattributes",
     "sqs:getqueueurl",
 }
-DLQ_ACTIONS = {"sqs:sendmessage", "sqs:getqueueattributes", "sqs:getqueueurl"}
+# The rescue pass receives and deletes dead letters that lost receives to nobody (worker/rescue.py).
+DLQ_ACTIONS = {
+    "sqs:sendmessage",
+    "sqs:receivemessage",
+    "sqs:deletemessage",
+    "sqs:changemessagevisibility",
+    "sqs:getqueueattributes",
+    "sqs:getqueueurl",
+}
 
 
 def check_queue_permissions(document: dict[str, Any], consumed_arns: set[str], dlq_arn: str) -> None:
-    """SQS only on our queues, by ARN: consuming exactly the work and restore events queues, sending only to the DLQ."""
+    """SQS only on our queues, by ARN: consuming (and sending fresh copies to) exactly the work and restore events
+    queues, and on the DLQ what the rescue pass needs."""
     granted: dict[str, set[str]] = {}
     for statement in as_list(document["Statement"]):
         actions = {action.lower() for action in as_list(statement["Action"])}

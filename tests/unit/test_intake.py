@@ -40,7 +40,7 @@ class MemoryQueue:
     async def set_visibility(self, receipt_handle: str, seconds: int) -> None:
         self.visibility[receipt_handle] = seconds
 
-    async def send(self, body: str, delay_seconds: int = 0) -> str:
+    async def send(self, body: str, delay_seconds: int = 0, refreshes: int = 0) -> str:
         raise ConnectionError("this queue takes no new messages")
 
     async def extend_many(self, receipt_handles, seconds):
@@ -187,9 +187,11 @@ class SendingQueue(MemoryQueue):
     def __init__(self, messages: list[Message]) -> None:
         super().__init__(messages)
         self.sent: list[tuple[str, int]] = []
+        self.refreshes: list[int] = []
 
-    async def send(self, body: str, delay_seconds: int = 0) -> str:
+    async def send(self, body: str, delay_seconds: int = 0, refreshes: int = 0) -> str:
         self.sent.append((body, delay_seconds))
+        self.refreshes.append(refreshes)
         return "copy"
 
 

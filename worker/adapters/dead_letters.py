@@ -4,7 +4,8 @@ SQS moves a message to the DLQ by itself (the redrive policy's maxReceiveCount),
 message's attributes cannot be changed once sent. So the reason does not travel with the message: each time
 the worker fails to handle a message it notes why in the ledger (`msg#<message id>`, expiring after SQS's
 longest retention), and `dlq` joins the DLQ's messages to those notes by MessageId. The last note is the reason
-the message was given up on.
+the message was given up on. Each note also counts one decided outcome (`outcomes`), which tells receives the
+worker acted on from receives lost to a crash or a dead long poll (worker/refresh.py).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from worker.adapters.aws import error_code, translate_errors
+from worker.adapters.sqs import refreshes_of
 from worker.errors import RequestRefused, ServiceUnavailable
 
 NOTE_TTL_SECONDS = 14 * 86400  # SQS's longest message retention
@@ -30,18 +32,34 @@ class FailureNotes:
         self.table = table
 
     async def note(self, message_id: str, reason: str, detail: str, receive_count: int) -> None:
+        """The latest reason, and one more decided outcome in `outcomes` (an atomic ADD: notes may race)."""
         now = int(time.time())
-        await self._db.put_item(
+        await self._db.update_item(
             TableName=self.table,
-            Item={
-                "pk": {"S": f"msg#{message_id}"},
-                "reason": {"S": reason},
-                "detail": {"S": detail[:500] or "-"},
-                "receive_count": {"N": str(receive_count)},
-                "noted_at": {"N": str(now)},
-                "expires_at": {"N": str(now + NOTE_TTL_SECONDS)},
+            Key={"pk": {"S": f"msg#{message_id}"}},
+            UpdateExpression=(
+                "SET reason = :reason, detail = :detail, receive_count = :count, noted_at = :now,"
+                " expires_at = :expires ADD outcomes :one"
+            ),
+            ExpressionAttributeValues={
+                ":reason": {"S": reason},
+                ":detail": {"S": detail[:500] or "-"},
+                ":count": {"N": str(receive_count)},
+                ":now": {"N": str(now)},
+                ":expires": {"N": str(now + NOTE_TTL_SECONDS)},
+                ":one": {"N": "1"},
             },
         )
+
+    async def decided(self, message_id: str) -> int:
+        """How many receives of the message ended in a noted outcome (0: none, or no note)."""
+        response = await self._db.get_item(
+            TableName=self.table,
+            Key={"pk": {"S": f"msg#{message_id}"}},
+            ProjectionExpression="outcomes",
+            ConsistentRead=True,
+        )
+        return int(response.get("Item", {}).get("outcomes", {}).get("N", "0"))
 
     async def get_many(self, message_ids: list[str]) -> dict[str, dict[str, Any]]:
         found: dict[str, dict[str, Any]] = {}
@@ -71,6 +89,8 @@ class DeadLetter:
     receive_count: int
     source_arn: str | None
     attributes: dict[str, Any]
+    receipt_handle: str = ""
+    refreshes: int = 0  # the `bv-refreshes` message attribute (worker/refresh.py)
 
 
 @translate_errors
@@ -109,6 +129,24 @@ class DeadLetterQueue:
         finally:
             await self._release(handles)
         return list(seen.values())[:limit]
+
+    async def take(self, limit: int, visibility: int) -> list[DeadLetter]:
+        """Up to `limit` messages, hidden for `visibility` seconds: each to be deleted or released."""
+        taken: dict[str, DeadLetter] = {}
+        while len(taken) < limit:
+            batch = await self._receive(visibility)
+            if not batch:
+                break
+            for raw in batch:
+                taken[raw["ReceiptHandle"]] = _dead_letter(raw)
+        return list(taken.values())
+
+    async def delete(self, receipt_handle: str) -> None:
+        await self._sqs.delete_message(QueueUrl=self.url, ReceiptHandle=receipt_handle)
+
+    async def release(self, handles: list[str]) -> None:
+        """Visible again at once."""
+        await self._release(handles)
 
     async def _release(self, handles: list[str]) -> None:
         for start in range(0, len(handles), 10):
@@ -157,6 +195,8 @@ def _dead_letter(raw: dict[str, Any]) -> DeadLetter:
         receive_count=int(attributes.get("ApproximateReceiveCount", "0")),
         source_arn=attributes.get("DeadLetterQueueSourceArn"),
         attributes=dict(raw.get("MessageAttributes", {})),
+        receipt_handle=raw.get("ReceiptHandle", ""),
+        refreshes=refreshes_of(raw),
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -10,6 +11,7 @@ from botocore.exceptions import ClientError
 
 from worker.adapters.aws import translate_errors
 from worker.ports import Message
+from worker.refresh import MAX_REFRESHES, REFRESH_ATTRIBUTE
 
 # Acknowledgements wait this long for company, then go ten to a DeleteMessageBatch call.
 DELETE_LINGER_SECONDS = 0.05
@@ -24,13 +26,38 @@ class Queue:
         self._delete_timer: asyncio.TimerHandle | None = None
         self._delete_tasks: set[asyncio.Task[None]] = set()
 
+    @property
+    def client(self) -> Any:
+        """The SQS client, for the DLQ's adapter (worker/adapters/dead_letters.py)."""
+        return self._client
+
     def sibling(self, url: str) -> Queue:
         """Another queue on the same client (the DLQ)."""
         return Queue(self._client, url)
 
-    async def send(self, body: str, delay_seconds: int = 0) -> str:
-        response = await self._client.send_message(QueueUrl=self.url, MessageBody=body, DelaySeconds=delay_seconds)
+    async def send(self, body: str, delay_seconds: int = 0, refreshes: int = 0) -> str:
+        """A new message (receive count 0); `refreshes` travels with it as a message attribute when not 0."""
+        attributes = {REFRESH_ATTRIBUTE: {"DataType": "Number", "StringValue": str(refreshes)}} if refreshes else {}
+        response = await self._client.send_message(
+            QueueUrl=self.url,
+            MessageBody=body,
+            DelaySeconds=delay_seconds,
+            **({"MessageAttributes": attributes} if attributes else {}),
+        )
         return str(response["MessageId"])
+
+    async def arn(self) -> str:
+        response = await self._client.get_queue_attributes(QueueUrl=self.url, AttributeNames=["QueueArn"])
+        return str(response["Attributes"]["QueueArn"])
+
+    async def max_receive_count(self) -> int | None:
+        """The redrive policy's maxReceiveCount (None: the queue has no redrive policy)."""
+        response = await self._client.get_queue_attributes(QueueUrl=self.url, AttributeNames=["RedrivePolicy"])
+        policy = response.get("Attributes", {}).get("RedrivePolicy")
+        if not policy:
+            return None
+        value = json.loads(policy).get("maxReceiveCount")
+        return int(value) if value is not None else None
 
     async def receive(self, max_messages: int, wait_seconds: int, visibility_seconds: int) -> list[Message]:
         response = await self._client.receive_message(
@@ -39,6 +66,7 @@ class Queue:
             WaitTimeSeconds=wait_seconds,
             VisibilityTimeout=visibility_seconds,
             MessageSystemAttributeNames=["ApproximateReceiveCount"],
+            MessageAttributeNames=[REFRESH_ATTRIBUTE],
         )
         return [
             Message(
@@ -46,6 +74,7 @@ class Queue:
                 receipt_handle=raw["ReceiptHandle"],
                 body=raw.get("Body", ""),
                 receive_count=int(raw.get("Attributes", {}).get("ApproximateReceiveCount", "1")),
+                refreshes=refreshes_of(raw),
             )
             for raw in response.get("Messages", [])
         ]
@@ -126,3 +155,14 @@ class Queue:
             int(attributes.get("ApproximateNumberOfMessages", 0)),
             int(attributes.get("ApproximateNumberOfMessagesNotVisible", 0)),
         )
+
+
+def refreshes_of(raw: dict[str, Any]) -> int:
+    """The copy's refresh count; anything unreadable counts as the bound (never refreshed again)."""
+    value = raw.get("MessageAttributes", {}).get(REFRESH_ATTRIBUTE, {}).get("StringValue")
+    if value is None:
+        return 0
+    try:
+        return max(0, int(value))
+    except ValueError:
+        return MAX_REFRESHES

@@ -191,9 +191,11 @@ data "aws_iam_policy_document" "task" {
 
   statement {
     # Both queues the worker receives from: the work queue and, with the restore job rule, the restore events queue.
+    # SendMessage: hand-overs, refreshes and rescued dead letters go back as fresh copies (docs/fleet.md).
     sid = "ConsumeQueues"
     actions = [
       "sqs:ReceiveMessage",
+      "sqs:SendMessage",
       "sqs:DeleteMessage",
       "sqs:ChangeMessageVisibility",
       "sqs:GetQueueAttributes",
@@ -203,8 +205,16 @@ data "aws_iam_policy_document" "task" {
   }
 
   statement {
-    sid       = "DeadLetterQueue"
-    actions   = ["sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"]
+    # Receive/Delete/ChangeMessageVisibility: the rescue pass (dead letters that lost receives to nobody).
+    sid = "DeadLetterQueue"
+    actions = [
+      "sqs:SendMessage",
+      "sqs:ReceiveMessage",
+      "sqs:DeleteMessage",
+      "sqs:ChangeMessageVisibility",
+      "sqs:GetQueueAttributes",
+      "sqs:GetQueueUrl",
+    ]
     resources = [var.dlq_arn]
   }
 
