@@ -136,6 +136,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, help="default bench/results/latest.json (--fleet: fleet.json)")
     parser.add_argument("--inflight", type=int, help="with --fleet: restores in flight in one worker (default 10000)")
     parser.add_argument(
+        "--setting",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="with --fleet: a worker setting for the inflight scenario, e.g. lease_seconds=1800 (BV_LEASE_SECONDS)",
+    )
+    parser.add_argument(
+        "--fill-timeout", type=float, default=3600, help="with --fleet: the inflight scenario's longest fill, s"
+    )
+    parser.add_argument(
         "--concurrency",
         type=int,
         help="restores at a time in the throughput scenarios (default 100); a lower one shows the overhead "
@@ -173,7 +183,8 @@ def fleet_main(args: argparse.Namespace, chosen: list[str], argv: list[str] | No
     if args.inflight:
         scale = dataclasses.replace(scale, inflight=args.inflight)
     started = time.monotonic()
-    results = fleet_run.run(scale, chosen, say)
+    settings = dict(item.split("=", 1) for item in args.setting)
+    results = fleet_run.run(scale, chosen, say, settings, args.fill_timeout)
     document = {
         "mode": "fleet-quick" if args.quick else "fleet",
         "command": " ".join(["python -m bench", *(argv if argv is not None else sys.argv[1:])]),

@@ -13,7 +13,15 @@ from bench.fleet import FleetScale
 from bench.stand import Stand, new_workdir, remove_workdir
 
 
-def run(scale: FleetScale, chosen: list[str], say: Callable[[str], None]) -> dict[str, Any]:
+def run(
+    scale: FleetScale,
+    chosen: list[str],
+    say: Callable[[str], None],
+    settings: dict[str, str] | None = None,
+    fill_timeout: float = 3600,
+) -> dict[str, Any]:
+    """`settings`: worker settings for the inflight scenario (`lease_seconds=1800`: BV_LEASE_SECONDS);
+    `fill_timeout`: its fill ends then, however many restores started."""
     workdir = new_workdir()
     stand = Stand(workdir)
     results: dict[str, Any] = {}
@@ -42,12 +50,21 @@ def run(scale: FleetScale, chosen: list[str], say: Callable[[str], None]) -> dic
             (waiting,) = asyncio.run(fleet.seeded_supplies(stand, base, workdir, f"{prefix}w", [scale.inflight]))
             say(f"inflight: {scale.inflight} restores in one worker")
             results["inflight"] = scenarios.waiting(
-                stand, waiting, scenarios.Knobs("7200", lazy_restore=True), 2, wait_s=scale.wait_s, fill_timeout=3600
+                stand,
+                waiting,
+                scenarios.Knobs("7200", lazy_restore=True),
+                2,
+                wait_s=scale.wait_s,
+                fill_timeout=fill_timeout,
+                settings=settings,
             )
         say("done")
     finally:
         stand.stop()
-        remove_workdir(workdir)
+        if os.environ.get("BENCH_KEEP_WORKDIR"):
+            say(f"logs kept in {workdir}")
+        else:
+            remove_workdir(workdir)
     return results
 
 

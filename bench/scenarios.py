@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 import urllib.request
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -177,10 +179,34 @@ def throughput(
     return figures
 
 
+class EventCounter:
+    """Counts one event in a growing JSON log, reading only what was added since the last call (re-parsing
+    the whole log every second costs the bench seconds of CPU once it holds hundreds of thousands of lines)."""
+
+    def __init__(self, path: Path, event: str) -> None:
+        self.path, self.needle, self.offset, self.count = path, f'"event": "{event}"', 0, 0
+
+    def __call__(self) -> int:
+        with self.path.open("rb") as handle:
+            handle.seek(self.offset)
+            chunk = handle.read()
+        complete = chunk.rfind(b"\n") + 1  # a line still being written is counted next time
+        self.offset += complete
+        self.count += sum(1 for line in chunk[:complete].decode(errors="replace").splitlines() if self.needle in line)
+        return self.count
+
+
 def waiting(
-    stand: Stand, supply: Supply, knobs: Knobs, sweep_interval: float, wait_s: float, fill_timeout: float
+    stand: Stand,
+    supply: Supply,
+    knobs: Knobs,
+    sweep_interval: float,
+    wait_s: float,
+    fill_timeout: float,
+    settings: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Start every restore of `supply` (all long), then measure memory, CPU and API calls while they wait."""
+    """Start every restore of `supply` (all long), then measure memory, CPU and API calls while they wait.
+    `settings`: more of the worker's settings (e.g. `lease_seconds`), as for `start_worker`."""
     configure(stand, knobs)
     count = len(supply.recovery_points)
     process, log_path = start_worker(
@@ -189,7 +215,11 @@ def waiting(
         "worker-waiting",
         max_concurrent_restores=count,
         sweep_interval_seconds=sweep_interval,
+        **(settings or {}),
     )
+    started_count = EventCounter(log_path, "restore.started")
+    # (seconds since t0, restores started, the machine's 1-minute load average), every 10 s of the fill
+    progress: list[tuple[float, int, float]] = []
     sampler = Sampler(process.pid)
     try:
         sampler.start()
@@ -203,7 +233,9 @@ def waiting(
         deadline = time.monotonic() + fill_timeout
         started, progressed = 0, time.monotonic()
         while time.monotonic() < deadline and time.monotonic() - progressed < 30:
-            now_started = sum(1 for e in read_log(log_path) if e.get("event") == "restore.started")
+            now_started = started_count()
+            if not progress or time.time() - t0 >= progress[-1][0] + 10:
+                progress.append((round(time.time() - t0, 1), now_started, round(os.getloadavg()[0], 2)))
             if now_started >= count:
                 break
             if now_started > started:
@@ -220,7 +252,7 @@ def waiting(
         wait_calls = worker_calls(stand, emulator_mid)
         measured = time.time() - wait_start
         peak = sampler.peak_rss(t0)
-        in_flight = sum(1 for e in read_log(log_path) if e.get("event") == "restore.started")
+        in_flight = started_count()
     finally:
         stop_worker(process, kill=True)
         sampler.stop()
@@ -235,5 +267,6 @@ def waiting(
         fill_calls=fill_calls,
         wait_calls=wait_calls,
     )
-    figures["knobs"] = {**knobs.__dict__, "sweep_interval_s": sweep_interval}
+    figures["knobs"] = {**knobs.__dict__, "sweep_interval_s": sweep_interval, **(settings or {})}
+    figures["fill_progress"] = progress
     return figures

@@ -71,6 +71,9 @@ class Stand:
     workdir: Path
     moto_url: str = ""
     emulator_url: str = ""
+    # A second moto process for DynamoDB alone (BENCH_MOTO_DYNAMODB_APART=1): the bench's moto runs DynamoDB
+    # requests one at a time, and in the same process they share one interpreter lock with every SQS request.
+    dynamodb_url: str = ""
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
     _logs: list[IO[bytes]] = field(default_factory=list)
 
@@ -87,6 +90,11 @@ class Stand:
             "moto", [sys.executable, "-m", "bench.moto_counting", "--port", str(free_port())], {}
         )
         self.moto_url = _wait_listening(moto, moto_log)
+        if os.environ.get("BENCH_MOTO_DYNAMODB_APART"):
+            dynamodb, dynamodb_log = self.spawn(
+                "moto-dynamodb", [sys.executable, "-m", "bench.moto_counting", "--port", str(free_port())], {}
+            )
+            self.dynamodb_url = _wait_listening(dynamodb, dynamodb_log)
         emu, emu_log = self.spawn(
             "emulator",
             [
@@ -98,10 +106,16 @@ class Stand:
         self.emulator_url = _wait_listening(emu, emu_log)
 
     def pids(self) -> dict[str, int]:
+        if self.dynamodb_url:
+            moto, dynamodb, emulator = self.processes[:3]
+            return {"moto": moto.pid, "moto-dynamodb": dynamodb.pid, "emulator": emulator.pid}
         return {"moto": self.processes[0].pid, "emulator": self.processes[1].pid}
 
     def env(self) -> dict[str, str]:
-        return aws_env(self.moto_url, self.emulator_url or "http://127.0.0.1:9", self.workdir)
+        env = aws_env(self.moto_url, self.emulator_url or "http://127.0.0.1:9", self.workdir)
+        if self.dynamodb_url:
+            env["AWS_ENDPOINT_URL_DYNAMODB"] = self.dynamodb_url
+        return env
 
     def stop(self) -> None:
         for process in reversed(self.processes):
@@ -118,9 +132,13 @@ class Stand:
     # -- what the stand-ins counted
 
     def moto_counts(self, reset: bool = False) -> dict[str, int]:
-        request = urllib.request.Request(f"{self.moto_url}/_bench/counts", method="POST" if reset else "GET")
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return dict(json.loads(response.read()))
+        counts: dict[str, int] = {}
+        for url in filter(None, (self.moto_url, self.dynamodb_url)):
+            request = urllib.request.Request(f"{url}/_bench/counts", method="POST" if reset else "GET")
+            with urllib.request.urlopen(request, timeout=30) as response:
+                for name, count in json.loads(response.read()).items():
+                    counts[name] = counts.get(name, 0) + int(count)
+        return counts
 
     def emulator_stats(self) -> dict[str, Any]:
         with urllib.request.urlopen(f"{self.emulator_url}/_emulator/stats", timeout=30) as response:

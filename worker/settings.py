@@ -75,7 +75,7 @@ class Settings(EvidenceSettings):
     security_group_ids: str = Field(default="", description="comma-separated VPC security groups")
     metrics_port: int = Field(default=9797, ge=0, le=65535, description="/metrics, /healthz, /readyz")
     metrics_host: str = Field(default="0.0.0.0", description="address the metrics server binds")  # noqa: S104
-    max_concurrent_restores: int = Field(default=20, ge=1, le=20000)
+    max_concurrent_restores: int = Field(default=20, ge=1, le=50000)
     max_restores_per_account: int | None = Field(default=None, ge=1, description="cap per account+region")
     db_tls: DbTls = Field(default=DbTls.REQUIRE, description="require (default) or disable (local stand-ins)")
     db_ca_file: Path | None = Field(
