@@ -20,8 +20,9 @@ from worker.background import periodic, queue_gauges, reconcile_incrementally, s
 from worker.coverage import IncrementalReconciler
 from worker.fleet_wiring import protection_jobs
 from worker.http import build_app, start_server
-from worker.intake import HAND_OVER_SECONDS, Consumer, Handler, Timing, renew_leases
+from worker.intake import HAND_OVER_SECONDS, Consumer, Handler, Timing
 from worker.policy import Policy
+from worker.renewals import renew_leases
 from worker.rescue import RESCUE_INTERVAL_SECONDS, Source, rescue_pass
 from worker.restore_testing import RestoreTests
 from worker.settings import Settings

@@ -25,10 +25,9 @@ from worker.flow import Flow
 from worker.leases import CLOCK_SKEW_SECONDS
 from worker.metrics import Metrics
 from worker.model import Outcome, RestoreJob
-from worker.ports import FailureNotesPort, LeaseLedger, Message, QueuePort
+from worker.ports import FailureNotesPort, Message, QueuePort
 from worker.refresh import Receives, well_formed
 from worker.restore_testing import RestoreTests
-from worker.slots import Holdings
 from worker.watcher import RestoreWatcher
 
 LONG_POLL_SECONDS = 20
@@ -37,9 +36,6 @@ MAX_VISIBILITY_SECONDS = 43200  # SQS's longest visibility timeout (12 h)
 FAILURE_NOTE_SECONDS = 5
 # After the drain, cancelled jobs get this long to hand their recovery points over.
 HAND_OVER_SECONDS = 5
-# Lease renewals in flight at once, and how long one may take.
-RENEWALS_AT_ONCE = 32
-RENEW_TIMEOUT_SECONDS = 30
 
 
 def retry_delay(receive_count: int) -> int:
@@ -287,21 +283,3 @@ class Consumer:
     @property
     def heartbeat_interval(self) -> float:
         return self.timing.heartbeat_interval
-
-
-async def renew_leases(holdings: Holdings, ledger: LeaseLedger, log: Any) -> None:
-    """Renew every lease this worker holds, `RENEWALS_AT_ONCE` at a time: one after the other, a pass over
-    thousands of leases takes longer than a lease lasts (50,000 at 6 ms a write: 300 s). One that cannot be
-    renewed (taken over, throttled, no answer within `RENEW_TIMEOUT_SECONDS`) must not cost the others theirs."""
-    pending = iter(list(holdings.held))
-
-    async def lane() -> None:
-        for arn in pending:  # the lanes share one iterator: each lease is renewed once per pass
-            if arn not in holdings.held:  # finished while the pass was under way: nothing left to renew
-                continue
-            try:
-                await asyncio.wait_for(ledger.renew(arn), RENEW_TIMEOUT_SECONDS)
-            except Exception as exc:  # noqa: BLE001 - the next beat tries again
-                log.warning("lease.renew_failed", recovery_point_arn=arn, error=type(exc).__name__)
-
-    await asyncio.gather(*(lane() for _ in range(RENEWALS_AT_ONCE)))

@@ -7,10 +7,10 @@ import asyncio
 import pytest
 from memory_ports import Log
 
-from worker import intake
+from worker import renewals
 from worker.adapters import sqs
 from worker.adapters.sqs import Queue
-from worker.intake import renew_leases
+from worker.renewals import renew_leases
 from worker.slots import Holdings
 
 
@@ -37,11 +37,11 @@ async def test_a_renewal_pass_renews_each_lease_once_several_at_a_time():
     ledger = CountingLedger()
     await asyncio.wait_for(renew_leases(holdings, ledger, Log()), 10)
     assert sorted(ledger.renewed) == sorted(holdings.held)
-    assert 1 < ledger.most <= intake.RENEWALS_AT_ONCE
+    assert 1 < ledger.most <= renewals.RENEWALS_AT_ONCE
 
 
 async def test_a_renewal_that_hangs_costs_the_others_nothing(monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setattr(intake, "RENEW_TIMEOUT_SECONDS", 0.2)
+    monkeypatch.setattr(renewals, "RENEW_TIMEOUT_SECONDS", 0.2)
     holdings = Holdings(held={f"rp-{n}" for n in range(100)})
     ledger, log = CountingLedger(hang=frozenset({"rp-7"})), Log()
     await asyncio.wait_for(renew_leases(holdings, ledger, log), 10)
