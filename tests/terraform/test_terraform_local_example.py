@@ -359,10 +359,24 @@ def test_alarms_watch_the_metrics_the_worker_emits(local_deployment: Deployment,
     queue_names = {name: local_deployment.outputs[name].rsplit("/", 1)[1] for name in ("queue_url", "events_queue_url")}
     dlq_name = local_deployment.outputs["dlq_url"].rsplit("/", 1)[1]
     assert queue_alarms == {
-        ("ApproximateNumberOfMessagesVisible", dlq_name),
         ("ApproximateAgeOfOldestMessage", queue_names["queue_url"]),
         ("ApproximateAgeOfOldestMessage", queue_names["events_queue_url"]),
     }
+    # The DLQ alarm counts visible and in-flight dead letters: the rescue pass hides those it judges for moments.
+    (dlq_alarm,) = [alarm for alarm in alarms if alarm["AlarmName"] == "backup-validator-dlq-not-empty"]
+    queries = {query["Id"]: query for query in dlq_alarm["Metrics"]}
+    assert queries["dead_letters"]["Expression"] == "visible + in_flight"
+    assert queries["dead_letters"]["ReturnData"] is True
+    counted = {
+        (query["MetricStat"]["Metric"]["MetricName"], query["MetricStat"]["Metric"]["Dimensions"][0]["Value"])
+        for query in dlq_alarm["Metrics"]
+        if "MetricStat" in query
+    }
+    assert counted == {
+        ("ApproximateNumberOfMessagesVisible", dlq_name),
+        ("ApproximateNumberOfMessagesNotVisible", dlq_name),
+    }
+    assert (dlq_alarm["ComparisonOperator"], dlq_alarm["Threshold"]) == ("GreaterThanThreshold", 0)
 
     topics = tf_moto.client("sns").list_topics()["Topics"]
     topic_arns = {topic["TopicArn"] for topic in topics}

@@ -18,6 +18,7 @@ output "alarm_names" {
   value = merge(
     { for key, alarm in aws_cloudwatch_metric_alarm.validator : key => alarm.alarm_name },
     { for key, alarm in aws_cloudwatch_metric_alarm.queue : key => alarm.alarm_name },
+    { dlq_not_empty = aws_cloudwatch_metric_alarm.dlq_not_empty.alarm_name },
     { for alarm in aws_cloudwatch_metric_alarm.running_tasks : "running_tasks" => alarm.alarm_name },
   )
 }
