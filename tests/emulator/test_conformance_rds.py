@@ -8,6 +8,7 @@ DescribeAccountAttributes), its Common Errors (`MissingParameter`, `InvalidParam
 
 from __future__ import annotations
 
+import time
 import xml.etree.ElementTree as ET
 from urllib.parse import urlencode
 
@@ -89,6 +90,12 @@ def test_account_attributes_report_the_instance_quota_through_the_cli(aws_cli, e
 
 
 def test_create_beyond_the_quota_is_instance_quota_exceeded(emulator, rds_client):
+    # Instances an earlier test left are deleted in the background; one vanishing between the count and the
+    # create would free a place under the quota.
+    deadline = time.monotonic() + 120
+    while any(i["DBInstanceStatus"] == "deleting" for i in rds_client.describe_db_instances()["DBInstances"]):
+        assert time.monotonic() < deadline, "instances still deleting after 120 s"
+        time.sleep(0.5)
     used = own_instances(rds_client)
     emulator.configure(max_db_instances=used)
     with pytest.raises(rds_client.exceptions.InstanceQuotaExceededFault):
