@@ -173,8 +173,8 @@ async def _source(queue: Queue, log: Any) -> Source:
     """The queue's ARN (as the DLQ names it) and redrive policy, for refreshing and rescuing messages that lost
     receives to nobody (worker/refresh.py, worker/rescue.py). Unreadable: no refreshes or rescues for it."""
     try:
-        arn = await asyncio.wait_for(queue.arn(), REDRIVE_READ_SECONDS)
-        return Source(queue, await asyncio.wait_for(queue.max_receive_count(), REDRIVE_READ_SECONDS), arn)
+        arn, max_receive_count = await asyncio.wait_for(queue.redrive(), REDRIVE_READ_SECONDS)
+        return Source(queue, max_receive_count, arn)
     except Exception as exc:  # noqa: BLE001 - the worker runs without refreshes rather than not at all
         log.warning("queue.redrive_policy_unknown", queue=queue.url, error=type(exc).__name__)
         return Source(queue, None, None)

@@ -48,18 +48,19 @@ class Queue:
         )
         return str(response["MessageId"])
 
-    async def arn(self) -> str:
-        response = await self._client.get_queue_attributes(QueueUrl=self.url, AttributeNames=["QueueArn"])
-        return str(response["Attributes"]["QueueArn"])
+    async def redrive(self) -> tuple[str, int | None]:
+        """The queue's ARN and its redrive policy's maxReceiveCount (None: no redrive policy), in one call."""
+        response = await self._client.get_queue_attributes(
+            QueueUrl=self.url, AttributeNames=["QueueArn", "RedrivePolicy"]
+        )
+        attributes = response.get("Attributes", {})
+        policy = attributes.get("RedrivePolicy")
+        value = json.loads(policy).get("maxReceiveCount") if policy else None
+        return str(attributes["QueueArn"]), int(value) if value is not None else None
 
     async def max_receive_count(self) -> int | None:
         """The redrive policy's maxReceiveCount (None: the queue has no redrive policy)."""
-        response = await self._client.get_queue_attributes(QueueUrl=self.url, AttributeNames=["RedrivePolicy"])
-        policy = response.get("Attributes", {}).get("RedrivePolicy")
-        if not policy:
-            return None
-        value = json.loads(policy).get("maxReceiveCount")
-        return int(value) if value is not None else None
+        return (await self.redrive())[1]
 
     async def receive(self, max_messages: int, wait_seconds: int, visibility_seconds: int) -> list[Message]:
         response = await self._client.receive_message(
