@@ -77,10 +77,19 @@ class Notes:
         return self.count
 
 
-async def consume(queue: SendingQueue, notes: Notes, handled: list[str], max_receive_count: int | None = 5) -> None:
+VALIDATED = Outcome("ack", "validated")
+
+
+async def consume(
+    queue: SendingQueue,
+    notes: Notes,
+    handled: list[str],
+    max_receive_count: int | None = 5,
+    outcome: Outcome = VALIDATED,
+) -> None:
     async def handle(m: Message) -> Outcome:
         handled.append(m.body)
-        return Outcome("ack", "validated")
+        return outcome
 
     metrics = Metrics(CollectorRegistry())
     consumer = Consumer(queue, handle, 4, Timing(60, 5), metrics, Log(), notes, max_receive_count)
@@ -118,17 +127,6 @@ async def test_at_the_bound_or_without_a_redrive_policy_the_message_is_handled_a
 
 
 async def test_a_hand_over_keeps_the_refresh_count():
-    async def handle(m: Message) -> Outcome:
-        return Outcome("hand_over", "crash_hand_over")
-
     queue = SendingQueue([Message("m-1", "r-1", BODY, 2, refreshes=4)])
-    consumer = Consumer(queue, handle, 4, Timing(60, 5), Metrics(CollectorRegistry()), Log(), Notes(0), 5)
-    stop = asyncio.Event()
-    task = asyncio.create_task(consumer.run(stop))
-    for _ in range(500):
-        if queue.deleted:
-            break
-        await asyncio.sleep(0.01)
-    stop.set()
-    await asyncio.wait_for(task, 10)
+    await consume(queue, Notes(0), [], 5, Outcome("hand_over", "crash_hand_over"))
     assert queue.refreshes == [4], "a hand-over is no refresh, but must not reset the bound"
