@@ -7,6 +7,7 @@ Served by waitress (a development dependency) rather than werkzeug, for keep-ali
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import json
 import logging
 import os
@@ -52,7 +53,7 @@ class Counting:
         # moto's TransactWriteItems deep-copies the whole table and, when cancelled, puts the copy back: a write
         # of another thread in between is lost, and a copy taken mid-update can keep a half-written item. DynamoDB
         # isolates transactions from other writes, so here every DynamoDB request runs alone.
-        self._dynamodb = threading.Lock()
+        self._dynamodb = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="dynamodb")
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
@@ -72,8 +73,7 @@ class Counting:
         with self._lock:
             self.counts[f"{service}:{operation}"] += 1
         if service == "dynamodb":
-            with self._dynamodb:
-                return list(self.app(environ, start_response))
+            return self._dynamodb.submit(lambda: list(self.app(environ, start_response))).result()
         return self.app(environ, start_response)
 
 

@@ -132,7 +132,7 @@ def _background_jobs(
         *(periodic(heartbeat, each.extend_visibility, log, "heartbeat.failed") for each in consumers),
         periodic(
             lease_renewal,
-            lambda: renew_leases(holdings, services.ledger, log),
+            lambda: renew_leases(holdings, services.lease_ledger, log),
             log,
             "lease.renew_failed",
         ),

@@ -40,6 +40,7 @@ from worker.log import get_logger
 from worker.metrics import Metrics
 from worker.model import RestoreJob
 from worker.policy import Policy
+from worker.renewals import RENEWALS_AT_ONCE
 from worker.reporting import Reporter
 from worker.settings import Settings
 from worker.slots import Holdings, RestoreSlots
@@ -60,6 +61,7 @@ class Services:
     log: Any
     queue: Queue
     ledger: Ledger
+    lease_ledger: Ledger  # the same ledger on the lease connections (`AwsClients.leases`): renewals only
     coverage: CoverageStore  # the reconciler's reads of the ledger and its state between runners
     backup: Backup
     watcher: RestoreWatcher
@@ -81,12 +83,12 @@ async def open_services(
     metrics.build.info({"version": worker.__version__})
     log = get_logger("worker")
     pool = min(max(20, settings.max_concurrent_restores // 4), 200)
-    async with open_clients(metrics, max_pool=pool, region=settings.aws_region) as clients:
+    lease_pool = RENEWALS_AT_ONCE + 8  # the renewals, fleet slot renewals and the runner lease
+    async with open_clients(metrics, max_pool=pool, lease_pool=lease_pool, region=settings.aws_region) as clients:
         backup = Backup(clients.backup)
         identity = worker_identity()
-        ledger = Ledger(
-            clients.dynamodb, settings.ledger_table, identity, settings.lease_seconds, settings.record_ttl_days
-        )
+        ledger_table, lease_s, ttl_days = settings.ledger_table, settings.lease_seconds, settings.record_ttl_days
+        ledger = Ledger(clients.dynamodb, ledger_table, identity, lease_s, ttl_days)
         store = ResultStore(clients.s3, settings.results_bucket)
         sink = _log_sink(clients.logs, settings, identity, log)
         rds_port = Rds(clients.rds, clients.ec2)
@@ -111,6 +113,7 @@ async def open_services(
             log=log,
             queue=Queue(clients.sqs, settings.queue_url),
             ledger=ledger,
+            lease_ledger=Ledger(clients.leases, ledger_table, identity, lease_s, ttl_days),
             coverage=CoverageStore(clients.dynamodb, settings.ledger_table),
             backup=backup,
             watcher=_watcher(backup, settings, metrics),
@@ -119,8 +122,8 @@ async def open_services(
             evidence=build_evidence(clients, settings),
             failures=FailureNotes(clients.dynamodb, settings.ledger_table),
             store=store,
-            fleet_slots=await fleet_slots(settings, clients.dynamodb, rds_port, identity, log),
-            runner=periodic_runner(settings, clients.dynamodb, identity, log),
+            fleet_slots=await fleet_slots(settings, clients.leases, rds_port, identity, log),
+            runner=periodic_runner(settings, clients.leases, identity, log),
             log_sink=sink,
         )
         try:

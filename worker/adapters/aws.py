@@ -48,6 +48,10 @@ class AwsClients:
     rds: Any
     ec2: Any
     kms: Any
+    # DynamoDB again, on connections of its own, for keeping leases (ledger renewals, fleet slots, the runner
+    # lease): with thousands of messages in hand, claims fill the main client's pool and a renewal queued behind
+    # them could wait past its lease.
+    leases: Any
 
 
 def error_code(exc: BaseException) -> str | None:
@@ -163,23 +167,34 @@ def parse_timestamp(value: Any) -> datetime:
 
 @contextlib.asynccontextmanager
 async def open_clients(
-    metrics: Metrics, *, max_pool: int = 100, max_attempts: int = 10, region: str | None = None
+    metrics: Metrics,
+    *,
+    max_pool: int = 100,
+    lease_pool: int = 40,
+    max_attempts: int = 10,
+    region: str | None = None,
 ) -> AsyncIterator[AwsClients]:
-    """One client per service for the life of the worker; every HTTP attempt and error is counted."""
+    """One client per service for the life of the worker (and one more for leases, `AwsClients.leases`, with
+    `lease_pool` connections); every HTTP attempt and error is counted."""
     session = get_session()
     session.get_component("response_parser_factory").set_parser_defaults(timestamp_parser=parse_timestamp)
-    config = AioConfig(
-        retries={"mode": "standard", "max_attempts": max_attempts},
-        max_pool_connections=max_pool,
-        connect_timeout=10,
-        read_timeout=40,  # above SQS's 20 s long poll
-    )
+
+    def config(pool: int) -> AioConfig:
+        return AioConfig(
+            retries={"mode": "standard", "max_attempts": max_attempts},
+            max_pool_connections=pool,
+            connect_timeout=10,
+            read_timeout=40,  # above SQS's 20 s long poll
+        )
+
     async with contextlib.AsyncExitStack() as stack:
         clients: dict[str, Any] = {}
-        for service in SERVICES:
-            client = await stack.enter_async_context(session.create_client(service, config=config, region_name=region))
+        for name, service, pool in (*((s, s, max_pool) for s in SERVICES), ("leases", "dynamodb", lease_pool)):
+            client = await stack.enter_async_context(
+                session.create_client(service, config=config(pool), region_name=region)
+            )
             client.meta.events.register("before-send", _count_calls(metrics, service))
             client.meta.events.register("needs-retry", _count_errors(metrics, service))
             _cache_user_agent(client)
-            clients[service] = client
+            clients[name] = client
         yield AwsClients(**clients)
