@@ -1,11 +1,12 @@
 """The incremental reconciler: coverage from the recovery points created since the last pass.
 
 A pass lists, per vault, only recovery points created since the previous pass began (`ByCreatedAfter`, less an
-overlap for AWS's listing delay and clock skew), so its calls grow with new recovery points and vaults, not
-with the retained history. Its state (the watermark, the sources seen, the stops reported) is stored in the
-ledger table after every pass and read back by the next runner (a restart, a hand-over), which continues where
-the last pass ended; only a runner that finds no stored state lists everything once. What it re-checks every pass
-is the ledger's last PASSED validation of each selected source it knows, 100 sources a read.
+overlap for AWS's listing delay and clock skew), so its calls grow with new recovery points and vaults, not with the
+retained history; a vault the previous pass did not list (new, or newly shared) is listed whole. Its state (the
+watermark, the sources seen, the stops reported) is stored in the ledger table after every pass and read back by the
+next runner (a restart, a hand-over), which continues where the last pass ended; only a runner that finds no stored
+state lists everything once. What it re-checks every pass is the ledger's last PASSED validation of each selected
+source it knows, 100 sources a read.
 
 A selected source is either covered (PASSED within the SLO), uncovered (the coverage alarm), or, when its newest
 recovery point is itself older than the SLO, a source whose backups stopped: not a validation gap, reported once
@@ -21,18 +22,18 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-from worker.coverage_state import SavedState, SourceBackup
+from worker.coverage_state import Listing, SavedState, SourceBackup
 from worker.model import account_of
 from worker.policy import Policy, Selection
 from worker.ports import CoverageLedger
 
-__all__ = ["BackupListing", "CoveragePass", "IncrementalReconciler", "SourceBackup", "StateStore"]
+__all__ = ["BackupListing", "CoveragePass", "IncrementalReconciler", "Listing", "SourceBackup", "StateStore"]
 
 LISTING_OVERLAP = timedelta(minutes=10)
 
 
 class BackupListing(Protocol):
-    async def sources_backed_up_since(self, after: datetime | None) -> list[SourceBackup]: ...
+    async def sources_backed_up_since(self, after: datetime | None, known_vaults: frozenset[str]) -> Listing: ...
 
 
 class StateStore(Protocol):
@@ -90,7 +91,11 @@ class IncrementalReconciler:
             self.saved, self.unsaved = stored, False
         state = self.saved
         after = None if state.listed_until is None else state.listed_until - self.overlap
-        found = await self.listing.sources_backed_up_since(after)
+        listing = await self.listing.sources_backed_up_since(after, frozenset(state.vaults))
+        found = listing.sources
+        if listing.vaults != state.vaults:
+            state.vaults = set(listing.vaults)
+            self.unsaved = True
         for backup in found:
             known = state.sources.get(backup.arn)
             if known is None or backup.newest > known.newest:

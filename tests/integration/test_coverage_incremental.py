@@ -4,12 +4,14 @@ previous one (ByCreatedAfter), through aiobotocore and the real Backup adapter."
 from __future__ import annotations
 
 import asyncio
+import os
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from harness.worker_stack import make_stack
 from prometheus_client import CollectorRegistry
 
+from emulator.client import ControlClient
 from worker import emf
 from worker.adapters.aws import open_clients
 from worker.adapters.backup import Backup
@@ -28,9 +30,9 @@ class Counting:
     def __init__(self, backup: Backup) -> None:
         self.backup, self.handed = backup, []
 
-    async def sources_backed_up_since(self, after):
-        found = await self.backup.sources_backed_up_since(after)
-        self.handed.append(len(found))
+    async def sources_backed_up_since(self, after, known_vaults):
+        found = await self.backup.sources_backed_up_since(after, known_vaults)
+        self.handed.append(len(found.sources))
         return found
 
 
@@ -60,6 +62,39 @@ async def test_a_later_pass_reads_only_new_recovery_points(emulator):
         assert listing.handed[0] >= 2, "the first pass lists the history"
         assert listing.handed[1] == 0, "nothing new: nothing read"
         assert listing.handed[2] == 1, "one new backup (and its copy) of one source"
+    finally:
+        await stack.close()
+
+
+async def test_a_vault_created_after_a_pass_is_listed_whole(emulator):
+    """A vault that appears between passes (created, or shared into this account) may hold recovery points older
+    than the watermark: the next pass lists it whole, the vaults it knew only since the watermark."""
+    stack = await make_stack()
+    try:
+        source = await stack.add_source("postgres")
+        template = await stack.backup_and_copy(source)
+        async with open_clients(Metrics(CollectorRegistry())) as clients:
+            listing = Counting(Backup(clients.backup))
+            policy = load_policy(stack.policy_file)
+            reconciler = IncrementalReconciler(policy, listing, NeverPassed(), 86400, overlap=timedelta(0))
+            await reconciler.run()
+            late_vault = f"{stack.prefix}-late"
+            await clients.backup.create_backup_vault(BackupVaultName=late_vault)
+            hours_ago = datetime.now(UTC) - timedelta(hours=2)
+            late_source = f"arn:aws:rds:us-east-1:123456789012:db:{stack.prefix}-postgres-late-"
+            await asyncio.to_thread(
+                ControlClient(os.environ["AWS_ENDPOINT_URL_BACKUP"]).seed_recovery_points,
+                template,
+                late_vault,
+                1,
+                source_prefix=late_source,
+                created_from=hours_ago.isoformat(),
+                created_to=hours_ago.isoformat(),
+            )
+            second = await reconciler.run()
+        assert f"{late_source}0" in second.uncovered, "its backup, older than the watermark, was listed"
+        assert listing.handed[1] == 1, "the known vaults had nothing new; the late vault's one source"
+        assert source.arn in second.uncovered
     finally:
         await stack.close()
 

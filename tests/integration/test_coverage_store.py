@@ -92,7 +92,7 @@ async def test_last_passed_is_read_100_sources_a_call(ledger_table):
 def _state(count: int, stopped: int = 0) -> SavedState:
     newest = datetime(2026, 12, 1, tzinfo=UTC)
     sources = {f"{DB}{n}": SourceBackup(f"{DB}{n}", "RDS", newest - timedelta(minutes=n)) for n in range(count)}
-    return SavedState(newest, sources, {f"{DB}{n}" for n in range(stopped)})
+    return SavedState(newest, sources, {f"{DB}{n}" for n in range(stopped)}, {"prod", "central"})
 
 
 async def test_the_state_is_saved_in_parts_read_back_and_guarded_by_its_version(ledger_table, monkeypatch):
@@ -107,10 +107,11 @@ async def test_the_state_is_saved_in_parts_read_back_and_guarded_by_its_version(
         assert state.parts > 2, "cut into parts"
         loaded = await store.load(-1)
         assert loaded is not None and (loaded.version, loaded.parts) == (1, state.parts)
-        assert (loaded.listed_until, loaded.sources, loaded.reported_stopped) == (
+        assert (loaded.listed_until, loaded.sources, loaded.reported_stopped, loaded.vaults) == (
             state.listed_until,
             state.sources,
             state.reported_stopped,
+            state.vaults,
         )
         assert await store.load(1) is None, "the runner's memory is the stored version: nothing more read"
 

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import copy
+import json
+import zlib
 from datetime import UTC, datetime
 
 import pytest
 
 from worker import coverage_state, emf
 from worker.coverage import IncrementalReconciler, SourceBackup
-from worker.coverage_state import SavedState, decode_sources, encode_sources
+from worker.coverage_state import Listing, SavedState, decode_sources, encode_sources
 from worker.policy import PolicyError, parse_policy
 
 POLICY = parse_policy(
@@ -33,13 +35,22 @@ def at(seconds_ago: float) -> datetime:
     return datetime.fromtimestamp(NOW - seconds_ago, UTC)
 
 
-class Listing:
-    def __init__(self, backups: list[SourceBackup]) -> None:
-        self.backups, self.asked = backups, []
+class Vaults:
+    """Vaults of backups, listed as the Backup adapter does: a known vault since `after`, any other whole."""
 
-    async def sources_backed_up_since(self, after):
+    def __init__(self, backups: list[SourceBackup], **more_vaults: list[SourceBackup]) -> None:
+        self.backups, self.asked = backups, []
+        self.vaults = {"main": self.backups, **more_vaults}
+
+    async def sources_backed_up_since(self, after, known_vaults):
         self.asked.append(after)
-        return [b for b in self.backups if after is None or b.newest > after]
+        found = [
+            b
+            for name, backups in self.vaults.items()
+            for b in backups
+            if after is None or name not in known_vaults or b.newest > after
+        ]
+        return Listing(found, frozenset(self.vaults))
 
 
 class History:
@@ -76,7 +87,7 @@ class Store:
 
 
 async def test_sources_are_covered_uncovered_or_stopped():
-    listing = Listing(
+    listing = Vaults(
         [
             SourceBackup(DB + "orders-fresh", "RDS", at(HOUR)),
             SourceBackup(DB + "orders-unvalidated", "RDS", at(HOUR)),
@@ -97,7 +108,7 @@ async def test_sources_are_covered_uncovered_or_stopped():
 
 
 async def test_later_passes_ask_only_for_what_is_new_and_report_a_stop_once():
-    listing = Listing([SourceBackup(DB + "orders-1", "RDS", at(40 * HOUR))])
+    listing = Vaults([SourceBackup(DB + "orders-1", "RDS", at(40 * HOUR))])
     reconciler = IncrementalReconciler(POLICY, listing, History({}), slo_seconds=26 * HOUR)
     first = await reconciler.run(NOW)
     second = await reconciler.run(NOW + 900)
@@ -136,7 +147,7 @@ resource_type = "RDS"
 restore_testing_plan = "nightly_*"
 """
     )
-    listing = Listing(
+    listing = Vaults(
         [
             SourceBackup(DB + "orders-1", "RDS", at(HOUR)),  # passed 3 h ago: over its selection's 2 h
             SourceBackup(DB + "orders-2", "RDS", at(3 * HOUR)),  # newest backup over 2 h old: stopped
@@ -177,7 +188,7 @@ def test_coverage_lines_carry_the_emf_directive_for_the_total_and_per_selection(
 
 
 async def test_a_new_runner_continues_from_the_stored_state():
-    listing = Listing(
+    listing = Vaults(
         [SourceBackup(DB + "orders-1", "RDS", at(HOUR)), SourceBackup(DB + "orders-old", "RDS", at(40 * HOUR))]
     )
     store = Store()
@@ -194,16 +205,16 @@ async def test_a_new_runner_continues_from_the_stored_state():
 
 
 async def test_a_runner_replaced_during_its_pass_writes_nothing_and_reads_the_state_again():
-    listing = Listing([SourceBackup(DB + "orders-1", "RDS", at(HOUR))])
+    listing = Vaults([SourceBackup(DB + "orders-1", "RDS", at(HOUR))])
     store = Store()
     old = IncrementalReconciler(POLICY, listing, History({}), slo_seconds=26 * HOUR, store=store)
-    new = IncrementalReconciler(POLICY, Listing(listing.backups), History({}), slo_seconds=26 * HOUR, store=store)
+    new = IncrementalReconciler(POLICY, Vaults(listing.backups), History({}), slo_seconds=26 * HOUR, store=store)
     await old.run(NOW)
     listing.backups.append(SourceBackup(DB + "orders-2", "RDS", at(-1000)))
     real_listing = listing.sources_backed_up_since
 
-    async def meanwhile_another_runner_passes(after):
-        found = await real_listing(after)
+    async def meanwhile_another_runner_passes(after, known_vaults):
+        found = await real_listing(after, known_vaults)
         await new.run(NOW + 900)  # took over while the old one was paused in its pass
         return found
 
@@ -219,20 +230,20 @@ async def test_a_runner_replaced_during_its_pass_writes_nothing_and_reads_the_st
 
 def test_the_stored_sources_round_trip_and_are_bounded(monkeypatch):
     sources = {DB + f"orders-{n}": SourceBackup(DB + f"orders-{n}", "RDS", at(n * 60.5)) for n in range(2_000)}
-    parts = encode_sources(sources, {DB + "orders-7"})
+    parts = encode_sources(sources, {DB + "orders-7"}, {"main", "central"})
     assert parts is not None and len(parts) == 1
-    assert decode_sources(parts) == (sources, {DB + "orders-7"})
+    assert decode_sources(parts) == (sources, {DB + "orders-7"}, {"main", "central"})
     size = len(parts[0]) // 3 + 1
     monkeypatch.setattr(coverage_state, "PART_BYTES", size)
-    parts = encode_sources(sources, set())
+    parts = encode_sources(sources, set(), set())
     assert parts is not None and len(parts) > 2 and all(len(part) <= size for part in parts)
     assert decode_sources(parts)[0] == sources
     monkeypatch.setattr(coverage_state, "MAX_PARTS", len(parts) - 1)
-    assert encode_sources(sources, set()) is None, "too many to store in one transaction: nothing is stored"
+    assert encode_sources(sources, set(), set()) is None, "too many to store in one transaction: nothing is stored"
 
 
 async def test_changes_of_a_failed_pass_are_stored_by_the_next_one():
-    listing = Listing([SourceBackup(DB + "orders-1", "RDS", at(HOUR))])
+    listing = Vaults([SourceBackup(DB + "orders-1", "RDS", at(HOUR))])
     store = Store()
     history = History({})
     reconciler = IncrementalReconciler(POLICY, listing, history, slo_seconds=26 * HOUR, store=store)
@@ -249,5 +260,30 @@ async def test_changes_of_a_failed_pass_are_stored_by_the_next_one():
     history.last_passed_many = real
     await reconciler.run(NOW + 1800)  # nothing new to list, but orders-2 is not stored yet
     assert store.saves == [True, True] and DB + "orders-2" in store.stored.sources
-    successor = IncrementalReconciler(POLICY, Listing([]), History({}), slo_seconds=26 * HOUR, store=store)
+    successor = IncrementalReconciler(POLICY, Vaults([]), History({}), slo_seconds=26 * HOUR, store=store)
     assert sorted((await successor.run(NOW + 2700)).uncovered) == [DB + "orders-1", DB + "orders-2"]
+
+
+async def test_a_vault_the_last_pass_did_not_list_is_listed_whole():
+    """A recovery point older than the watermark in a vault created (or shared) since the last pass is seen."""
+    listing = Vaults([SourceBackup(DB + "orders-1", "RDS", at(HOUR))])
+    store = Store()
+    reconciler = IncrementalReconciler(POLICY, listing, History({}), slo_seconds=26 * HOUR, store=store)
+    await reconciler.run(NOW)
+    listing.vaults["late"] = [SourceBackup(DB + "orders-late", "RDS", at(2 * HOUR))]
+    second = await reconciler.run(NOW + 900)
+    assert sorted(second.uncovered) == [DB + "orders-1", DB + "orders-late"]
+    assert store.saves == [True, True], "the new vault is stored with the sources"
+    assert store.stored.vaults == {"main", "late"}
+    successor = IncrementalReconciler(POLICY, listing, History({}), slo_seconds=26 * HOUR, store=store)
+    listing.vaults["later"] = [SourceBackup(DB + "orders-later", "RDS", at(3 * HOUR))]
+    third = await successor.run(NOW + 1800)
+    assert DB + "orders-later" in third.uncovered, "a new runner lists whole the vaults the stored state lacks"
+    assert store.stored.vaults == {"main", "late", "later"}
+
+
+def test_a_state_stored_before_vaults_were_kept_reads_as_knowing_no_vault():
+    rows = [[DB + "orders-1", "RDS", NOW - HOUR, 0]]
+    legacy = [zlib.compress(json.dumps(rows).encode())]
+    sources, stopped, vaults = decode_sources(legacy)
+    assert list(sources) == [DB + "orders-1"] and stopped == set() and vaults == set()

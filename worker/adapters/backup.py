@@ -9,7 +9,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from worker.adapters.aws import error_code, translate_errors
-from worker.coverage_state import SourceBackup
+from worker.coverage_state import Listing, SourceBackup
 from worker.errors import NotFound
 from worker.model import ProtectedSource, RecoveryPoint, RestoreJob
 
@@ -95,15 +95,19 @@ class Backup:
                 return tags
             token = {"NextToken": page["NextToken"]}
 
-    async def sources_backed_up_since(self, after: datetime | None) -> list[SourceBackup]:
-        """Per source, its newest recovery point created after `after` (every one when None), in every vault."""
+    async def sources_backed_up_since(self, after: datetime | None, known_vaults: frozenset[str]) -> Listing:
+        """Per source, its newest recovery point created after `after` in the vaults of `known_vaults`, and any
+        in every other vault (all of them when `after` is None): a vault not listed before may hold points
+        older than the watermark."""
         newest: dict[str, SourceBackup] = {}
-        since = {} if after is None else {"ByCreatedAfter": after}
+        listed: set[str] = set()
         vaults = self._client.get_paginator("list_backup_vaults")
         async for page in vaults.paginate():
             for vault in page.get("BackupVaultList", []):
+                name = str(vault["BackupVaultName"])
+                since = {"ByCreatedAfter": after} if after is not None and name in known_vaults else {}
                 points = self._client.get_paginator("list_recovery_points_by_backup_vault")
-                async for points_page in points.paginate(BackupVaultName=vault["BackupVaultName"], **since):
+                async for points_page in points.paginate(BackupVaultName=name, **since):
                     for point in points_page.get("RecoveryPoints", []):
                         arn, created = point.get("ResourceArn"), point.get("CreationDate")
                         if (
@@ -112,7 +116,8 @@ class Backup:
                             and (arn not in newest or created > newest[arn].newest)
                         ):
                             newest[arn] = SourceBackup(arn, point.get("ResourceType", ""), created)
-        return list(newest.values())
+                listed.add(name)
+        return Listing(list(newest.values()), frozenset(listed))
 
     async def restore_metadata(self, vault_name: str, arn: str) -> dict[str, str]:
         raw = await self._client.get_recovery_point_restore_metadata(BackupVaultName=vault_name, RecoveryPointArn=arn)

@@ -90,7 +90,8 @@ class CoverageStore:
         parts_version = _number(head.get("parts_version"))
         if any(part is None or _number(part.get("version")) != parts_version for part in ordered):
             return None  # a save landed between the two reads
-        state.sources, state.reported_stopped = decode_sources([bytes(p["part"]["B"]) for p in ordered if p])
+        stored = [bytes(p["part"]["B"]) for p in ordered if p]
+        state.sources, state.reported_stopped, state.vaults = decode_sources(stored)
         state.listed_until = datetime.fromtimestamp(watermark, UTC)
         return state
 
@@ -114,7 +115,7 @@ class CoverageStore:
                     )
                 )
                 return state.version + 1
-            parts = encode_sources(state.sources, state.reported_stopped)
+            parts = encode_sources(state.sources, state.reported_stopped, state.vaults)
             await self._call(self._client.transact_write_items(TransactItems=self._writes(state, parts)))
         except ClientError as exc:
             if error_code(exc) in LOST_RACE:
