@@ -5,7 +5,9 @@ renewed; it never fails for want of a slot. Only after `max_wait` does it give t
 a delay). Inside one worker, the restores that want the same counters take turns (in arrival order): only the
 first polls the fleet, with growing, jittered pauses, and a slot this worker gives back wakes it at once. So the
 fleet's counters see at most one taker per worker and set of counters, and a lost race (another worker took a
-slot between our read and our write) backs off too, rather than every waiter reading and writing again.
+slot between our read and our write) backs off too, rather than every waiter reading and writing again. Across
+workers, a freed slot goes to the worker whose restore has waited longest (the counters' lines, worker/fleet_limits.py),
+so waking our own waiter first gives it the slot only when no other worker has waited longer.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, Protocol
 
@@ -27,7 +30,7 @@ RELEASE_TIMEOUT = 10.0
 
 
 class CounterStore(Protocol):
-    async def try_take(self, counters: list[Counter], holder: str) -> Attempt: ...
+    async def try_take(self, counters: list[Counter], holder: str, since: float | None = None) -> Attempt: ...
     async def renew(self, pk: str, holder: str) -> bool: ...
     async def release(self, pk: str, holder: str) -> None: ...
 
@@ -65,6 +68,7 @@ class FleetSlots:
                 self._wake()
 
     async def _take(self, counters: list[Counter], holder: str) -> None:
+        since = time.time()  # the fleet's line is by wall clock: workers compare their entries
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.max_wait
         turn = self._turns.setdefault(tuple(c.pk for c in counters), asyncio.Lock())
@@ -73,18 +77,18 @@ class FleetSlots:
         except TimeoutError:
             raise self._gave_up() from None
         try:
-            await self._poll(counters, holder, deadline)
+            await self._poll(counters, holder, since, deadline)
         finally:
             turn.release()
 
-    async def _poll(self, counters: list[Counter], holder: str, deadline: float) -> None:
+    async def _poll(self, counters: list[Counter], holder: str, since: float, deadline: float) -> None:
         loop = asyncio.get_running_loop()
         pause, losses, waited = FIRST_PAUSE, 0, False
         while True:
             remaining = deadline - loop.time()
             if remaining <= 0:
                 raise self._gave_up()
-            attempt = await asyncio.wait_for(self.store.try_take(counters, holder), CALL_TIMEOUT)
+            attempt = await asyncio.wait_for(self.store.try_take(counters, holder, since), CALL_TIMEOUT)
             if attempt.malformed:
                 self.log.warning(
                     "fleet.counter_malformed",

@@ -5,6 +5,14 @@ that every take bumps (compare-and-set; renewals and releases touch only their o
 slot in each counter that applies to it: the fleet's total, its source account and region, its resource kind.
 Holders whose lease is free by the rule of worker/leases.py are not counted, and the next take drops them: a
 killed worker's slots come back by themselves.
+
+Turns across workers: a worker that finds a counter it needs full (or its free slots all owed to workers that have
+waited longer) writes itself into that counter's line, an attribute `w#<worker>` holding when its first waiting
+restore began to wait and when it last looked; it takes a slot only when fewer workers that have waited longer are
+in line than there are free slots. So a slot a worker gives back goes to the worker that has waited longest, not
+to the giver's own next restore. A worker leaves a line when it takes, or when that counter no longer blocks it
+(so it holds no place in a line it cannot use); an entry not refreshed for `WAITER_SECONDS` (a dead worker) is
+not counted, and the next take drops it.
 """
 
 from __future__ import annotations
@@ -14,7 +22,11 @@ import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from worker.leases import free_for_others
+from worker.leases import CLOCK_SKEW_SECONDS, free_for_others
+
+# A waiting worker looks again at least every 2 s (worker/fleet.py); beyond this its entry counts as gone.
+WAITER_SECONDS = 5 + CLOCK_SKEW_SECONDS
+WAITER_PREFIX = "w#"
 
 
 @dataclass(frozen=True)
@@ -27,8 +39,9 @@ class Counter:
 class Attempt:
     """One try at a slot in every counter that applies."""
 
-    # True: ours in every counter. False: one is full. None: another worker took a slot (or dropped or renewed an
-    # entry we would drop) between our read and our write; nothing was written.
+    # True: ours in every counter. False: one is full, or its free slots are owed to workers in line before us.
+    # None: another worker took a slot (or dropped or renewed an entry we would drop) between our read and our
+    # write; nothing was written.
     taken: bool | None
     # Counters found without `version` or `holders` (the worker never writes one): taken as empty, version 0, and
     # repaired by this attempt's write when it succeeds.
@@ -91,3 +104,26 @@ def holder_key(owner: str, recovery_point_arn: str) -> str:
 
 def live_holders(holders: dict[str, int], now: float) -> dict[str, int]:
     return {holder: expires for holder, expires in holders.items() if not free_for_others(expires, now)}
+
+
+@dataclass(frozen=True)
+class Waiter:
+    since: float  # when its longest-waiting restore began to wait (its clock)
+    seen: float  # when it last looked (its clock)
+
+
+def owner_of(holder: str) -> str:
+    """The worker of a holder key (`holder_key`)."""
+    return holder.rsplit("/", 1)[0]
+
+
+def live_waiters(waiters: Mapping[str, Waiter], now: float) -> dict[str, Waiter]:
+    return {owner: w for owner, w in waiters.items() if now - w.seen <= WAITER_SECONDS}
+
+
+def blocks(limit: int, holders: int, waiters: Mapping[str, Waiter], me: str, since: float, now: float) -> bool:
+    """Whether a counter with `holders` live holders keeps worker `me`, waiting since `since`, from a slot: no
+    slot is free for it once the workers in line before it (waiting longer; on a tie, the smaller name) have
+    theirs."""
+    before = sum(1 for owner, w in live_waiters(waiters, now).items() if owner != me and (w.since, owner) < (since, me))
+    return limit - holders <= before

@@ -19,7 +19,7 @@ from worker.adapters.aws import open_clients
 from worker.adapters.fleet import FleetCounters, RunnerLease
 from worker.adapters.rds import Rds
 from worker.fleet import FleetSlots
-from worker.fleet_limits import Counter, FleetLimits, with_quota_defaults
+from worker.fleet_limits import WAITER_SECONDS, Counter, FleetLimits, with_quota_defaults
 from worker.leases import CLOCK_SKEW_SECONDS
 from worker.metrics import Metrics
 
@@ -34,20 +34,26 @@ async def test_a_crowd_of_takers_gets_exactly_the_limit(ledger_table):
         counters = FleetCounters(clients.dynamodb, ledger_table, lease_seconds=60)
         limit = [Counter("fleet#total", 3), Counter("fleet#kind#RDS", 5)]
 
-        async def take(holder: str) -> bool:
-            while (taken := (await counters.try_take(limit, holder)).taken) is None:
+        start = time.time() - 100  # each taker i began to wait at start + i, all before now
+
+        async def take(i: int) -> bool:
+            while (taken := (await counters.try_take(limit, f"w{i}/rp", start + i)).taken) is None:
                 await asyncio.sleep(0.01)  # lost a race: read again, as FleetSlots does
             return taken
 
-        results = await asyncio.gather(*(take(f"w{i}/rp") for i in range(12)))
+        results = await asyncio.gather(*(take(i) for i in range(12)))
         assert sum(results) == 3
         winners = {f"w{i}/rp" for i, won in enumerate(results) if won}
         assert set(await counters.holders("fleet#total")) == winners
         assert set(await counters.holders("fleet#kind#RDS")) == winners, "both counters or neither"
+        losers = [i for i, won in enumerate(results) if not won]
+        assert line(ledger_table) == {f"w{i}" for i in losers}, "every loser stands in line"
         first = sorted(winners)[0]
         await counters.release("fleet#total", first)
         await counters.release("fleet#kind#RDS", first)
-        assert (await counters.try_take(limit, "late/rp")).taken is True
+        assert (await counters.try_take(limit, "late/rp")).taken is False, "the freed slot is owed to the line"
+        assert (await counters.try_take(limit, f"w{losers[-1]}/rp", start + losers[-1])).taken is False
+        assert (await counters.try_take(limit, f"w{losers[0]}/rp", start + losers[0])).taken is True, "the first"
         assert await counters.renew("fleet#total", first) is False, "a released slot is not renewed"
 
 
@@ -171,6 +177,69 @@ class Events:
 def await_holders(table: str) -> dict[str, str]:
     item = boto3.client("dynamodb").get_item(TableName=table, Key={"pk": {"S": "fleet#total"}}, ConsistentRead=True)
     return dict(item["Item"]["holders"]["M"])
+
+
+def line(table: str, pk: str = "fleet#total") -> set[str]:
+    """The workers standing in a counter's line."""
+    return {name.removeprefix("w#") for name in counter_item(table, pk) if name.startswith("w#")}
+
+
+async def test_a_slot_given_back_goes_to_the_worker_that_waited_longest(ledger_table):
+    async with open_clients(Metrics(CollectorRegistry())) as clients:
+        counters = FleetCounters(clients.dynamodb, ledger_table, lease_seconds=60)
+        one = [Counter("fleet#total", 1)]
+        now = time.time()
+        assert (await counters.try_take(one, "A/rp-1", now - 1)).taken is True
+        assert (await counters.try_take(one, "B/rp-1", now - 10)).taken is False, "full"
+        assert line(ledger_table) == {"B"}
+        await counters.release("fleet#total", "A/rp-1")
+        # A's next restore (woken at once by its own release) finds the slot owed to B, who waited longer.
+        assert (await counters.try_take(one, "A/rp-2", time.time())).taken is False
+        assert line(ledger_table) == {"A", "B"}
+        assert (await counters.try_take(one, "B/rp-1", now - 10)).taken is True
+        assert line(ledger_table) == {"A"}, "B left the line as it took"
+        assert set(await counters.holders("fleet#total")) == {"B/rp-1"}
+
+
+async def test_a_worker_stands_only_in_the_lines_of_counters_that_block_it(ledger_table):
+    """X waits longest but for account 1, which stays full; a total slot freed must not wait for X."""
+    async with open_clients(Metrics(CollectorRegistry())) as clients:
+        counters = FleetCounters(clients.dynamodb, ledger_table, lease_seconds=60)
+        total = Counter("fleet#total", 2)
+        first, second = Counter("fleet#account#1", 1), Counter("fleet#account#2", 1)
+        now = time.time()
+        assert (await counters.try_take([total, first], "H/rp", now)).taken is True
+        assert (await counters.try_take([total, second], "Z/rp", now)).taken is True
+        assert (await counters.try_take([total, first], "X/rp", now - 100)).taken is False
+        assert line(ledger_table) == {"X"} == line(ledger_table, first.pk), "both full: in both lines"
+        await counters.release(total.pk, "Z/rp")
+        await counters.release(second.pk, "Z/rp")
+        assert (await counters.try_take([total, second], "Y/rp", now)).taken is False, "X is first in line"
+        assert (await counters.try_take([total, first], "X/rp", now - 100)).taken is False, "account 1 is full"
+        assert "X" not in line(ledger_table) and "X" in line(ledger_table, first.pk)
+        assert (await counters.try_take([total, second], "Y/rp", now)).taken is True
+
+
+async def test_a_worker_gone_from_the_line_holds_no_place_and_is_dropped(ledger_table):
+    now = time.time()
+
+    def entry(seen: float) -> dict[str, Any]:
+        return {"M": {"since": {"N": repr(now - 900)}, "seen": {"N": repr(seen)}}}
+
+    boto3.client("dynamodb").put_item(
+        TableName=ledger_table,
+        Item={
+            "pk": {"S": "fleet#total"},
+            "holders": {"M": {}},
+            "version": {"N": "3"},
+            "w#quiet": entry(now - WAITER_SECONDS - 2),  # stopped looking: not counted, kept a while
+            "w#dead": entry(now - 2 * WAITER_SECONDS - 2),  # long gone: dropped by the next take
+        },
+    )
+    async with open_clients(Metrics(CollectorRegistry())) as clients:
+        counters = FleetCounters(clients.dynamodb, ledger_table, lease_seconds=60)
+        assert (await counters.try_take([Counter("fleet#total", 1)], "new/rp", now)).taken is True
+    assert line(ledger_table) == {"quiet"}
 
 
 async def test_the_runner_lease_has_one_holder_and_a_fencing_token(ledger_table):

@@ -11,7 +11,7 @@ import pytest
 from worker import fleet
 from worker.errors import Retryable
 from worker.fleet import FleetSlots
-from worker.fleet_limits import Attempt, Counter, FleetLimits
+from worker.fleet_limits import WAITER_SECONDS, Attempt, Counter, FleetLimits, Waiter, blocks
 
 ARN = "arn:aws:backup:eu-west-1:111122223333:recovery-point:"
 
@@ -39,7 +39,7 @@ class Store:
         self.in_flight = 0
         self.most_in_flight = 0
 
-    async def try_take(self, counters: list[Counter], holder: str) -> Attempt:
+    async def try_take(self, counters: list[Counter], holder: str, since: float | None = None) -> Attempt:
         self.takes += 1
         self.in_flight += 1
         self.most_in_flight = max(self.most_in_flight, self.in_flight)
@@ -160,3 +160,21 @@ async def test_a_slot_given_back_during_a_renewal_pass_is_not_reported_lost():
         store.holders["fleet#total"].clear()
         await fleet_slots.renew()
     assert len(log.named("fleet.slot_lost")) == 1
+
+
+def test_a_counter_s_free_slots_go_first_to_the_workers_that_waited_longest():
+    now = 1_000.0
+    line = {"a": Waiter(since=now - 30, seen=now - 1), "b": Waiter(since=now - 20, seen=now - 1)}
+    # One free slot: owed to "a", the longest waiting; "b" and a newcomer wait, "a" takes it.
+    assert not blocks(3, 2, line, "a", now - 30, now)
+    assert blocks(3, 2, line, "b", now - 20, now)
+    assert blocks(3, 2, line, "c", now, now)
+    # Two free: "a" and "b" each have theirs; a newcomer still waits.
+    assert not blocks(3, 1, line, "b", now - 20, now) and blocks(3, 1, line, "c", now, now)
+    # Equal waits: the smaller name first, so two workers never both defer to each other.
+    tie = {"x": Waiter(now - 5, now), "y": Waiter(now - 5, now)}
+    assert not blocks(1, 0, tie, "x", now - 5, now) and blocks(1, 0, tie, "y", now - 5, now)
+    # A worker that stopped looking (dead) holds no place once its entry is older than WAITER_SECONDS.
+    gone = {"dead": Waiter(since=now - 600, seen=now - WAITER_SECONDS - 1)}
+    assert not blocks(1, 0, gone, "c", now, now)
+    assert blocks(1, 1, {}, "c", now, now), "full is full, line or not"

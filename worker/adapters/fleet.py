@@ -4,7 +4,9 @@ Counters: see worker/fleet_limits.py. A slot is taken by one TransactWriteItems 
 each conditioned on the counter's `version` (which only a take bumps) and on the expiry of every dead entry it
 drops, so two workers never both take the last slot and a lease renewed meanwhile is never dropped. Renewal and
 release touch only the holder's own entry, conditioned on it, and leave the version alone: a release can only
-make a taker's view too full, never too empty, so it need not make takers read again.
+make a taker's view too full, never too empty, so it need not make takers read again. A worker's place in a
+counter's line (`w#<worker>`, worker/fleet_limits.py) is written apart from the version: it orders the workers,
+the version alone keeps the count.
 Runner lease: one item per periodic job group, `owner`, `expires_at` and a fencing `token` bumped on every
 change of hands. Both follow the clock-skew rule of worker/leases.py.
 """
@@ -12,13 +14,22 @@ change of hands. Both follow the clock-skew rule of worker/leases.py.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from worker.adapters.aws import error_code, translate_errors
-from worker.fleet_limits import Attempt, Counter, live_holders
+from worker.fleet_limits import (
+    WAITER_PREFIX,
+    WAITER_SECONDS,
+    Attempt,
+    Counter,
+    Waiter,
+    blocks,
+    live_holders,
+    owner_of,
+)
 from worker.leases import CLOCK_SKEW_SECONDS, holder_deadline
 
 LOST_RACE = ("TransactionCanceledException", "ConditionalCheckFailedException")
@@ -31,6 +42,7 @@ class CounterItem:
     exists: bool
     holders: dict[str, int] | None  # None: the item has no `holders` map
     version: int | None  # None: the item has no `version`
+    waiters: dict[str, Waiter] = field(default_factory=dict)  # the line: worker -> its entry
 
     @property
     def malformed(self) -> bool:
@@ -45,28 +57,62 @@ class FleetCounters:
         self.table = table
         self.lease_seconds = lease_seconds
 
-    async def try_take(self, counters: list[Counter], holder: str) -> Attempt:
-        """A slot in every counter, or none: see Attempt."""
+    async def try_take(self, counters: list[Counter], holder: str, since: float | None = None) -> Attempt:
+        """A slot in every counter, or none: see Attempt. `since`: when the restore began to wait (None: now);
+        while a counter blocks it, this worker stands in that counter's line."""
         now = time.time()
+        me, since = owner_of(holder), now if since is None else since
+        items = [await self.read(counter.pk) for counter in counters]
+        malformed = tuple(c.pk for c, item in zip(counters, items, strict=True) if item.malformed)
+        blocked = [
+            holder not in live and blocks(counter.limit, len(live), item.waiters, me, since, now)
+            for counter, item in zip(counters, items, strict=True)
+            for live in [live_holders(item.holders or {}, now)]
+        ]
+        if any(blocked):
+            await self._stand_in_line(counters, items, blocked, me, Waiter(since, now))
+            return Attempt(False, malformed)
         writes = []
-        malformed: list[str] = []
-        for counter in counters:
-            item = await self.read(counter.pk)
-            if item.malformed:
-                malformed.append(counter.pk)
+        for counter, item in zip(counters, items, strict=True):
             holders = item.holders or {}
             live = live_holders(holders, now)
-            if holder not in live and len(live) >= counter.limit:
-                return Attempt(False, tuple(malformed))
             dead = {name: holders[name] for name in sorted(set(holders) - set(live) - {holder})[:MAX_DROPS]}
-            writes.append({"Update": self._take_one(counter.pk, item, holder, int(now) + self.lease_seconds, dead)})
+            gone = [w for w, entry in item.waiters.items() if w == me or now - entry.seen > 2 * WAITER_SECONDS]
+            update = self._take_one(counter.pk, item, holder, int(now) + self.lease_seconds, dead, gone[:MAX_DROPS])
+            writes.append({"Update": update})
         try:
             await self._client.transact_write_items(TransactItems=writes)
         except ClientError as exc:
             if error_code(exc) in LOST_RACE:
-                return Attempt(None, tuple(malformed))
+                return Attempt(None, malformed)
             raise
-        return Attempt(True, tuple(malformed))
+        return Attempt(True, malformed)
+
+    async def _stand_in_line(
+        self, counters: list[Counter], items: list[CounterItem], blocked: list[bool], me: str, entry: Waiter
+    ) -> None:
+        """Our entry in the line of every counter that blocks us; out of the line of those that do not."""
+        names = {"#w": WAITER_PREFIX + me}
+        for counter, item, blocking in zip(counters, items, blocked, strict=True):
+            if blocking:
+                value = {"M": {"since": {"N": repr(entry.since)}, "seen": {"N": repr(entry.seen)}}}
+                update, values = "SET #w = :entry", {":entry": value}
+            elif me in item.waiters:
+                update, values = "REMOVE #w", {}
+            else:
+                continue
+            try:
+                await self._client.update_item(
+                    TableName=self.table,
+                    Key={"pk": {"S": counter.pk}},
+                    UpdateExpression=update,
+                    ConditionExpression="attribute_exists(pk)",  # a line is never an item of its own
+                    ExpressionAttributeNames=names,
+                    **({"ExpressionAttributeValues": values} if values else {}),
+                )
+            except ClientError as exc:
+                if error_code(exc) != "ConditionalCheckFailedException":
+                    raise
 
     async def renew(self, pk: str, holder: str) -> bool:
         """Extend the holder's lease; False when its entry is gone (it was late, and the slot may be someone's)."""
@@ -89,7 +135,7 @@ class FleetCounters:
         if "M" in item.get("holders", {}):
             holders = {name: int(value["N"]) for name, value in item["holders"]["M"].items()}
         version = int(item["version"]["N"]) if "N" in item.get("version", {}) else None
-        return CounterItem(True, holders, version)
+        return CounterItem(True, holders, version, _waiters(item))
 
     async def _own_entry(self, pk: str, holder: str, expression: str) -> bool:
         values = {":exp": {"N": str(int(time.time()) + self.lease_seconds)}} if ":exp" in expression else {}
@@ -108,8 +154,11 @@ class FleetCounters:
             raise
         return True
 
-    def _take_one(self, pk: str, item: CounterItem, holder: str, expires: int, dead: dict[str, int]) -> dict[str, Any]:
-        """Add our entry, bump the version, drop the dead entries: each condition is on what we read."""
+    def _take_one(
+        self, pk: str, item: CounterItem, holder: str, expires: int, dead: dict[str, int], gone: list[str]
+    ) -> dict[str, Any]:
+        """Add our entry, bump the version, drop the dead entries: each condition is on what we read. Out of the
+        line too, and drop the entries of workers long gone from it (unconditioned: the line only orders)."""
         names: dict[str, str] = {}
         values: dict[str, Any] = {":next": {"N": str((item.version or 0) + 1)}}
         if not item.exists:
@@ -134,6 +183,9 @@ class FleetCounters:
                 conditions.append(f"holders.#d{n} = :d{n}")
                 removes.append(f"holders.#d{n}")
         sets.append("version = :next")
+        for n, worker in enumerate(gone):
+            names[f"#g{n}"] = WAITER_PREFIX + worker
+            removes.append(f"#g{n}")
         update = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
         return {
             "TableName": self.table,
@@ -143,6 +195,15 @@ class FleetCounters:
             **({"ExpressionAttributeNames": names} if names else {}),
             "ExpressionAttributeValues": values,
         }
+
+
+def _waiters(item: dict[str, Any]) -> dict[str, Waiter]:
+    found = {}
+    for name, value in item.items():
+        entry = value.get("M", {})
+        if name.startswith(WAITER_PREFIX) and "N" in entry.get("since", {}) and "N" in entry.get("seen", {}):
+            found[name.removeprefix(WAITER_PREFIX)] = Waiter(float(entry["since"]["N"]), float(entry["seen"]["N"]))
+    return found
 
 
 @translate_errors
