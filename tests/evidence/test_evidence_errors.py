@@ -17,6 +17,7 @@ from aiohttp import web
 from worker.adapters.dead_letters import FailureNotes
 from worker.adapters.evidence import ChainLedger, KmsSigner, S3Evidence
 from worker.errors import RequestRefused, ServiceUnavailable, ValidatorError
+from worker.http import start_server
 
 
 @asynccontextmanager
@@ -33,11 +34,7 @@ async def refusing_endpoint(status: int, code: str) -> AsyncIterator[str]:
 
     app = web.Application()
     app.router.add_route("*", "/{tail:.*}", answer)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
+    runner, port = await start_server(app, "127.0.0.1", 0)
     try:
         yield f"http://127.0.0.1:{port}"
     finally:

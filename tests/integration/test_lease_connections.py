@@ -19,6 +19,7 @@ from prometheus_client import CollectorRegistry
 from emulator.bootstrap import create_resources
 from worker.adapters.aws import open_clients
 from worker.adapters.ledger import Ledger
+from worker.http import start_server
 from worker.metrics import Metrics
 
 POOL = 2  # the main client's connections: two held claims fill it
@@ -48,11 +49,7 @@ class HoldingProxy:
 async def serving(proxy: HoldingProxy) -> AsyncIterator[str]:
     app = web.Application()
     app.router.add_post("/", proxy.handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
+    runner, port = await start_server(app, "127.0.0.1", 0)
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
