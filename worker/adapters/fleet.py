@@ -64,18 +64,17 @@ class FleetCounters:
         me, since = owner_of(holder), now if since is None else since
         items = [await self.read(counter.pk) for counter in counters]
         malformed = tuple(c.pk for c, item in zip(counters, items, strict=True) if item.malformed)
+        lives = [live_holders(item.holders or {}, now) for item in items]
         blocked = [
             holder not in live and blocks(counter.limit, len(live), item.waiters, me, since, now)
-            for counter, item in zip(counters, items, strict=True)
-            for live in [live_holders(item.holders or {}, now)]
+            for counter, item, live in zip(counters, items, lives, strict=True)
         ]
         if any(blocked):
             await self._stand_in_line(counters, items, blocked, me, Waiter(since, now))
             return Attempt(False, malformed)
         writes = []
-        for counter, item in zip(counters, items, strict=True):
+        for counter, item, live in zip(counters, items, lives, strict=True):
             holders = item.holders or {}
-            live = live_holders(holders, now)
             dead = {name: holders[name] for name in sorted(set(holders) - set(live) - {holder})[:MAX_DROPS]}
             gone = [w for w, entry in item.waiters.items() if w == me or now - entry.seen > 2 * WAITER_SECONDS]
             update = self._take_one(counter.pk, item, holder, int(now) + self.lease_seconds, dead, gone[:MAX_DROPS])
